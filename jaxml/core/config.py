@@ -1,0 +1,188 @@
+"""Experiment configs: load `configs/<name>.py`, apply typed `--config.key=value` overrides, validate.
+
+A config file defines `get_config() -> ml_collections.ConfigDict`. Overrides are typed by the value
+already in the config (int, float, bool, str, tuple/list, None); an unknown key or a value of the
+wrong type raises `JaxmlError` naming the key, the valid keys or the expected type.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+import ml_collections
+
+from jaxml.errors import JaxmlError
+
+# Keys whose values must come from a fixed set, wherever they appear in a config.
+CHOICES: dict[str, tuple[Any, ...]] = {
+    "dtype": ("float32", "bfloat16"),
+    "parallel.backend": ("shard_map", "pmap"),
+}
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def load_config_file(path: str | Path) -> ml_collections.ConfigDict:
+    """Imports a config file and returns its `get_config()`."""
+    path = Path(path)
+    if not path.is_file():
+        raise JaxmlError(f"config file not found: {path}")
+    spec = importlib.util.spec_from_file_location(f"jaxml_config_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:  # a broken config file is the user's to fix: say where
+        raise JaxmlError(f"could not load config {path}: {type(e).__name__}: {e}") from e
+    if not hasattr(module, "get_config"):
+        raise JaxmlError(f"config {path} defines no get_config()")
+    config = module.get_config()
+    if not isinstance(config, ml_collections.ConfigDict):
+        raise JaxmlError(f"config {path}: get_config() must return an ml_collections.ConfigDict")
+    return config
+
+
+def config_docstring(path: str | Path) -> str:
+    """The module docstring of a config file, without importing it."""
+    tree = ast.parse(Path(path).read_text())
+    return ast.get_docstring(tree) or ""
+
+
+def _parse_value(key: str, text: str, current: Any) -> Any:
+    """Parses `text` into the type of `current`; raises JaxmlError naming the key on a mismatch."""
+    def bad(expected: str) -> JaxmlError:
+        return JaxmlError(f"--config.{key}={text}: expected {expected}, got {text!r}")
+
+    if isinstance(current, bool):
+        low = text.lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise bad("a bool (true/false)")
+    if isinstance(current, int):
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                as_float = float(text)
+            except ValueError:
+                raise bad("an int") from None
+            if as_float.is_integer():
+                return int(as_float)
+            raise bad("an int") from None
+    if isinstance(current, float):
+        try:
+            return float(text)
+        except ValueError:
+            raise bad("a float") from None
+    if isinstance(current, (tuple, list)):
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = tuple(part.strip() for part in text.split(",") if part.strip())
+        if not isinstance(value, (tuple, list)):
+            value = (value,)
+        return type(current)(value)
+    if current is None:
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return text
+    if isinstance(current, str):
+        return text
+    raise JaxmlError(f"--config.{key}: cannot override a value of type {type(current).__name__}")
+
+
+def _flat_keys(config: ml_collections.ConfigDict, prefix: str = "") -> list[str]:
+    keys = []
+    for k, v in config.items():
+        full = f"{prefix}{k}"
+        keys.append(full)
+        if isinstance(v, ml_collections.ConfigDict):
+            keys.extend(_flat_keys(v, full + "."))
+    return keys
+
+
+def _unknown_key(config: ml_collections.ConfigDict, key: str, parent: ml_collections.ConfigDict, leaf: str) -> JaxmlError:
+    all_keys = _flat_keys(config)
+    close = difflib.get_close_matches(key, all_keys, n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    siblings = ", ".join(sorted(parent.keys()))
+    return JaxmlError(f"unknown config key '{key}'{hint} (valid keys here: {siblings})")
+
+
+def set_override(config: ml_collections.ConfigDict, key: str, text: str) -> None:
+    """Applies one `key=text` override in place (nested keys with dots)."""
+    parts = key.split(".")
+    node = config
+    for i, part in enumerate(parts[:-1]):
+        if part not in node or not isinstance(node[part], ml_collections.ConfigDict):
+            raise _unknown_key(config, key, node, part)
+        node = node[part]
+    leaf = parts[-1]
+    if leaf not in node:
+        raise _unknown_key(config, key, node, leaf)
+    current = node[leaf]
+    if isinstance(current, ml_collections.ConfigDict):
+        raise JaxmlError(f"--config.{key} is a group; set one of its keys: {', '.join(sorted(current.keys()))}")
+    value = _parse_value(key, text, current)
+    with node.ignore_type():
+        node[leaf] = value
+
+
+def parse_override_args(args: Iterable[str]) -> list[tuple[str, str]]:
+    """Turns `--config.a.b=v` / `--config.a.b v` arguments into (key, value) pairs."""
+    pairs = []
+    args = list(args)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--config."):
+            raise JaxmlError(f"unexpected argument {arg!r}; overrides look like --config.key=value")
+        body = arg[len("--config."):]
+        if "=" in body:
+            key, value = body.split("=", 1)
+        elif i + 1 < len(args) and not args[i + 1].startswith("--"):
+            key, value = body, args[i + 1]
+            i += 1
+        else:
+            raise JaxmlError(f"{arg}: missing value; write --config.{body}=VALUE")
+        pairs.append((key, value))
+        i += 1
+    return pairs
+
+
+def validate_choices(config: ml_collections.ConfigDict) -> None:
+    """Checks every key listed in CHOICES that the config holds."""
+    for key, choices in CHOICES.items():
+        node: Any = config
+        for part in key.split("."):
+            if not isinstance(node, ml_collections.ConfigDict) or part not in node:
+                node = None
+                break
+            node = node[part]
+        if node is not None and node not in choices:
+            raise JaxmlError(f"config.{key}={node!r} is not valid; choose one of {', '.join(map(str, choices))}")
+
+
+def apply_overrides(config: ml_collections.ConfigDict, pairs: Iterable[tuple[str, str]]) -> ml_collections.ConfigDict:
+    """Returns a copy of `config` with the overrides applied and validated."""
+    config = ml_collections.ConfigDict(config.to_dict())
+    for key, value in pairs:
+        set_override(config, key, value)
+    validate_choices(config)
+    return config
+
+
+def to_json(config: ml_collections.ConfigDict) -> str:
+    return json.dumps(config.to_dict(), indent=2, sort_keys=True, default=str)
+
+
+def from_json(text: str) -> ml_collections.ConfigDict:
+    return ml_collections.ConfigDict(json.loads(text))

@@ -1,0 +1,241 @@
+"""The shared training loop: chunks of steps in one compiled scan, eval, logging, checkpoints, NaN guard.
+
+A method hands the loop a `Recipe` of pure per-device functions and its data. The loop:
+- places the state replicated on a 1-D "data" mesh and shards every batch over it;
+- runs `config.log_every` steps per call as one `jax.lax.scan` inside `data_parallel` (no Python and
+  no host sync inside a chunk), the batches for the chunk gathered on the host from a deterministic
+  order (a function of seed and epoch; position a function of step);
+- after each chunk: checks every step's loss is finite (else stops, naming the step, without saving),
+  logs, evaluates every `eval_every` steps, saves every `checkpoint_every` steps and on SIGTERM;
+- resumes from the newest readable checkpoint in the workdir with identical results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from jaxml.core import parallel
+from jaxml.core.checkpoint import Checkpointer
+from jaxml.core.metrics import MetricsWriter, progress_bar
+from jaxml.data.batching import eval_batches, train_batches
+from jaxml.data.datasets import Split
+from jaxml.errors import JaxmlError
+
+log = logging.getLogger("jaxml")
+
+State = Any
+Batch = Mapping[str, jax.Array]
+
+
+@dataclasses.dataclass
+class Recipe:
+    """What a method hands to the loop.
+
+    init(key) -> state; train_step(state, batch, key) -> (state, metrics) per device, metrics
+    `pmean`-ed and including "loss"; eval_step(state, batch) -> per-batch SUMS per device (the loop
+    psums them over devices and batches and divides by the "count" entry).
+    """
+
+    init: Callable[[jax.Array], State]
+    train_step: Callable[[State, Batch, jax.Array], tuple[State, dict]]
+    eval_step: Callable[[State, Batch], dict]
+    train_split: Split
+    eval_splits: Mapping[str, Split]
+    main_metric: str = "accuracy"
+
+
+class Preempted(Exception):
+    """Raised inside the loop when SIGTERM arrived; the state has been saved."""
+
+
+class _SigtermFlag:
+    """Sets a flag on SIGTERM (main thread only); restores the previous handler on exit."""
+
+    def __init__(self):
+        self.raised = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.raised = True
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+        return False
+
+
+def make_train_chunk(recipe: Recipe, mesh, backend: str) -> Callable:
+    """(state, batches [K, B, ...], key, start_step) -> (state, metrics [K]); sharded over "data"."""
+
+    def chunk(state, batches, key, start_step):
+        num_steps = jax.tree.leaves(batches)[0].shape[0]
+
+        def body(state, xs):
+            i, batch = xs
+            step_key = jax.random.fold_in(key, start_step + i)
+            return recipe.train_step(state, batch, step_key)
+
+        return jax.lax.scan(body, state, (jnp.arange(num_steps), batches))
+
+    return parallel.data_parallel(chunk, mesh, backend=backend, batch_argnums=(1,), batch_axis=1,
+                                  donate_argnums=(0,))
+
+
+def make_eval(recipe: Recipe, mesh, backend: str) -> Callable:
+    """(state, batches [N, B, ...]) -> summed metrics over all batches and devices."""
+
+    def evaluate(state, batches):
+        def body(total, batch):
+            sums = recipe.eval_step(state, batch)
+            return jax.tree.map(jnp.add, total, sums), None
+
+        first = jax.tree.map(lambda x: x[0], batches)
+        zeros = jax.tree.map(jnp.zeros_like, jax.eval_shape(recipe.eval_step, state, first))
+        total, _ = jax.lax.scan(body, zeros, batches)
+        return jax.lax.psum(total, parallel.AXIS)
+
+    return parallel.data_parallel(evaluate, mesh, backend=backend, batch_argnums=(1,), batch_axis=1)
+
+
+def summarize_eval(sums: Mapping[str, Any]) -> dict[str, float]:
+    sums = jax.device_get(sums)
+    count = float(sums["count"])
+    return {k: float(v) / count for k, v in sums.items() if k != "count"}
+
+
+def _first_nonfinite(metrics: Mapping[str, np.ndarray]) -> int | None:
+    bad = np.zeros(np.asarray(metrics["loss"]).shape[0], bool)
+    for v in metrics.values():
+        v = np.asarray(v)
+        if v.ndim >= 1 and np.issubdtype(v.dtype, np.floating):
+            bad |= ~np.isfinite(v.reshape(v.shape[0], -1)).all(axis=1)
+    return int(np.argmax(bad)) if bad.any() else None
+
+
+def train_key(seed: int) -> jax.Array:
+    return jax.random.fold_in(jax.random.key(seed), 1)
+
+
+def init_key(seed: int) -> jax.Array:
+    return jax.random.fold_in(jax.random.key(seed), 0)
+
+
+def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, *,
+        desc: str = "train") -> tuple[State, dict[str, float]]:
+    """Trains to `config.steps`, resuming from `workdir`; returns (state, final metrics)."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    total_steps = int(config.steps)
+    log_every = max(1, min(int(config.log_every), total_steps))
+    eval_every = int(config.eval_every) or total_steps
+    ckpt_every = int(config.checkpoint_every)
+    for name, every in (("eval_every", eval_every), ("checkpoint_every", ckpt_every)):
+        if every and every % log_every:
+            raise JaxmlError(f"config.{name}={every} must be a multiple of config.log_every={log_every}")
+    global_batch = int(config.batch_size)
+    eval_batch = int(config.get("eval_batch_size", global_batch))
+    backend = config.parallel.backend
+    mesh = parallel.make_mesh(int(config.parallel.num_devices))
+    parallel.check_batch_size(global_batch, mesh)
+    parallel.check_batch_size(eval_batch, mesh, "eval_batch_size")
+    if len(recipe.train_split) < global_batch:
+        raise JaxmlError(f"config.batch_size={global_batch} exceeds the {len(recipe.train_split)} training examples")
+
+    pidx, pcount = jax.process_index(), jax.process_count()
+    replicated = parallel.replicated(mesh)
+    state = jax.jit(recipe.init, out_shardings=replicated)(init_key(config.seed))
+    checkpointer = Checkpointer(workdir, keep=int(config.keep_checkpoints)) if ckpt_every else None
+    start_step = 0
+    if checkpointer is not None:
+        restored = checkpointer.restore_latest(state)
+        if restored is not None:
+            start_step, state = restored
+            log.info("resumed from %s at step %d", checkpointer.directory, start_step)
+    writer = MetricsWriter(workdir, tensorboard=bool(config.get("tensorboard", True)))
+    writer.truncate_after(start_step)
+
+    train_chunk = make_train_chunk(recipe, mesh, backend)
+    evaluate = make_eval(recipe, mesh, backend)
+    eval_data = {
+        name: parallel.shard_batch(eval_batches(split, global_batch=eval_batch, process_index=pidx,
+                                                process_count=pcount), mesh, batch_axis=1)
+        for name, split in recipe.eval_splits.items()}
+    key = jax.device_put(train_key(config.seed), replicated)
+
+    def run_eval(step: int) -> dict[str, float]:
+        results = {}
+        for name, batches in eval_data.items():
+            metrics = summarize_eval(evaluate(state, batches))
+            writer.write(step, name, metrics)
+            results.update({f"{name}_{k}": v for k, v in metrics.items()})
+        return results
+
+    final: dict[str, float] = {}
+    step = start_step
+    bar = progress_bar(total_steps, start_step, desc)
+    postfix: dict[str, str] = {}
+    t_start = time.time()
+    try:
+        with _SigtermFlag() as sigterm:
+            while step < total_steps:
+                num = min(log_every, total_steps - step)
+                host = train_batches(recipe.train_split, start_step=step, num_steps=num,
+                                     global_batch=global_batch, seed=int(config.seed),
+                                     process_index=pidx, process_count=pcount)
+                batches = parallel.shard_batch(host, mesh, batch_axis=1)
+                state, metrics = train_chunk(state, batches, key, jnp.int32(step))
+                metrics = jax.device_get(metrics)
+                bad = _first_nonfinite(metrics)
+                if bad is not None:
+                    last = checkpointer.latest_step() if checkpointer else None
+                    kept = f"the last good checkpoint (step {last}) is intact" if last is not None else "no checkpoint was written"
+                    raise JaxmlError(f"non-finite loss at step {step + bad + 1} (learning_rate={config.get('learning_rate')}); "
+                                     f"stopped without saving, {kept}; lower the learning rate")
+                step += num
+                row = {k: float(np.mean(v)) for k, v in metrics.items()}
+                row["steps_per_s"] = num / max(time.time() - t_start, 1e-9)
+                t_start = time.time()
+                writer.write(step, "train", row)
+                bar.update(num)
+                postfix["loss"] = f"{row['loss']:.4f}"
+                if step % eval_every == 0 or step == total_steps:
+                    final = run_eval(step)
+                    main = next((k for k in final if k.endswith(recipe.main_metric)), None)
+                    if main:
+                        postfix[main] = f"{final[main]:.4f}"
+                bar.set_postfix(postfix)
+                if checkpointer and (step % ckpt_every == 0 or step == total_steps or sigterm.raised):
+                    checkpointer.save(step, state)
+                if sigterm.raised and step < total_steps:
+                    raise Preempted(f"SIGTERM: saved a checkpoint at step {step} in {workdir}; "
+                                    f"re-run the same command to resume")
+        if not final:
+            final = run_eval(step)
+    finally:
+        bar.close()
+        writer.close()
+        if checkpointer:
+            checkpointer.close()
+    final["steps"] = step
+    return state, final
+
+
+def count_params(tree: Any) -> int:
+    return int(sum(math.prod(x.shape) for x in jax.tree.leaves(tree)))

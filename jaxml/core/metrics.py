@@ -1,0 +1,81 @@
+"""Metrics: `metrics.jsonl`, TensorBoard events and a tqdm progress bar, written by process 0 only."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+
+import jax
+import numpy as np
+
+
+def _plain(value: Any) -> Any:
+    value = np.asarray(value)
+    if value.ndim == 0:
+        v = value.item()
+        return None if isinstance(v, float) and not math.isfinite(v) else v
+    return value.tolist()
+
+
+class MetricsWriter:
+    """Appends `{"step": s, "split": ..., name: value}` rows to metrics.jsonl and TensorBoard."""
+
+    def __init__(self, workdir: str | Path, *, tensorboard: bool = True):
+        self.enabled = jax.process_index() == 0
+        self.path = Path(workdir) / "metrics.jsonl"
+        self._tb = None
+        if self.enabled and tensorboard:
+            from tensorboardX import SummaryWriter
+            self._tb = SummaryWriter(logdir=str(Path(workdir) / "tensorboard"), flush_secs=30)
+
+    def truncate_after(self, step: int) -> None:
+        """Drops rows logged after `step` (a run killed after its last checkpoint logged them)."""
+        if not self.enabled or not self.path.exists():
+            return
+        rows = [r for r in read_metrics(self.path.parent) if r.get("step", 0) <= step]
+        tmp = self.path.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        os.replace(tmp, self.path)
+
+    def write(self, step: int, split: str, metrics: Mapping[str, Any]) -> None:
+        if not self.enabled:
+            return
+        row = {"step": int(step), "split": split, **{k: _plain(v) for k, v in metrics.items()}}
+        with self.path.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        if self._tb is not None:
+            for k, v in row.items():
+                if k not in ("step", "split") and isinstance(v, (int, float)):
+                    self._tb.add_scalar(f"{split}/{k}", v, int(step))
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
+
+
+def read_metrics(workdir: str | Path) -> list[dict]:
+    path = Path(workdir) / "metrics.jsonl"
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:  # a line cut by a kill mid-write
+                continue
+    return rows
+
+
+def progress_bar(total: int, initial: int, desc: str):
+    """A tqdm bar on stderr (process 0, interactive terminals or JAXML_PROGRESS=1)."""
+    from tqdm.auto import tqdm
+    forced = os.environ.get("JAXML_PROGRESS")
+    disable = jax.process_index() != 0 or (forced == "0") or (forced != "1" and not sys.stderr.isatty())
+    return tqdm(total=total, initial=initial, desc=desc, unit="step", dynamic_ncols=True, disable=disable,
+                file=sys.stderr)

@@ -1,0 +1,176 @@
+"""Data parallelism over a 1-D device mesh with axis "data".
+
+Params are replicated (`P()`), batches are sharded on their batch axis (`P(..., "data")`). A step is
+written per device, like a pmap body, and averages gradients and metrics with
+`jax.lax.pmean(x, "data")`. `data_parallel` runs it with `jax.shard_map` (default) or `jax.pmap`
+(kept for comparison; single process only). Multi-host: `initialize_distributed()` joins a
+`jax.distributed` job; each process loads its own slice of every global batch and
+`shard_batch` assembles the global array with `jax.make_array_from_process_local_data`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any, Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+from jaxml.errors import JaxmlError
+
+AXIS = "data"
+BACKENDS = ("shard_map", "pmap")
+
+
+def _multi_worker_tpu() -> bool:
+    hosts = os.environ.get("TPU_WORKER_HOSTNAMES", "")
+    return len([h for h in hosts.split(",") if h.strip()]) > 1
+
+
+def initialize_distributed() -> bool:
+    """Joins a multi-process job when JAXML_DISTRIBUTED=1 or on a multi-worker TPU VM.
+
+    Explicit settings (used by the loopback test and by clusters without auto-detection):
+    JAXML_COORDINATOR_ADDRESS, JAXML_NUM_PROCESSES, JAXML_PROCESS_ID. On CPU the collectives use gloo.
+    Returns True when a distributed job was initialised.
+    """
+    if os.environ.get("JAXML_DISTRIBUTED") != "1" and not _multi_worker_tpu():
+        return False
+    if jax.distributed.is_initialized():
+        return True
+    kwargs: dict[str, Any] = {}
+    if os.environ.get("JAXML_COORDINATOR_ADDRESS"):
+        kwargs = dict(
+            coordinator_address=os.environ["JAXML_COORDINATOR_ADDRESS"],
+            num_processes=int(os.environ["JAXML_NUM_PROCESSES"]),
+            process_id=int(os.environ["JAXML_PROCESS_ID"]),
+        )
+    # Only affects CPU devices; harmless on TPU/GPU.
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(**kwargs)
+    return True
+
+
+def make_mesh(num_devices: int = 0) -> Mesh:
+    """A 1-D mesh over the first `num_devices` devices (0: all) of every process."""
+    devices = jax.devices()
+    if num_devices:
+        if num_devices > len(devices):
+            raise JaxmlError(f"parallel.num_devices={num_devices} but only {len(devices)} devices are visible")
+        if jax.process_count() > 1 and num_devices != len(devices):
+            raise JaxmlError("parallel.num_devices must be 0 (all devices) in a multi-process run")
+        devices = devices[:num_devices]
+    return Mesh(np.asarray(devices), (AXIS,))
+
+
+def describe_devices(mesh: Mesh) -> str:
+    """E.g. 'cpu x8' or 'NVIDIA H100 80GB HBM3 x1'."""
+    d = mesh.devices.flat[0]
+    kind = d.platform if d.platform == "cpu" else getattr(d, "device_kind", d.platform)
+    return f"{kind} x{mesh.devices.size}"
+
+
+def replicated(mesh: Mesh) -> NamedSharding:
+    return NamedSharding(mesh, P())
+
+
+def batch_spec(batch_axis: int = 0) -> P:
+    return P(*([None] * batch_axis), AXIS)
+
+
+def replicate(tree: Any, mesh: Mesh) -> Any:
+    """Places a pytree (identical on every process) replicated on the mesh."""
+    sharding = replicated(mesh)
+    if jax.process_count() == 1:
+        return jax.device_put(tree, sharding)
+    return jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), tree)
+
+
+def shard_batch(local_batch: Any, mesh: Mesh, batch_axis: int = 0) -> Any:
+    """Builds global arrays from this process's slice, sharded over "data" on `batch_axis`."""
+    sharding = NamedSharding(mesh, batch_spec(batch_axis))
+    devices = mesh.devices.size
+
+    def put(x):
+        x = np.asarray(x)
+        global_shape = list(x.shape)
+        global_shape[batch_axis] *= jax.process_count()
+        if global_shape[batch_axis] % devices:
+            raise JaxmlError(f"global batch {global_shape[batch_axis]} is not divisible by {devices} devices")
+        return jax.make_array_from_process_local_data(sharding, x, tuple(global_shape))
+
+    return jax.tree.map(put, local_batch)
+
+
+def check_batch_size(global_batch: int, mesh: Mesh, name: str = "batch_size") -> None:
+    n = mesh.devices.size
+    if global_batch % n or global_batch % jax.process_count():
+        raise JaxmlError(f"config.{name}={global_batch} must be divisible by the {n} devices of the mesh")
+
+
+def local_example_keys(key: jax.Array, local_batch: int) -> jax.Array:
+    """Per-example keys for this device's slice of the global batch (inside `data_parallel`).
+
+    Example i of the global batch always gets `split(key, global_batch)[i]`, so augmentation is the
+    same whatever the number of devices.
+    """
+    n = jax.lax.axis_size(AXIS)
+    index = jax.lax.axis_index(AXIS)
+    all_keys = jax.random.split(key, local_batch * n)
+    return jax.lax.dynamic_slice_in_dim(all_keys, index * local_batch, local_batch)
+
+
+def device_key(key: jax.Array) -> jax.Array:
+    """A key that differs per device (dropout); results then depend on the device count."""
+    return jax.random.fold_in(key, jax.lax.axis_index(AXIS))
+
+
+def data_parallel(
+    fn: Callable[..., Any],
+    mesh: Mesh,
+    *,
+    backend: str = "shard_map",
+    batch_argnums: Sequence[int] = (1,),
+    batch_axis: int = 0,
+    donate_argnums: Sequence[int] = (),
+) -> Callable[..., Any]:
+    """Runs a per-device `fn` over the mesh; returns a function of global arrays.
+
+    Arguments in `batch_argnums` are sharded on `batch_axis`; all other arguments and all outputs are
+    replicated (the body must `pmean`/`psum` what it returns).
+    """
+    if backend not in BACKENDS:
+        raise JaxmlError(f"parallel.backend={backend!r} is not valid; choose one of {', '.join(BACKENDS)}")
+    batch_argnums = tuple(batch_argnums)
+
+    if backend == "shard_map":
+        def call(*args):
+            in_specs = tuple(batch_spec(batch_axis) if i in batch_argnums else P() for i in range(len(args)))
+            mapped = jax.shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=P(), check_vma=False)
+            return mapped(*args)
+
+        return jax.jit(call, donate_argnums=tuple(donate_argnums))
+
+    if jax.process_count() > 1:
+        raise JaxmlError("parallel.backend=pmap supports one process only; use shard_map for multi-host runs")
+    n = mesh.devices.size
+
+    @functools.lru_cache(maxsize=None)
+    def pmapped(num_args: int):
+        in_axes = tuple(0 if i in batch_argnums else None for i in range(num_args))
+        return jax.pmap(fn, axis_name=AXIS, in_axes=in_axes, devices=list(mesh.devices.flat))
+
+    def split_devices(x):
+        x = jnp.moveaxis(x, batch_axis, 0)
+        x = x.reshape((n, x.shape[0] // n) + x.shape[1:])
+        return jnp.moveaxis(x, 1, batch_axis + 1)
+
+    def call(*args):
+        args = tuple(jax.tree.map(split_devices, a) if i in batch_argnums else a for i, a in enumerate(args))
+        out = pmapped(len(args))(*args)
+        return jax.tree.map(lambda x: x[0], out)
+
+    return call

@@ -1,0 +1,42 @@
+"""Learning-curve plots from metrics.jsonl (matplotlib, headless)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jaxml.core.metrics import read_metrics
+
+
+def plot_learning_curves(workdir: str | Path, title: str = "", out: str | Path | None = None) -> Path | None:
+    """train loss and every evaluated accuracy against step -> <workdir>/plots/learning_curve.png."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = read_metrics(workdir)
+    train = [r for r in rows if r.get("split") == "train" and r.get("loss") is not None]
+    if not train:
+        return None
+    evals: dict[str, list[dict]] = {}
+    for r in rows:
+        if r.get("split") not in (None, "train"):
+            evals.setdefault(r["split"], []).append(r)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.4))
+    ax_loss.plot([r["step"] for r in train], [r["loss"] for r in train], label="train loss", lw=1)
+    for split, rs in evals.items():
+        if rs and rs[0].get("loss") is not None:
+            ax_loss.plot([r["step"] for r in rs], [r["loss"] for r in rs], "o-", ms=3, label=f"{split} loss")
+    ax_loss.set_xlabel("step"); ax_loss.set_ylabel("loss"); ax_loss.set_yscale("log"); ax_loss.legend()
+    if train[0].get("accuracy") is not None:
+        ax_acc.plot([r["step"] for r in train], [r["accuracy"] for r in train], label="train accuracy", lw=1)
+    for split, rs in evals.items():
+        if rs and rs[0].get("accuracy") is not None:
+            ax_acc.plot([r["step"] for r in rs], [r["accuracy"] for r in rs], "o-", ms=3, label=f"{split} accuracy")
+    ax_acc.set_xlabel("step"); ax_acc.set_ylabel("accuracy"); ax_acc.legend(); ax_acc.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    out = Path(out) if out else Path(workdir) / "plots" / "learning_curve.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out

@@ -1,0 +1,51 @@
+"""Convolutional classifier: [conv-(BN)-act]*n + 2x2 max-pool per stage, then dense layers."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxml.models.layers import ACTIVATIONS, Conv, Dense, max_pool_2x2
+from jaxml.core.parallel import AXIS
+
+
+class CNN(nn.Module):
+    """Default: conv32-pool-conv64-pool-dense256-dense10 (the classic Fashion-MNIST baseline).
+
+    `features` lists one width per stage, `convs_per_stage` convolutions each; `batch_norm` adds
+    BatchNorm synchronised over the "data" axis (so 1 and N devices compute the same statistics).
+    """
+
+    num_classes: int
+    features: Sequence[int] = (32, 64)
+    convs_per_stage: int = 1
+    kernel_size: int = 3
+    dense: Sequence[int] = (256,)
+    dropout: float = 0.0
+    batch_norm: bool = False
+    activation: str = "relu"
+    dtype: Any = jnp.float32
+    conv_impl: str = "slices"
+    bn_axis_name: str | None = AXIS
+
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+        act = ACTIVATIONS[self.activation]
+        for width in self.features:
+            for _ in range(self.convs_per_stage):
+                x = Conv(width, self.kernel_size, use_bias=not self.batch_norm, dtype=self.dtype,
+                         impl=self.conv_impl)(x)
+                if self.batch_norm:
+                    x = nn.BatchNorm(use_running_average=not train, momentum=0.9,
+                                     axis_name=self.bn_axis_name if train else None)(x)
+                x = act(x)
+            x = max_pool_2x2(x)
+        x = x.reshape(x.shape[0], -1)
+        for width in self.dense:
+            x = nn.Dropout(self.dropout, deterministic=not train)(x)
+            x = act(Dense(width, dtype=self.dtype)(x))
+        x = nn.Dropout(self.dropout, deterministic=not train)(x)
+        return Dense(self.num_classes, dtype=self.dtype)(x)

@@ -1,0 +1,106 @@
+"""Building blocks shared by the models: matmul-based convolution, reshape pooling, dtype handling.
+
+On CPU, XLA's native convolution and `max_pool` (whose gradient is a select-and-scatter) are slow;
+a convolution written as k*k shifted slices concatenated on the channel axis and one matmul
+(im2col without a patch-extraction convolution), and 2x2 pooling as reshape + max, train the same
+function about 1.5-2x faster here (see BENCHMARKS.md). With `dtype=bfloat16` the matmuls take bf16
+operands and accumulate in float32 (`preferred_element_type`), which uses AMX/tensor cores where
+present; everything else stays float32. `impl="xla"` selects `lax.conv_general_dilated` (the
+reference the tests compare against, and often the faster path on GPU/TPU).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+CONV_IMPLS = ("slices", "xla")
+
+
+def compute_dtype(name: str) -> Any:
+    return DTYPES[name]
+
+
+def matmul(x: jax.Array, w: jax.Array, dtype: Any) -> jax.Array:
+    """x @ w with operands in `dtype` and float32 accumulation/output."""
+    return jnp.matmul(x.astype(dtype), w.astype(dtype), preferred_element_type=jnp.float32)
+
+
+def im2col(x: jax.Array, kernel_size: int, stride: int = 1) -> jax.Array:
+    """[B, H, W, C] -> [B, H', W', k*k*C] patches for a SAME-padded convolution."""
+    b, h, w, c = x.shape
+    k = kernel_size
+    lo = (k - 1) // 2
+    hi = k - 1 - lo
+    out_h, out_w = -(-h // stride), -(-w // stride)
+    pad_h = max((out_h - 1) * stride + k - h, 0)
+    pad_w = max((out_w - 1) * stride + k - w, 0)
+    xp = jnp.pad(x, ((0, 0), (pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2), (0, 0)))
+    del lo, hi
+    if k == 1:
+        return xp[:, ::stride, ::stride, :]
+    cols = [xp[:, i:i + (out_h - 1) * stride + 1:stride, j:j + (out_w - 1) * stride + 1:stride, :]
+            for i in range(k) for j in range(k)]
+    return jnp.concatenate(cols, axis=-1)
+
+
+class Conv(nn.Module):
+    """SAME-padded 2-D convolution, NHWC, kernel [k, k, C_in, C_out] (same layout as nn.Conv)."""
+
+    features: int
+    kernel_size: int = 3
+    stride: int = 1
+    use_bias: bool = True
+    dtype: Any = jnp.float32
+    impl: str = "slices"
+    kernel_init: Callable = nn.initializers.lecun_normal()
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        k, c_in = self.kernel_size, x.shape[-1]
+        kernel = self.param("kernel", self.kernel_init, (k, k, c_in, self.features), jnp.float32)
+        if self.impl == "xla":
+            y = jax.lax.conv_general_dilated(
+                x.astype(self.dtype), kernel.astype(self.dtype), (self.stride, self.stride), "SAME",
+                dimension_numbers=("NHWC", "HWIO", "NHWC"), preferred_element_type=jnp.float32)
+        else:
+            cols = im2col(x, k, self.stride)
+            b, h, w, kkc = cols.shape
+            y = matmul(cols.reshape(b * h * w, kkc), kernel.reshape(kkc, self.features), self.dtype)
+            y = y.reshape(b, h, w, self.features)
+        if self.use_bias:
+            y = y + self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32)
+        return y
+
+
+class Dense(nn.Module):
+    """y = x @ W + b with `dtype` operands and float32 accumulation."""
+
+    features: int
+    use_bias: bool = True
+    dtype: Any = jnp.float32
+    kernel_init: Callable = nn.initializers.lecun_normal()
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        kernel = self.param("kernel", self.kernel_init, (x.shape[-1], self.features), jnp.float32)
+        y = matmul(x, kernel, self.dtype)
+        if self.use_bias:
+            y = y + self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32)
+        return y
+
+
+def max_pool_2x2(x: jax.Array) -> jax.Array:
+    """2x2 max pooling, stride 2 (odd trailing rows/columns dropped), as reshape + max."""
+    b, h, w, c = x.shape
+    x = x[:, : h // 2 * 2, : w // 2 * 2, :]
+    return x.reshape(b, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+
+
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "relu": nn.relu, "gelu": nn.gelu, "silu": nn.silu, "tanh": jnp.tanh, "elu": nn.elu,
+}

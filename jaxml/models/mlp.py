@@ -1,0 +1,29 @@
+"""Multi-layer perceptron classifier."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxml.models.layers import ACTIVATIONS, Dense
+
+
+class MLP(nn.Module):
+    """[B, ...] -> [B, num_classes] logits (float32); hidden layers with activation and dropout."""
+
+    num_classes: int
+    hidden: Sequence[int] = (256, 128)
+    dropout: float = 0.0
+    activation: str = "relu"
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+        x = x.reshape(x.shape[0], -1)
+        for width in self.hidden:
+            x = ACTIVATIONS[self.activation](Dense(width, dtype=self.dtype)(x))
+            x = nn.Dropout(self.dropout, deterministic=not train)(x)
+        return Dense(self.num_classes, dtype=self.dtype)(x)

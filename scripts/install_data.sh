@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian data packages jaxml uses when they are missing; never fails the build.
+set -u
+missing=()
+[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing+=(dataset-fashion-mnist)
+command -v bible >/dev/null 2>&1 || missing+=(bible-kjv)
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "[jaxml] data: Fashion-MNIST and the KJV text are installed."
+  exit 0
+fi
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "[jaxml] data: installing ${missing[*]} with apt-get"
+  if (apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "${missing[@]}" >/dev/null 2>&1; }); then
+    echo "[jaxml] data: installed ${missing[*]}"
+    exit 0
+  fi
+  echo "[jaxml] data: apt-get could not install ${missing[*]}; falling back to built-in data (sklearn digits); Fashion-MNIST experiments and tests will be skipped."
+else
+  echo "[jaxml] data: not root, cannot install ${missing[*]}; falling back to built-in data (sklearn digits); Fashion-MNIST experiments and tests will be skipped. Install with: sudo apt-get install ${missing[*]}"
+fi
+exit 0

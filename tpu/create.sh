@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Create the TPU VM slice.
+set -euo pipefail
+
+script_usage() {
+  echo "usage: tpu/create.sh [--dry-run]"
+  echo "Create the Cloud TPU VM \$TPU_NAME (\$ACCELERATOR_TYPE, \$RUNTIME_VERSION) in \$ZONE."
+}
+
+here="${BASH_SOURCE[0]%/*}"
+[[ "$here" != "${BASH_SOURCE[0]}" ]] || here=.
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$here/common.sh"
+parse_common_args "$@"
+set -- "${ARGS[@]+"${ARGS[@]}"}"
+(($# == 0)) || die "unexpected arguments: $* (see --help)"
+
+location_flags
+cmd=(gcloud compute tpus tpu-vm create "$TPU_NAME"
+  "--zone=$ZONE"
+  "--accelerator-type=$ACCELERATOR_TYPE"
+  "--version=$RUNTIME_VERSION")
+if [[ -n "$PROJECT" ]]; then
+  cmd+=("--project=$PROJECT")
+fi
+if [[ "$SPOT" == 1 ]]; then
+  cmd+=(--spot)
+fi
+run_cmd "${cmd[@]}"

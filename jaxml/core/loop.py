@@ -177,7 +177,7 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
         name: parallel.shard_batch(eval_batches(split, global_batch=eval_batch, process_index=pidx,
                                                 process_count=pcount), mesh, batch_axis=1)
         for name, split in recipe.eval_splits.items()}
-    key = jax.device_put(train_key(config.seed), replicated)
+    key = jax.jit(lambda: train_key(config.seed), out_shardings=replicated)()  # works across processes
 
     def run_eval(step: int) -> dict[str, float]:
         results = {}
@@ -235,6 +235,24 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
             checkpointer.close()
     final["steps"] = step
     return state, final
+
+
+def evaluate_checkpoint(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, float]:
+    """Restores the newest readable checkpoint of `workdir` and evaluates it on the recipe's eval splits."""
+    mesh = parallel.make_mesh(int(config.parallel.num_devices))
+    state = jax.jit(recipe.init, out_shardings=parallel.replicated(mesh))(init_key(config.seed))
+    restored = Checkpointer(workdir, keep=int(config.keep_checkpoints)).restore_latest(state)
+    if restored is None:
+        raise JaxmlError(f"no checkpoint in {Path(workdir) / 'checkpoints'}; train first with `jaxml train`")
+    step, state = restored
+    evaluate = make_eval(recipe, mesh, config.parallel.backend)
+    eval_batch = int(config.get("eval_batch_size", config.batch_size))
+    results: dict[str, float] = {"step": step}
+    for name, split in recipe.eval_splits.items():
+        batches = parallel.shard_batch(eval_batches(split, global_batch=eval_batch, process_index=jax.process_index(),
+                                                    process_count=jax.process_count()), mesh, batch_axis=1)
+        results.update({f"{name}_{k}": v for k, v in summarize_eval(evaluate(state, batches)).items()})
+    return results
 
 
 def count_params(tree: Any) -> int:

@@ -116,6 +116,19 @@ def load_data(config: ml_collections.ConfigDict) -> Dataset:
     return load_dataset(config.dataset, data_dir=config.data_dir or None, seed=int(config.data_seed))
 
 
+def recipe_for(config: ml_collections.ConfigDict) -> loop.Recipe:
+    """The recipe `train` would run (used by `jaxml bench` and `jaxml eval`)."""
+    data = load_data(config)
+    return make_recipe(config, data.train, {"test": data.test}, data.num_classes)
+
+
+def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
+    """Reloads the newest checkpoint in `workdir` and evaluates it on the test split."""
+    if int(config.cv_folds) > 1:
+        raise JaxmlError("jaxml eval on a cross-validation run: evaluate one fold's workdir, e.g. WORKDIR/fold_0")
+    return loop.evaluate_checkpoint(recipe_for(config), config, workdir)
+
+
 def train_once(config, workdir, train_split: Split, eval_splits: dict[str, Split], num_classes: int, desc: str):
     recipe = make_recipe(config, train_split, eval_splits, num_classes)
     state, metrics = loop.run(recipe, config, workdir, desc=desc)

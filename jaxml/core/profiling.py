@@ -1,0 +1,137 @@
+"""Profiling: compile time, step time, examples/s, FLOPs from XLA cost analysis, MFU, traces.
+
+`bench_experiment` times the experiment's real training chunk (the scanned, data-parallel function
+the loop runs) after warm-up, and reads FLOPs per step from the compiled single-step program.
+MFU = achieved FLOP/s / (peak dense bf16 FLOP/s per device x devices), reported only for devices
+in `PEAK_FLOPS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+
+from jaxml.core import loop, parallel
+from jaxml.data.batching import train_batches
+
+# Dense bf16 peak FLOP/s per device (vendor figures; see REFERENCES.md).
+PEAK_FLOPS: dict[str, float] = {
+    "H200": 989e12, "H100": 989e12, "A100": 312e12,
+    "TPU v6": 918e12, "TPU v5p": 459e12, "TPU v5 lite": 197e12, "TPU v5e": 197e12, "TPU v4": 275e12,
+}
+
+
+def peak_flops(device: Any) -> float | None:
+    kind = getattr(device, "device_kind", "")
+    for name, peak in PEAK_FLOPS.items():
+        if name.lower() in kind.lower():
+            return peak
+    return None
+
+
+def compiled_flops(compiled: Any) -> float | None:
+    """FLOPs of one call of a compiled program (per device for SPMD programs), or None."""
+    try:
+        cost = compiled.cost_analysis()
+    except Exception:  # some backends do not implement it
+        return None
+    if isinstance(cost, (list, tuple)):
+        cost = cost[0] if cost else None
+    if not cost or "flops" not in cost:
+        return None
+    return float(cost["flops"])
+
+
+def time_calls(fn, args_fn, n: int) -> list[float]:
+    """Wall time of `n` calls, each synchronised with block_until_ready (timing only)."""
+    times = []
+    for _ in range(n):
+        args = args_fn()
+        t = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def bench_recipe(recipe: loop.Recipe, config: ml_collections.ConfigDict, *, steps: int = 20, warmup: int = 3,
+                 trace_dir: str | None = None) -> dict[str, Any]:
+    mesh = parallel.make_mesh(int(config.parallel.num_devices))
+    backend = config.parallel.backend
+    global_batch = int(config.batch_size)
+    chunk = max(1, int(config.log_every))
+    replicated = parallel.replicated(mesh)
+    init = jax.jit(recipe.init, out_shardings=replicated)
+    key = jax.jit(lambda: loop.train_key(config.seed), out_shardings=replicated)()
+
+    def batches(num):
+        host = train_batches(recipe.train_split, start_step=0, num_steps=num, global_batch=global_batch,
+                             seed=int(config.seed), process_index=jax.process_index(),
+                             process_count=jax.process_count())
+        return parallel.shard_batch(host, mesh, batch_axis=1)
+
+    train_chunk = loop.make_train_chunk(recipe, mesh, backend)
+    one, many = batches(1), batches(chunk)
+    state = init(loop.init_key(config.seed))
+    t = time.perf_counter()
+    compiled_one = train_chunk.lower(state, one, key, jnp.int32(0)).compile() if hasattr(train_chunk, "lower") else None
+    compile_one_s = time.perf_counter() - t
+    flops = compiled_flops(compiled_one) if compiled_one is not None else None
+    if flops is not None:
+        flops *= mesh.devices.size
+
+    holder = {"state": state}
+
+    def call(batch):
+        holder["state"], metrics = train_chunk(holder["state"], batch, key, jnp.int32(0))
+        return metrics
+
+    t = time.perf_counter()
+    jax.block_until_ready(call(many))
+    first_call_s = time.perf_counter() - t
+    time_calls(call, lambda: (many,), max(warmup - 1, 0))
+    n_calls = max(1, -(-steps // chunk))
+    trace = jax.profiler.trace(trace_dir) if trace_dir else contextlib.nullcontext()
+    with trace:
+        times = time_calls(call, lambda: (many,), n_calls)
+    step_s = statistics.median(times) / chunk
+    report: dict[str, Any] = {
+        "devices": parallel.describe_devices(mesh), "backend": backend, "dtype": config.get("dtype", "float32"),
+        "global_batch": global_batch, "steps_per_call": chunk, "timed_steps": n_calls * chunk,
+        "compile_s": round(compile_one_s, 3), "first_chunk_s": round(first_call_s, 3),
+        "step_ms": round(step_s * 1e3, 3), "examples_per_s": round(global_batch / step_s, 1),
+        "flops_per_step": flops, "achieved_flops_per_s": (flops / step_s) if flops else None,
+        "jax_version": jax.__version__,
+    }
+    peak = peak_flops(mesh.devices.flat[0])
+    report["peak_flops_per_s"] = peak * mesh.devices.size if peak else None
+    report["mfu"] = (report["achieved_flops_per_s"] / report["peak_flops_per_s"]) if (peak and flops) else None
+    if trace_dir:
+        report["trace_dir"] = trace_dir
+    return report
+
+
+def bench_experiment(name: str, config: ml_collections.ConfigDict, *, steps: int = 20, warmup: int = 3,
+                     trace_dir: str | None = None) -> dict[str, Any]:
+    from jaxml import experiments
+    module = experiments.method_module(config.method)
+    report = bench_recipe(module.recipe_for(config), config, steps=steps, warmup=warmup, trace_dir=trace_dir)
+    return {"experiment": name, **report}
+
+
+def format_report(report: dict[str, Any]) -> str:
+    def fmt(v):
+        if v is None:
+            return "n/a (unknown device peak)" if v is None else ""
+        if isinstance(v, float):
+            if abs(v) >= 1e6:
+                return f"{v:.3e}"
+            return f"{v:.4g}"
+        return str(v)
+    width = max(len(k) for k in report)
+    return "\n".join(f"{k:<{width}}  {fmt(v)}" for k, v in report.items())

@@ -1,0 +1,134 @@
+"""`jaxml reproduce`: run a suite, collect result.json files, write RESULTS.md and learning curves.
+
+Each finished experiment leaves a record `<results_dir>/<experiment>.json` (its result.json plus the
+command, the machine and the date); RESULTS.md is regenerated from all records, so running part of
+a suite (`--only`) updates those rows and keeps the others.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import os
+import platform
+import shutil
+from pathlib import Path
+from typing import Any
+
+from jaxml import experiments
+from jaxml.errors import JaxmlError
+
+log = logging.getLogger("jaxml")
+
+
+def machine() -> str:
+    """E.g. 'Intel(R) Xeon(R) Processor, 2 cores' (the CPU; the accelerator is in each row's device)."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def judge(record: dict[str, Any], expected: dict[str, Any]) -> str:
+    metric = expected.get("metric")
+    value = record.get(metric)
+    if value is None:
+        return "missing"
+    ok = True
+    if "at_least" in expected:
+        ok &= value >= expected["at_least"]
+    if "at_most" in expected:
+        ok &= value <= expected["at_most"]
+    if "max_wall_s" in expected:
+        ok &= record.get("wall_s", float("inf")) <= expected["max_wall_s"]
+    return "met" if ok else "missed"
+
+
+def render(records: list[dict[str, Any]]) -> str:
+    lines = [
+        "# Results",
+        "",
+        "Produced by `jaxml reproduce` (each row: the run's own result.json). Regenerate a row with",
+        "`jaxml reproduce --suite full --only <experiment>`; `make demo` runs the quick suite.",
+        "",
+        "| experiment | metric | value | expected | reference | status | wall time | device | machine | date | command |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(records, key=lambda r: r["experiment"]):
+        e = r.get("expected", {})
+        metric = e.get("metric", "")
+        value = r.get(metric)
+        text = "—" if value is None else f"{value:.4f}"
+        if value is not None and f"{metric}_std" in r:
+            text += f" ± {r[f'{metric}_std']:.4f}"
+        expect = ""
+        if "at_least" in e:
+            expect = f"≥ {e['at_least']}"
+        if "at_most" in e:
+            expect = f"≤ {e['at_most']}"
+        if "max_wall_s" in e:
+            expect += f" in ≤ {e['max_wall_s']} s"
+        lines.append(
+            f"| {r['experiment']} | {metric} | {text} | {expect} | {e.get('reference', '')} | {r.get('status', '')} | "
+            f"{r.get('wall_s', 0):.0f} s | {r.get('devices', '')} | {r.get('machine', '')} | {r.get('date', '')} | "
+            f"`{r.get('command', '')}` |")
+    plots = [r for r in records if r.get("plot")]
+    if plots:
+        lines += ["", "## Learning curves", ""]
+        lines += [f"- {r['experiment']}: [{r['plot']}]({r['plot']})" for r in sorted(plots, key=lambda r: r["experiment"])]
+    return "\n".join(lines) + "\n"
+
+
+def load_records(results_dir: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
+
+
+def run_suite(suite: str, *, runs_dir: Path, out: Path, overrides: list[str], only: list[str] | None = None,
+              results_dir: Path | None = None) -> list[dict[str, Any]]:
+    """Runs the suite's experiments (fresh workdirs), records results, regenerates `out`."""
+    from jaxml.cli import load_experiment_config, run_training
+
+    infos = experiments.suite(suite)
+    if only:
+        unknown = sorted(set(only) - {i.name for i in infos})
+        if unknown:
+            raise JaxmlError(f"--only {', '.join(unknown)}: not in suite {suite!r} ({', '.join(i.name for i in infos)})")
+        infos = [i for i in infos if i.name in only]
+    results_dir = results_dir or out.parent / "docs" / "results"
+    plots_dir = results_dir.parent / "plots"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    done = []
+    for i, info in enumerate(infos):
+        log.info("[%d/%d] %s", i + 1, len(infos), info.name)
+        try:
+            name, config = load_experiment_config(info.name, overrides)
+            workdir = runs_dir / name
+            if workdir.exists():
+                shutil.rmtree(workdir)  # a reproduction starts from scratch
+            result = run_training(name, config, workdir)
+        except JaxmlError as e:
+            log.warning("%s skipped: %s", info.name, " ".join(str(e).split()))
+            continue
+        record = {**result, "expected": info.expected, "machine": machine(),
+                  "date": datetime.date.today().isoformat(),
+                  "command": " ".join(["jaxml train", name, *overrides])}
+        record["status"] = judge(record, info.expected)
+        curve = workdir / "plots" / "learning_curve.png"
+        if curve.exists():
+            dst = plots_dir / f"{name}.png"
+            shutil.copyfile(curve, dst)
+            record["plot"] = os.path.relpath(dst, out.parent)
+        (results_dir / f"{name}.json").write_text(json.dumps(record, indent=2, default=float) + "\n")
+        log.info("%s: %s = %s (%s)", name, info.expected.get("metric"), record.get(info.expected.get("metric")),
+                 record["status"])
+        done.append(record)
+    out.write_text(render(load_records(results_dir)))
+    log.info("wrote %s (%d experiments run)", out, len(done))
+    return done

@@ -1,0 +1,34 @@
+"""Test-wide settings: 8 fake CPU devices, no progress bars, shared small configs."""
+
+import os
+
+# Must happen before jax is imported anywhere in the test process.
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8").strip()
+os.environ.setdefault("JAXML_PROGRESS", "0")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def cli_env(devices: int = 1, **extra: str) -> dict:
+    """Environment for a `jaxml` subprocess with `devices` fake CPU devices."""
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    env["JAXML_PROGRESS"] = "0"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def jaxml_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "jaxml.cli", *args]
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO

@@ -1,0 +1,123 @@
+"""Data parallelism: 8 fake CPU devices == 1 device; pmap == shard_map; 2 processes == 1 process."""
+
+import json
+import socket
+import subprocess
+
+import jax
+import numpy as np
+import pytest
+
+from conftest import REPO, cli_env, jaxml_cmd
+from jaxml.core import loop, parallel
+from jaxml.data.datasets import load_dataset
+from jaxml.errors import JaxmlError
+from jaxml.methods.classify import base_config, make_recipe
+
+pytestmark = pytest.mark.xdist_group("parallel")
+
+
+def small_config(num_devices, backend="shard_map", steps=20):
+    c = base_config()
+    c.model = dict(name="cnn", features=(8, 16), dense=(32,), batch_norm=True, dropout=0.0)
+    c.augment.shift = 1  # per-example keys: identical whatever the device count
+    c.learning_rate = 3e-3
+    c.warmup_steps = 5
+    c.steps = steps
+    c.batch_size = 64
+    c.eval_batch_size = 120
+    c.log_every = 10
+    c.eval_every = steps
+    c.checkpoint_every = 0
+    c.tensorboard = False
+    c.parallel.backend = backend
+    c.parallel.num_devices = num_devices
+    return c
+
+
+def train(tmp_path, name, **kw):
+    data = load_dataset("digits")
+    config = small_config(**kw)
+    recipe = make_recipe(config, data.train, {"test": data.test}, data.num_classes)
+    state, metrics = loop.run(recipe, config, tmp_path / name)
+    return jax.device_get(state), metrics
+
+
+def assert_trees_close(a, b, rtol):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+        x, y = np.asarray(x), np.asarray(y)
+        scale = max(np.abs(y).max(), 1e-6)
+        assert np.abs(x - y).max() / scale <= rtol, (np.abs(x - y).max(), scale)
+
+
+def test_eight_devices_equal_one_device(tmp_path):
+    assert jax.device_count() == 8
+    one, m1 = train(tmp_path, "one", num_devices=1)
+    eight, m8 = train(tmp_path, "eight", num_devices=8)
+    assert_trees_close(eight.params, one.params, 1e-5)
+    assert_trees_close(eight.model_state, one.model_state, 1e-5)  # synchronised BatchNorm statistics
+    assert abs(m1["test_accuracy"] - m8["test_accuracy"]) < 1e-6
+    # and training changed the parameters (the comparison is not between two initial states)
+    init = jax.device_get(make_recipe(small_config(1), load_dataset("digits").train, {}, 10).init(loop.init_key(0)))
+    assert max(np.abs(np.asarray(a) - np.asarray(b)).max()
+               for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(init.params))) > 1e-2
+
+
+def test_pmap_equals_shard_map(tmp_path):
+    smap, _ = train(tmp_path, "smap", num_devices=4, backend="shard_map", steps=10)
+    pmap, _ = train(tmp_path, "pmap", num_devices=4, backend="pmap", steps=10)
+    assert_trees_close(pmap.params, smap.params, 1e-5)
+
+
+def test_data_parallel_psum_and_sharding():
+    mesh = parallel.make_mesh(8)
+    fn = parallel.data_parallel(lambda w, x: jax.lax.psum(w * x.sum(), parallel.AXIS), mesh)
+    x = parallel.shard_batch(np.arange(16, dtype=np.float32), mesh)
+    assert x.sharding.spec == parallel.batch_spec(0)
+    assert float(fn(np.float32(2.0), x)) == pytest.approx(2 * np.arange(16).sum())
+
+
+def test_batch_not_divisible_by_devices_is_a_clear_error():
+    with pytest.raises(JaxmlError, match="divisible by the 8 devices"):
+        parallel.check_batch_size(12, parallel.make_mesh(8))
+    with pytest.raises(JaxmlError, match="only 8 devices"):
+        parallel.make_mesh(16)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def train_losses(workdir):
+    rows = [json.loads(l) for l in (workdir / "metrics.jsonl").read_text().splitlines()]
+    return np.array([r["loss"] for r in rows if r["split"] == "train"])
+
+
+COMMON = ["--config.steps=12", "--config.log_every=2", "--config.eval_every=12", "--config.checkpoint_every=6",
+          "--config.batch_size=64", "--config.model.dropout=0.0", "--config.tensorboard=false"]
+
+
+def test_two_processes_on_loopback_equal_one_process(tmp_path):
+    """2 processes x 2 fake devices (gloo collectives) give the loss curve of 1 process x 4 devices."""
+    port = free_port()
+    multi = tmp_path / "multi"
+    procs = []
+    for pid in range(2):
+        env = cli_env(2, JAXML_DISTRIBUTED="1", JAXML_COORDINATOR_ADDRESS=f"127.0.0.1:{port}",
+                      JAXML_NUM_PROCESSES="2", JAXML_PROCESS_ID=str(pid))
+        procs.append(subprocess.Popen(jaxml_cmd("train", "mlp_digits", "--workdir", str(multi), *COMMON),
+                                      cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outs = [p.communicate(timeout=240)[0] for p in procs]
+    for p, out in zip(procs, outs):
+        assert p.returncode == 0, out[-3000:]
+    single = tmp_path / "single"
+    out = subprocess.run(jaxml_cmd("train", "mlp_digits", "--workdir", str(single), *COMMON), cwd=REPO,
+                         env=cli_env(4), capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-3000:]
+    multi_losses, single_losses = train_losses(multi), train_losses(single)
+    assert len(multi_losses) == len(single_losses) == 6
+    np.testing.assert_allclose(multi_losses, single_losses, rtol=1e-5)
+    result = json.loads((multi / "result.json").read_text())
+    assert result["devices"] == "cpu x4"

@@ -22,7 +22,7 @@ log = logging.getLogger("jaxml")
 
 
 def _setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="[jaxml] %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.INFO, format="[jaxml] %(message)s", stream=sys.stderr, force=True)
     for noisy in ("absl", "orbax", "jax._src", "tensorstore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -60,8 +60,8 @@ def run_training(name: str, config, workdir: Path) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     saved = workdir / "config.json"
     if saved.exists():
-        old = json.loads(saved.read_text())
-        changed = sorted(k for k in set(old) | set(config.to_dict()) if old.get(k) != config.to_dict().get(k))
+        old, new = json.loads(saved.read_text()), json.loads(config_lib.to_json(config))
+        changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         if changed:
             log.warning("workdir %s holds a run with a different config (%s); resuming with the new one",
                         workdir, ", ".join(changed))

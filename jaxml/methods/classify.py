@@ -98,7 +98,7 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
         grads = jax.lax.pmean(grads, parallel.AXIS)
         state = state.apply_gradients(tx, grads, dict(updates) if updates else None)
         metrics = {"loss": loss, "accuracy": jnp.mean(jnp.argmax(logits, -1) == labels),
-                   "grad_norm": optax.global_norm(grads)}
+                   "grad_norm": optax.tree.norm(grads)}
         return state, jax.lax.pmean(metrics, parallel.AXIS)
 
     def eval_step(state: TrainState, batch):

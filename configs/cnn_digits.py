@@ -17,12 +17,4 @@ def get_config():
     c.dataset = "digits"
     c.model = dict(name="cnn", features=(16, 32), dense=(64,), batch_norm=True, dropout=0.1)
     c.augment.shift = 1
-    c.learning_rate = 3e-3
-    c.warmup_steps = 50
-    c.steps = 1500
-    c.batch_size = 64
-    c.eval_batch_size = 120
-    c.log_every = 100
-    c.eval_every = 500
-    c.checkpoint_every = 500
     return c

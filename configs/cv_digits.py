@@ -16,15 +16,7 @@ def get_config():
     c = base_config()
     c.dataset = "digits"
     c.cv_folds = 5
-    c.model.name = "mlp"
-    c.model.hidden = (256, 128)
-    c.model.dropout = 0.1
-    c.learning_rate = 3e-3
-    c.warmup_steps = 50
     c.steps = 1000
-    c.batch_size = 64
-    c.eval_batch_size = 120
-    c.log_every = 100
     c.eval_every = 1000
     c.checkpoint_every = 1000
     return c

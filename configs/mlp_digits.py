@@ -13,18 +13,7 @@ SUITES = ("quick", "full")
 
 
 def get_config():
-    c = base_config()
+    c = base_config()  # its defaults are this experiment: digits, MLP 256-128, 1500 steps of 64
     c.dataset = "digits"
     c.model.name = "mlp"
-    c.model.hidden = (256, 128)
-    c.model.dropout = 0.1
-    c.learning_rate = 3e-3
-    c.weight_decay = 1e-4
-    c.warmup_steps = 50
-    c.steps = 1500
-    c.batch_size = 64
-    c.eval_batch_size = 120
-    c.log_every = 100
-    c.eval_every = 500
-    c.checkpoint_every = 500
     return c

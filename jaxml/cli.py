@@ -75,7 +75,11 @@ def run_training(name: str, config, workdir: Path) -> dict[str, Any]:
               "jax_version": jax.__version__, **metrics}
     write_json(workdir / "result.json", result)
     if jax.process_index() == 0:
-        plot_learning_curves(workdir, title=name)
+        out = workdir / "plots" / "learning_curve.png"
+        if plot_learning_curves(workdir, title=name) is None:  # cross-validation: curves live in fold_k/
+            folds = sorted(workdir.glob("fold_*"))
+            if folds:
+                plot_learning_curves(folds[0], title=f"{name} ({folds[0].name} of {len(folds)})", out=out)
     return result
 
 

@@ -139,7 +139,17 @@ def init_key(seed: int) -> jax.Array:
 
 def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, *,
         desc: str = "train") -> tuple[State, dict[str, float]]:
-    """Trains to `config.steps`, resuming from `workdir`; returns (state, final metrics)."""
+    """Trains to `config.steps`, resuming from `workdir`; returns (state, final metrics).
+
+    SIGTERM at any point (also during set-up and compilation) is honoured at the next chunk
+    boundary: the state is saved and `Preempted` is raised (the CLI exits 0).
+    """
+    with _SigtermFlag() as sigterm:
+        return _run(recipe, config, workdir, desc, sigterm)
+
+
+def _run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, desc: str,
+         sigterm: _SigtermFlag) -> tuple[State, dict[str, float]]:
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     total_steps = int(config.steps)
@@ -193,39 +203,41 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
     postfix: dict[str, str] = {}
     t_start = time.time()
     try:
-        with _SigtermFlag() as sigterm:
-            while step < total_steps:
-                num = min(log_every, total_steps - step)
-                host = train_batches(recipe.train_split, start_step=step, num_steps=num,
-                                     global_batch=global_batch, seed=int(config.seed),
-                                     process_index=pidx, process_count=pcount)
-                batches = parallel.shard_batch(host, mesh, batch_axis=1)
-                state, metrics = train_chunk(state, batches, key, jnp.int32(step))
-                metrics = jax.device_get(metrics)
-                bad = _first_nonfinite(metrics)
-                if bad is not None:
-                    last = checkpointer.latest_step() if checkpointer else None
-                    kept = f"the last good checkpoint (step {last}) is intact" if last is not None else "no checkpoint was written"
-                    raise JaxmlError(f"non-finite loss at step {step + bad + 1} (learning_rate={config.get('learning_rate')}); "
-                                     f"stopped without saving, {kept}; lower the learning rate")
-                step += num
-                row = {k: float(np.mean(v)) for k, v in metrics.items()}
-                row["steps_per_s"] = num / max(time.time() - t_start, 1e-9)
-                t_start = time.time()
-                writer.write(step, "train", row)
-                bar.update(num)
-                postfix["loss"] = f"{row['loss']:.4f}"
-                if step % eval_every == 0 or step == total_steps:
-                    final = run_eval(step)
-                    main = next((k for k in final if k.endswith(recipe.main_metric)), None)
-                    if main:
-                        postfix[main] = f"{final[main]:.4f}"
-                bar.set_postfix(postfix)
-                if checkpointer and (step % ckpt_every == 0 or step == total_steps or sigterm.raised):
-                    checkpointer.save(step, state)
-                if sigterm.raised and step < total_steps:
-                    raise Preempted(f"SIGTERM: saved a checkpoint at step {step} in {workdir}; "
-                                    f"re-run the same command to resume")
+        while step < total_steps:
+            num = min(log_every, total_steps - step)
+            host = train_batches(recipe.train_split, start_step=step, num_steps=num,
+                                 global_batch=global_batch, seed=int(config.seed),
+                                 process_index=pidx, process_count=pcount)
+            batches = parallel.shard_batch(host, mesh, batch_axis=1)
+            state, metrics = train_chunk(state, batches, key, jnp.int32(step))
+            metrics = jax.device_get(metrics)
+            bad = _first_nonfinite(metrics)
+            if bad is not None:
+                last = checkpointer.latest_step() if checkpointer else None
+                kept = f"the last good checkpoint (step {last}) is intact" if last is not None else "no checkpoint was written"
+                raise JaxmlError(f"non-finite loss at step {step + bad + 1} (learning_rate={config.get('learning_rate')}); "
+                                 f"stopped without saving, {kept}; lower the learning rate")
+            step += num
+            row = {k: float(np.mean(v)) for k, v in metrics.items()}
+            row["steps_per_s"] = num / max(time.time() - t_start, 1e-9)
+            t_start = time.time()
+            writer.write(step, "train", row)
+            bar.update(num)
+            postfix["loss"] = f"{row['loss']:.4f}"
+            if step % eval_every == 0 or step == total_steps:
+                final = run_eval(step)
+                main = next((k for k in final if k.endswith(recipe.main_metric)), None)
+                if main:
+                    postfix[main] = f"{final[main]:.4f}"
+            bar.set_postfix(postfix)
+            if checkpointer and (step % ckpt_every == 0 or step == total_steps or sigterm.raised):
+                checkpointer.save(step, state)
+            if sigterm.raised and step < total_steps:
+                if checkpointer is None:
+                    raise Preempted(f"SIGTERM: stopped at step {step}; checkpointing is off (checkpoint_every=0), "
+                                    f"nothing was saved")
+                raise Preempted(f"SIGTERM: saved a checkpoint at step {step} in {workdir}; "
+                                f"re-run the same command to resume")
         if not final:
             final = run_eval(step)
     finally:

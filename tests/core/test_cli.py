@@ -80,3 +80,12 @@ def test_train_then_eval_in_a_subprocess(tmp_path):
                          timeout=120)
     assert bad.returncode == 2 and bad.stderr.strip().startswith("jaxml: error: unknown experiment")
     assert "Traceback" not in bad.stderr
+
+
+def test_default_workdir_is_runs_experiment_timestamp(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["train", "mlp_digits", "--config.steps=10", "--config.log_every=10", "--config.eval_every=10",
+                     "--config.checkpoint_every=10", "--config.parallel.num_devices=1"]) == 0
+    (workdir,) = (tmp_path / "runs").iterdir()
+    assert workdir.name.startswith("mlp_digits-") and len(workdir.name) == len("mlp_digits-20261122-123456")
+    assert json.loads((workdir / "result.json").read_text())["steps"] == 10

@@ -15,6 +15,7 @@ SUITES = ("quick", "full")
 def get_config():
     c = base_config()
     c.dataset = "digits"
-    c.model = dict(name="cnn", features=(16, 32), dense=(64,), batch_norm=True, dropout=0.1)
+    c.model = dict(name="cnn", features=(16, 32), dense=(64,), batch_norm=True, dropout=0.1, conv_impl="slices",
+                   pool_impl="reshape")
     c.augment.shift = 1
     return c

@@ -1,4 +1,9 @@
-"""Small ResNet (basic blocks, 16-32-64 channels, BatchNorm) on Fashion-MNIST with random shifts.
+"""Small ResNet (basic blocks, 16-32-64 channels, BatchNorm, 75k parameters) on Fashion-MNIST.
+
+At this budget (3000 steps of 128, ~6 epochs) the model underfits (train and test accuracy are
+equal), so no augmentation or label smoothing: with random 2-pixel shifts and smoothing 0.1 it
+reached 0.9098 in 536 s (run of 2026-11-22, 2-core CPU). Both stay available as overrides for longer schedules:
+`--config.augment.shift=2 --config.label_smoothing=0.1 --config.steps=20000`.
 
 Command:   jaxml train resnet_fashion
 Expected:  test_accuracy >= 0.92 (RESULTS.md has the measured value and time).
@@ -15,9 +20,7 @@ SUITES = ("full",)
 def get_config():
     c = base_config()
     c.dataset = "fashion_mnist"
-    c.model = dict(name="resnet", features=(16, 32, 64), blocks_per_stage=1)
-    c.augment.shift = 2
-    c.label_smoothing = 0.1
+    c.model = dict(name="resnet", features=(16, 32, 64), blocks_per_stage=1, conv_impl="slices")
     c.learning_rate = 3e-3
     c.weight_decay = 5e-4
     c.warmup_steps = 200

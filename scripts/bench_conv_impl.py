@@ -1,7 +1,9 @@
 #!/usr/bin/env python
-"""Side-by-side: cnn_fashion's training step with jaxml's matmul convolution vs XLA's native one,
-in float32 and bfloat16 (bf16 matmul operands, float32 accumulation). One process, interleaved
-rounds, median step time of each round; the table goes to BENCHMARKS.md.
+"""Side-by-side: cnn_fashion's training step computed four ways — the plain Flax formulation (XLA
+convolution + `nn.max_pool`), XLA convolution + reshape pooling, jaxml's default (matmul convolution
++ reshape pooling), and the default with bf16 matmul operands (float32 accumulation). The same
+function in the first three (tested). One process, interleaved rounds; the table goes to
+BENCHMARKS.md.
 
     python scripts/bench_conv_impl.py --rounds 2 --steps 100
 """
@@ -27,26 +29,28 @@ def main() -> None:
     from jaxml.core import profiling
     from jaxml.experiments import method_module
 
-    variants = [(impl, dtype) for dtype in ("float32", "bfloat16") for impl in ("slices", "xla")]
-    times: dict[tuple[str, str], list[float]] = {v: [] for v in variants}
+    variants = [("xla", "reduce_window", "float32"), ("xla", "reshape", "float32"), ("slices", "reshape", "float32"),
+                ("slices", "reshape", "bfloat16")]
+    times: dict[tuple[str, str, str], list[float]] = {v: [] for v in variants}
     flops = {}
     for _ in range(args.rounds):
-        for impl, dtype in variants:
+        for conv, pool, dtype in variants:
             _, config = load_experiment_config(args.experiment, [
-                f"--config.model.conv_impl={impl}", f"--config.dtype={dtype}", f"--config.log_every={args.scan}",
-                "--config.parallel.num_devices=1"])
+                f"--config.model.conv_impl={conv}", f"--config.model.pool_impl={pool}", f"--config.dtype={dtype}",
+                f"--config.log_every={args.scan}", "--config.parallel.num_devices=1"])
             recipe = method_module(config.method).recipe_for(config)
             report = profiling.bench_recipe(recipe, config, steps=args.steps, warmup=1)
-            times[(impl, dtype)].append(report["step_ms"])
-            flops[(impl, dtype)] = report["flops_per_step"]
-    base = statistics.median(times[("xla", "float32")])
+            times[(conv, pool, dtype)].append(report["step_ms"])
+            flops[(conv, pool, dtype)] = report["flops_per_step"]
+    base = statistics.median(times[variants[0]])
     print(f"{args.experiment} training step, batch {config.batch_size}, {args.scan} steps/call, jax {jax.__version__}, "
           f"{jax.devices()[0].device_kind}")
     for v in variants:
         ms = statistics.median(times[v])
-        print(f"  conv_impl={v[0]:<7} dtype={v[1]:<9} {ms:8.2f} ms/step  {config.batch_size / ms * 1e3:8.0f} ex/s  "
-              f"{base / ms:5.2f}x xla-float32   rounds: {', '.join(f'{t:.1f}' for t in times[v])}")
-    print(json.dumps({f"{k[0]}-{k[1]}": statistics.median(t) for k, t in times.items()}))
+        print(f"  conv_impl={v[0]:<7} pool_impl={v[1]:<14} dtype={v[2]:<9} {ms:8.2f} ms/step "
+              f"{config.batch_size / ms * 1e3:7.0f} ex/s  {base / ms:5.2f}x plain-flax   "
+              f"rounds: {', '.join(f'{t:.1f}' for t in times[v])}")
+    print(json.dumps({"-".join(k): statistics.median(t) for k, t in times.items()}))
 
 
 if __name__ == "__main__":

@@ -59,52 +59,63 @@ def time_calls(fn, args_fn, n: int) -> list[float]:
     return times
 
 
-def bench_recipe(recipe: loop.Recipe, config: ml_collections.ConfigDict, *, steps: int = 20, warmup: int = 3,
-                 trace_dir: str | None = None) -> dict[str, Any]:
-    mesh = parallel.make_mesh(int(config.parallel.num_devices))
-    backend = config.parallel.backend
-    global_batch = int(config.batch_size)
-    chunk = max(1, int(config.log_every))
-    replicated = parallel.replicated(mesh)
-    init = jax.jit(recipe.init, out_shardings=replicated)
-    key = jax.jit(lambda: loop.train_key(config.seed), out_shardings=replicated)()
+class StepTimer:
+    """The loop's real training chunk for a recipe, compiled once and timed on demand.
 
-    def batches(num):
-        host = train_batches(recipe.train_split, start_step=0, num_steps=num, global_batch=global_batch,
-                             seed=int(config.seed), process_index=jax.process_index(),
-                             process_count=jax.process_count())
-        return parallel.shard_batch(host, mesh, batch_axis=1)
+    `steps_per_call` steps run per call inside one `lax.scan` (the loop uses `config.log_every`).
+    """
 
-    train_chunk = loop.make_train_chunk(recipe, mesh, backend)
-    one, many = batches(1), batches(chunk)
-    state = init(loop.init_key(config.seed))
-    t = time.perf_counter()
-    compiled_one = train_chunk.lower(state, one, key, jnp.int32(0)).compile() if hasattr(train_chunk, "lower") else None
-    compile_one_s = time.perf_counter() - t
-    flops = compiled_flops(compiled_one) if compiled_one is not None else None
-    if flops is not None:
-        flops *= mesh.devices.size
+    def __init__(self, recipe: loop.Recipe, config: ml_collections.ConfigDict, steps_per_call: int | None = None):
+        self.mesh = parallel.make_mesh(int(config.parallel.num_devices))
+        self.global_batch = int(config.batch_size)
+        self.steps_per_call = max(1, int(steps_per_call or config.log_every))
+        replicated = parallel.replicated(self.mesh)
+        self.key = jax.jit(lambda: loop.train_key(config.seed), out_shardings=replicated)()
+        self.chunk = loop.make_train_chunk(recipe, self.mesh, config.parallel.backend)
 
-    holder = {"state": state}
+        def batches(num):
+            host = train_batches(recipe.train_split, start_step=0, num_steps=num, global_batch=self.global_batch,
+                                 seed=int(config.seed), process_index=jax.process_index(),
+                                 process_count=jax.process_count())
+            return parallel.shard_batch(host, self.mesh, batch_axis=1)
 
-    def call(batch):
-        holder["state"], metrics = train_chunk(holder["state"], batch, key, jnp.int32(0))
+        self.state = jax.jit(recipe.init, out_shardings=replicated)(loop.init_key(config.seed))
+        self.batches = batches(self.steps_per_call)
+        one = batches(1)
+        t = time.perf_counter()
+        self.compiled_one = self.chunk.lower(self.state, one, self.key, jnp.int32(0)).compile() \
+            if hasattr(self.chunk, "lower") else None
+        self.compile_s = time.perf_counter() - t
+        flops = compiled_flops(self.compiled_one) if self.compiled_one is not None else None
+        self.flops_per_step = flops * self.mesh.devices.size if flops is not None else None
+        t = time.perf_counter()
+        jax.block_until_ready(self._call())
+        self.first_call_s = time.perf_counter() - t
+
+    def _call(self):
+        self.state, metrics = self.chunk(self.state, self.batches, self.key, jnp.int32(0))
         return metrics
 
-    t = time.perf_counter()
-    jax.block_until_ready(call(many))
-    first_call_s = time.perf_counter() - t
-    time_calls(call, lambda: (many,), max(warmup - 1, 0))
-    n_calls = max(1, -(-steps // chunk))
+    def step_times(self, calls: int) -> list[float]:
+        """Seconds per step of each of `calls` calls."""
+        return [t / self.steps_per_call for t in time_calls(self._call, lambda: (), calls)]
+
+
+def bench_recipe(recipe: loop.Recipe, config: ml_collections.ConfigDict, *, steps: int = 20, warmup: int = 3,
+                 trace_dir: str | None = None) -> dict[str, Any]:
+    timer = StepTimer(recipe, config)
+    timer.step_times(max(warmup - 1, 0))
+    n_calls = max(1, -(-steps // timer.steps_per_call))
     trace = jax.profiler.trace(trace_dir) if trace_dir else contextlib.nullcontext()
     with trace:
-        times = time_calls(call, lambda: (many,), n_calls)
-    step_s = statistics.median(times) / chunk
+        step_s = statistics.median(timer.step_times(n_calls))
+    mesh, flops = timer.mesh, timer.flops_per_step
     report: dict[str, Any] = {
-        "devices": parallel.describe_devices(mesh), "backend": backend, "dtype": config.get("dtype", "float32"),
-        "global_batch": global_batch, "steps_per_call": chunk, "timed_steps": n_calls * chunk,
-        "compile_s": round(compile_one_s, 3), "first_chunk_s": round(first_call_s, 3),
-        "step_ms": round(step_s * 1e3, 3), "examples_per_s": round(global_batch / step_s, 1),
+        "devices": parallel.describe_devices(mesh), "backend": config.parallel.backend,
+        "dtype": config.get("dtype", "float32"), "global_batch": timer.global_batch,
+        "steps_per_call": timer.steps_per_call, "timed_steps": n_calls * timer.steps_per_call,
+        "compile_s": round(timer.compile_s, 3), "first_chunk_s": round(timer.first_call_s, 3),
+        "step_ms": round(step_s * 1e3, 3), "examples_per_s": round(timer.global_batch / step_s, 1),
         "flops_per_step": flops, "achieved_flops_per_s": (flops / step_s) if flops else None,
         "jax_version": jax.__version__,
     }

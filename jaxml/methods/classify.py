@@ -25,7 +25,7 @@ from jaxml.data.augment import augment_batch, mixup
 from jaxml.data.datasets import Dataset, Split, load_dataset, split_validation
 from jaxml.errors import JaxmlError
 from jaxml.models import MODELS
-from jaxml.models.layers import CONV_IMPLS, compute_dtype
+from jaxml.models.layers import CONV_IMPLS, POOL_IMPLS, compute_dtype
 
 log = logging.getLogger("jaxml")
 
@@ -43,6 +43,8 @@ def build_model(config: ml_collections.ConfigDict, num_classes: int):
         raise JaxmlError(f"config.model.{unknown[0]} is not a field of model {name!r}; valid: {', '.join(sorted(fields))}")
     if spec.get("conv_impl", "slices") not in CONV_IMPLS:
         raise JaxmlError(f"config.model.conv_impl={spec['conv_impl']!r} is not valid; choose one of {', '.join(CONV_IMPLS)}")
+    if spec.get("pool_impl", "reshape") not in POOL_IMPLS:
+        raise JaxmlError(f"config.model.pool_impl={spec['pool_impl']!r} is not valid; choose one of {', '.join(POOL_IMPLS)}")
     for k, v in spec.items():
         if isinstance(v, list):
             spec[k] = tuple(v)

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 CONV_IMPLS = ("slices", "xla")
+POOL_IMPLS = ("reshape", "reduce_window")
 
 
 def compute_dtype(name: str) -> Any:
@@ -99,6 +100,13 @@ def max_pool_2x2(x: jax.Array) -> jax.Array:
     b, h, w, c = x.shape
     x = x[:, : h // 2 * 2, : w // 2 * 2, :]
     return x.reshape(b, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+
+
+def max_pool(x: jax.Array, impl: str = "reshape") -> jax.Array:
+    """2x2/stride-2 max pooling: reshape + max (fast on CPU) or `nn.max_pool` (reduce_window)."""
+    if impl == "reduce_window":
+        return nn.max_pool(x, (2, 2), (2, 2))
+    return max_pool_2x2(x)
 
 
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {

@@ -90,3 +90,16 @@ def test_models_output_logits(model):
     variables = model.init({"params": jax.random.key(0), "dropout": jax.random.key(1)}, x, train=False)
     y = model.apply(variables, x, train=False)
     assert y.shape == (2, 10) and y.dtype == jnp.float32
+
+
+def test_fast_cnn_equals_plain_flax_formulation():
+    """conv_impl/pool_impl change how the CNN is computed, not what: same outputs and gradients."""
+    x = jax.random.normal(jax.random.key(3), (4, 28, 28, 1))
+    fast = CNN(10, (8, 16), dense=(32,))
+    plain = CNN(10, (8, 16), dense=(32,), conv_impl="xla", pool_impl="reduce_window")
+    params = fast.init(jax.random.key(4), x, train=False)
+    np.testing.assert_allclose(fast.apply(params, x, train=False), plain.apply(params, x, train=False),
+                               rtol=1e-4, atol=1e-5)
+    loss = lambda m: (lambda p: jnp.sum(jax.nn.log_softmax(m.apply(p, x, train=False))[:, 0]))
+    for a, b in zip(jax.tree.leaves(jax.grad(loss(fast))(params)), jax.tree.leaves(jax.grad(loss(plain))(params))):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -1,11 +1,17 @@
 #!/usr/bin/env python
-"""Side-by-side: cnn_fashion's training step computed four ways — the plain Flax formulation (XLA
-convolution + `nn.max_pool`), XLA convolution + reshape pooling, jaxml's default (matmul convolution
-+ reshape pooling), and the default with bf16 matmul operands (float32 accumulation). The same
-function in the first three (tested). One process, interleaved rounds; the table goes to
+"""Side-by-side: cnn_fashion's training step computed four ways, each timed three ways: the bare
+step (`data_parallel(train_step)`, no scan), one step per call inside a length-1 `lax.scan`, and
+several steps per call inside one `lax.scan` (how `jaxml train` runs):
+
+- plain Flax formulation: XLA convolution + `nn.max_pool` (reduce_window)
+- XLA convolution + reshape pooling
+- jaxml's default: matmul convolution (shifted-slice im2col) + reshape pooling
+- the default with bf16 matmul operands (float32 accumulation)
+
+The first three compute the same function (tested in tests/models). One process; the table goes to
 BENCHMARKS.md.
 
-    python scripts/bench_conv_impl.py --rounds 2 --steps 100
+    python scripts/bench_conv_impl.py --steps 10 --scan 10
 """
 
 from __future__ import annotations
@@ -20,37 +26,48 @@ import jax
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--experiment", default="cnn_fashion")
-    p.add_argument("--rounds", type=int, default=2)
-    p.add_argument("--steps", type=int, default=100)
-    p.add_argument("--scan", type=int, default=50)
+    p.add_argument("--steps", type=int, default=10, help="timed steps per variant and mode")
+    p.add_argument("--scan", type=int, default=10, help="steps per call in the scanned mode")
     args = p.parse_args()
 
     from jaxml.cli import load_experiment_config
-    from jaxml.core import profiling
+    from jaxml.core import loop, parallel
+    from jaxml.core.profiling import StepTimer, time_calls
+    from jaxml.data.batching import train_batches
     from jaxml.experiments import method_module
 
     variants = [("xla", "reduce_window", "float32"), ("xla", "reshape", "float32"), ("slices", "reshape", "float32"),
                 ("slices", "reshape", "bfloat16")]
-    times: dict[tuple[str, str, str], list[float]] = {v: [] for v in variants}
-    flops = {}
-    for _ in range(args.rounds):
-        for conv, pool, dtype in variants:
-            _, config = load_experiment_config(args.experiment, [
-                f"--config.model.conv_impl={conv}", f"--config.model.pool_impl={pool}", f"--config.dtype={dtype}",
-                f"--config.log_every={args.scan}", "--config.parallel.num_devices=1"])
-            recipe = method_module(config.method).recipe_for(config)
-            report = profiling.bench_recipe(recipe, config, steps=args.steps, warmup=1)
-            times[(conv, pool, dtype)].append(report["step_ms"])
-            flops[(conv, pool, dtype)] = report["flops_per_step"]
-    base = statistics.median(times[variants[0]])
-    print(f"{args.experiment} training step, batch {config.batch_size}, {args.scan} steps/call, jax {jax.__version__}, "
-          f"{jax.devices()[0].device_kind}")
-    for v in variants:
-        ms = statistics.median(times[v])
-        print(f"  conv_impl={v[0]:<7} pool_impl={v[1]:<14} dtype={v[2]:<9} {ms:8.2f} ms/step "
-              f"{config.batch_size / ms * 1e3:7.0f} ex/s  {base / ms:5.2f}x plain-flax   "
-              f"rounds: {', '.join(f'{t:.1f}' for t in times[v])}")
-    print(json.dumps({"-".join(k): statistics.median(t) for k, t in times.items()}))
+    results = {}
+    print(f"{args.experiment} training step, jax {jax.__version__}, {jax.devices()[0].device_kind}; "
+          f"median of {args.steps} steps", flush=True)
+    for conv, pool, dtype in variants:
+        _, config = load_experiment_config(args.experiment, [
+            f"--config.model.conv_impl={conv}", f"--config.model.pool_impl={pool}", f"--config.dtype={dtype}",
+            "--config.parallel.num_devices=1"])
+        recipe = method_module(config.method).recipe_for(config)
+        row = {}
+        mesh = parallel.make_mesh(1)
+        step = parallel.data_parallel(recipe.train_step, mesh, donate_argnums=(0,))
+        host = train_batches(recipe.train_split, start_step=0, num_steps=1, global_batch=int(config.batch_size), seed=0)
+        batch = parallel.shard_batch({k: v[0] for k, v in host.items()}, mesh)
+        holder = {"state": jax.jit(recipe.init)(loop.init_key(0)), "key": loop.train_key(0)}
+
+        def bare():
+            holder["state"], metrics = step(holder["state"], batch, holder["key"])
+            return metrics
+
+        time_calls(bare, lambda: (), 2)
+        row["bare"] = statistics.median(time_calls(bare, lambda: (), args.steps)) * 1e3
+        for per_call in (1, args.scan):
+            timer = StepTimer(recipe, config, steps_per_call=per_call)
+            ms = statistics.median(timer.step_times(max(1, args.steps // per_call))) * 1e3
+            row[per_call] = ms
+        results[(conv, pool, dtype)] = row
+        print(f"  conv_impl={conv:<7} pool_impl={pool:<14} dtype={dtype:<9} bare step {row['bare']:7.1f} ms   "
+              f"1 step/call {row[1]:8.1f} ms/step   {args.scan} steps/call (scan) {row[args.scan]:8.1f} ms/step "
+              f"({config.batch_size / row[args.scan] * 1e3:6.0f} ex/s)", flush=True)
+    print(json.dumps({"-".join(k): v for k, v in results.items()}))
 
 
 if __name__ == "__main__":

@@ -169,8 +169,7 @@ def _run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path,
         raise JaxmlError(f"config.batch_size={global_batch} exceeds the {len(recipe.train_split)} training examples")
 
     pidx, pcount = jax.process_index(), jax.process_count()
-    replicated = parallel.replicated(mesh)
-    state = jax.jit(recipe.init, out_shardings=replicated)(init_key(config.seed))
+    state = parallel.on_mesh(lambda: recipe.init(init_key(config.seed)), mesh)
     checkpointer = Checkpointer(workdir, keep=int(config.keep_checkpoints)) if ckpt_every else None
     start_step = 0
     if checkpointer is not None:
@@ -187,7 +186,7 @@ def _run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path,
         name: parallel.shard_batch(eval_batches(split, global_batch=eval_batch, process_index=pidx,
                                                 process_count=pcount), mesh, batch_axis=1)
         for name, split in recipe.eval_splits.items()}
-    key = jax.jit(lambda: train_key(config.seed), out_shardings=replicated)()  # works across processes
+    key = parallel.on_mesh(lambda: train_key(config.seed), mesh)
 
     def run_eval(step: int) -> dict[str, float]:
         results = {}
@@ -252,7 +251,7 @@ def _run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path,
 def evaluate_checkpoint(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, float]:
     """Restores the newest readable checkpoint of `workdir` and evaluates it on the recipe's eval splits."""
     mesh = parallel.make_mesh(int(config.parallel.num_devices))
-    state = jax.jit(recipe.init, out_shardings=parallel.replicated(mesh))(init_key(config.seed))
+    state = parallel.on_mesh(lambda: recipe.init(init_key(config.seed)), mesh)
     restored = Checkpointer(workdir, keep=int(config.keep_checkpoints)).restore_latest(state)
     if restored is None:
         raise JaxmlError(f"no checkpoint in {Path(workdir) / 'checkpoints'}; train first with `jaxml train`")

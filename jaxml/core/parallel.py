@@ -81,12 +81,9 @@ def batch_spec(batch_axis: int = 0) -> P:
     return P(*([None] * batch_axis), AXIS)
 
 
-def replicate(tree: Any, mesh: Mesh) -> Any:
-    """Places a pytree (identical on every process) replicated on the mesh."""
-    sharding = replicated(mesh)
-    if jax.process_count() == 1:
-        return jax.device_put(tree, sharding)
-    return jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), tree)
+def on_mesh(fn: Callable[[], Any], mesh: Mesh) -> Any:
+    """Evaluates `fn()` straight into replicated global arrays (valid on every process; no transfer)."""
+    return jax.jit(fn, out_shardings=replicated(mesh))()
 
 
 def shard_batch(local_batch: Any, mesh: Mesh, batch_axis: int = 0) -> Any:

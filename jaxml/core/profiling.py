@@ -69,8 +69,7 @@ class StepTimer:
         self.mesh = parallel.make_mesh(int(config.parallel.num_devices))
         self.global_batch = int(config.batch_size)
         self.steps_per_call = max(1, int(steps_per_call or config.log_every))
-        replicated = parallel.replicated(self.mesh)
-        self.key = jax.jit(lambda: loop.train_key(config.seed), out_shardings=replicated)()
+        self.key = parallel.on_mesh(lambda: loop.train_key(config.seed), self.mesh)
         self.chunk = loop.make_train_chunk(recipe, self.mesh, config.parallel.backend)
 
         def batches(num):
@@ -79,7 +78,7 @@ class StepTimer:
                                  process_count=jax.process_count())
             return parallel.shard_batch(host, self.mesh, batch_axis=1)
 
-        self.state = jax.jit(recipe.init, out_shardings=replicated)(loop.init_key(config.seed))
+        self.state = parallel.on_mesh(lambda: recipe.init(loop.init_key(config.seed)), self.mesh)
         self.batches = batches(self.steps_per_call)
         one = batches(1)
         t = time.perf_counter()

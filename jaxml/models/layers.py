@@ -35,13 +35,10 @@ def im2col(x: jax.Array, kernel_size: int, stride: int = 1) -> jax.Array:
     """[B, H, W, C] -> [B, H', W', k*k*C] patches for a SAME-padded convolution."""
     b, h, w, c = x.shape
     k = kernel_size
-    lo = (k - 1) // 2
-    hi = k - 1 - lo
     out_h, out_w = -(-h // stride), -(-w // stride)
-    pad_h = max((out_h - 1) * stride + k - h, 0)
+    pad_h = max((out_h - 1) * stride + k - h, 0)  # XLA's SAME padding: the extra pixel goes at the end
     pad_w = max((out_w - 1) * stride + k - w, 0)
     xp = jnp.pad(x, ((0, 0), (pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2), (0, 0)))
-    del lo, hi
     if k == 1:
         return xp[:, ::stride, ::stride, :]
     cols = [xp[:, i:i + (out_h - 1) * stride + 1:stride, j:j + (out_w - 1) * stride + 1:stride, :]

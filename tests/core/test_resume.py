@@ -2,7 +2,6 @@
 checkpoint falls back to the previous one, NaN stops without touching good checkpoints."""
 
 import json
-import os
 import signal
 import subprocess
 import time

@@ -8,10 +8,16 @@ if [ ${#missing[@]} -eq 0 ]; then
   echo "[jaxml] data: Fashion-MNIST and the KJV text are installed."
   exit 0
 fi
-if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+# Root, or passwordless sudo (TPU VM workers), can install the Debian/Ubuntu packages.
+as_root=()
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  as_root=(sudo -n env DEBIAN_FRONTEND=noninteractive)
+fi
+if { [ "$(id -u)" -eq 0 ] || [ ${#as_root[@]} -gt 0 ]; } && command -v apt-get >/dev/null 2>&1; then
   echo "[jaxml] data: installing ${missing[*]} with apt-get"
-  if (apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 \
-      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "${missing[@]}" >/dev/null 2>&1; }); then
+  if ("${as_root[@]}" apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 \
+      || { "${as_root[@]}" apt-get update -q >/dev/null 2>&1 \
+           && "${as_root[@]}" apt-get install -y -q "${missing[@]}" >/dev/null 2>&1; }); then
     echo "[jaxml] data: installed ${missing[*]}"
     exit 0
   fi

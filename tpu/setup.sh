@@ -29,6 +29,7 @@ steps=(
   ".venv/bin/pip install -q -U pip"
   ".venv/bin/pip install -U 'jax[tpu]'"
   ".venv/bin/pip install -e ."
+  "bash scripts/install_data.sh"
   ".venv/bin/python -c 'import jax; print(\"jax.device_count() =\", jax.device_count())'"
 )
 remote=""

@@ -109,6 +109,7 @@ def test_setup_dry_run(empty_path, tmp_path):
         "python3 -m venv .venv",
         ".venv/bin/pip install -U 'jax[tpu]'",
         ".venv/bin/pip install -e .",
+        "bash scripts/install_data.sh",
         "jax.device_count()",
     ]:
         assert piece in remote, piece

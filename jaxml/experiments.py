@@ -83,11 +83,14 @@ class ExperimentInfo:
         e = self.expected
         if not e:
             return ""
+        text = str(e.get("metric", ""))
         if "at_least" in e:
-            return f"{e['metric']} >= {e['at_least']}"
-        if "at_most" in e:
-            return f"{e['metric']} <= {e['at_most']}"
-        return str(e.get("metric", ""))
+            text = f"{e['metric']} >= {e['at_least']}"
+        elif "at_most" in e:
+            text = f"{e['metric']} <= {e['at_most']}"
+        if "max_wall_s" in e:
+            text += f" in <= {e['max_wall_s']} s"
+        return text
 
 
 def info(name: str) -> ExperimentInfo:

@@ -109,9 +109,12 @@ def _flat_keys(config: ml_collections.ConfigDict, prefix: str = "") -> list[str]
     return keys
 
 
-def _unknown_key(config: ml_collections.ConfigDict, key: str, parent: ml_collections.ConfigDict, leaf: str) -> JaxmlError:
-    all_keys = _flat_keys(config)
-    close = difflib.get_close_matches(key, all_keys, n=3, cutoff=0.6)
+def _unknown_key(config: ml_collections.ConfigDict, key: str, parent: ml_collections.ConfigDict,
+                 parent_path: str, name: str) -> JaxmlError:
+    """Names the valid keys at the failing level and the closest full keys (or names at that level)."""
+    close = difflib.get_close_matches(key, _flat_keys(config), n=3, cutoff=0.6)
+    if not close:  # e.g. a misspelled group name: suggest the closest name at that level
+        close = [parent_path + m for m in difflib.get_close_matches(name, [str(k) for k in parent.keys()], n=3, cutoff=0.6)]
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     siblings = ", ".join(sorted(parent.keys()))
     return JaxmlError(f"unknown config key '{key}'{hint} (valid keys here: {siblings})")
@@ -123,11 +126,11 @@ def set_override(config: ml_collections.ConfigDict, key: str, text: str) -> None
     node = config
     for i, part in enumerate(parts[:-1]):
         if part not in node or not isinstance(node[part], ml_collections.ConfigDict):
-            raise _unknown_key(config, key, node, part)
+            raise _unknown_key(config, key, node, "".join(p + "." for p in parts[:i]), part)
         node = node[part]
     leaf = parts[-1]
     if leaf not in node:
-        raise _unknown_key(config, key, node, leaf)
+        raise _unknown_key(config, key, node, "".join(p + "." for p in parts[:-1]), leaf)
     current = node[leaf]
     if isinstance(current, ml_collections.ConfigDict):
         raise JaxmlError(f"--config.{key} is a group; set one of its keys: {', '.join(sorted(current.keys()))}")

@@ -41,6 +41,7 @@ def test_int_accepts_integral_float_notation():
     ("--config.stepz=3", "did you mean steps"),
     ("--config.model.widht=3", "model.width"),
     ("--config.nothing.at.all=3", "unknown config key"),
+    ("--config.modle.width=3", "did you mean model"),
 ])
 def test_unknown_keys_name_close_matches(arg, needle):
     with pytest.raises(JaxmlError, match="unknown config key") as e:

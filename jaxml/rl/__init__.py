@@ -1,0 +1,1 @@
+"""On-accelerator reinforcement learning on gymnax: environments, replay buffers, agents."""

@@ -80,17 +80,20 @@ class ExperimentInfo:
 
     @property
     def expected_text(self) -> str:
-        e = self.expected
-        if not e:
-            return ""
-        text = str(e.get("metric", ""))
-        if "at_least" in e:
-            text = f"{e['metric']} >= {e['at_least']}"
-        elif "at_most" in e:
-            text = f"{e['metric']} <= {e['at_most']}"
-        if "max_wall_s" in e:
-            text += f" in <= {e['max_wall_s']} s"
-        return text
+        return expectation_text(self.expected, with_metric=True, ascii_only=True)
+
+
+def expectation_text(expected: dict[str, Any], *, with_metric: bool, ascii_only: bool = False) -> str:
+    """E.g. 'test_accuracy >= 0.925 in <= 300 s' (or '≥ 0.925 in ≤ 300 s' without the metric)."""
+    ge, le = (">=", "<=") if ascii_only else ("≥", "≤")
+    parts = [str(expected["metric"])] if with_metric and expected.get("metric") else []
+    if "at_least" in expected:
+        parts.append(f"{ge} {expected['at_least']}")
+    elif "at_most" in expected:
+        parts.append(f"{le} {expected['at_most']}")
+    if "max_wall_s" in expected:
+        parts.append(f"in {le} {expected['max_wall_s']} s")
+    return " ".join(parts)
 
 
 def info(name: str) -> ExperimentInfo:

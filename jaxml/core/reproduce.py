@@ -67,13 +67,7 @@ def render(records: list[dict[str, Any]]) -> str:
         text = "—" if value is None else f"{value:.4f}"
         if value is not None and f"{metric}_std" in r:
             text += f" ± {r[f'{metric}_std']:.4f}"
-        expect = ""
-        if "at_least" in e:
-            expect = f"≥ {e['at_least']}"
-        if "at_most" in e:
-            expect = f"≤ {e['at_most']}"
-        if "max_wall_s" in e:
-            expect += f" in ≤ {e['max_wall_s']} s"
+        expect = experiments.expectation_text(e, with_metric=False)
         lines.append(
             f"| {r['experiment']} | {metric} | {text} | {expect} | {e.get('reference', '')} | {r.get('status', '')} | "
             f"{r.get('wall_s', 0):.0f} s | {r.get('devices', '')} | {r.get('machine', '')} | {r.get('date', '')} | "

@@ -48,9 +48,10 @@ def test_cross_validation_reports_each_fold(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fold_0", "fold_1", "fold_2"]
 
 
-def test_bench_reports_timing_and_flops():
+def test_bench_reports_timing_and_flops(tmp_path):
     c = tiny(log_every=5)
-    report = profiling.bench_recipe(classify.recipe_for(c), c, steps=10, warmup=1)
+    report = profiling.bench_recipe(classify.recipe_for(c), c, steps=10, warmup=1, trace_dir=str(tmp_path / "trace"))
+    assert list((tmp_path / "trace").rglob("*.xplane.pb"))  # a jax.profiler trace was written
     assert report["step_ms"] > 0 and report["examples_per_s"] > 0 and report["compile_s"] > 0
     # forward + weight gradients of the 64-64-10 MLP: >= 4 flops per weight per example, and not absurdly more
     weights_x_batch = (64 * 64 + 64 * 10) * 64

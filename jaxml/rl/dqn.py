@@ -1,0 +1,316 @@
+"""DQN (optionally Double DQN and prioritised replay) on gymnax, PureJaxRL style.
+
+The whole run is one `jax.lax.scan` over iterations, so it can be `jax.jit`-ed and `jax.vmap`-ed
+over seeds. One iteration:
+
+1. epsilon-greedy action per env (each env draws its own explore coin and random action);
+2. one `vec_step` of the `num_envs` envs (env_steps += num_envs);
+3. the `Transition` (obs, action, reward, TRUE next_obs, terminated, truncated) goes into the
+   replay buffer (never the post-reset observation);
+4. if `env_steps >= learning_starts` and env_steps crossed a multiple of `train_every`, one
+   gradient step (at most one per iteration) on a sampled batch;
+5. if `env_steps >= learning_starts` and env_steps crossed a multiple of `target_update_every`,
+   target <- tau * online + (1 - tau) * target (tau = 1: hard copy).
+
+The conditional update is a `lax.cond` (a select under `vmap`); nothing branches in Python on
+traced values.
+
+TD target (see `td_target`): r + gamma * (1 - terminated) * Q_target(next_obs, a*), with
+a* = argmax_a Q_online(next_obs) (double_q) or argmax_a Q_target(next_obs). Only `terminated`
+stops the bootstrap: a time-limit truncation bootstraps from the true next observation (which
+PureJaxRL's DQN gets wrong: it uses `done` and the post-reset observation).
+
+Loss: mean squared TD error (as CleanRL / PureJaxRL), weighted by the importance-sampling
+weights when `per=True`; priorities are updated with |td|. Beta is annealed with
+`buffers.beta_schedule(per_beta_start, per_beta_end, total_env_steps)` on env_steps.
+
+Not implemented: n-step returns (`n_step != 1` raises JaxmlError), dueling heads, Huber loss.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Callable
+
+import flax
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+
+from jaxml.errors import JaxmlError
+from jaxml.models.mlp import MLP
+from jaxml.rl import buffers
+from jaxml.rl.envs import episode_metrics, evaluate, make_env, vec_reset, vec_step
+
+__all__ = ["default_config", "td_target", "epsilon_schedule", "DQNState", "make_train", "train",
+           "greedy_eval"]
+
+
+def default_config() -> ml_collections.ConfigDict:
+    """CartPole-v1 defaults (PureJaxRL's DQN = CleanRL's dqn_jax)."""
+    c = ml_collections.ConfigDict()
+    c.env = "CartPole-v1"
+    c.num_envs = 10
+    c.buffer_size = 10_000
+    c.batch_size = 128
+    c.learning_rate = 2.5e-4
+    c.eps_start = 1.0
+    c.eps_end = 0.05
+    c.eps_fraction = 0.5          # linear decay over eps_fraction * total_env_steps env steps
+    c.target_update_every = 500   # env steps
+    c.tau = 1.0                   # 1.0 = hard copy, < 1 = Polyak averaging
+    c.learning_starts = 10_000    # env steps
+    c.train_every = 10            # env steps
+    c.gamma = 0.99
+    c.hidden = (120, 84)
+    c.total_env_steps = 500_000
+    c.double_q = True
+    c.per = False
+    c.per_alpha = 0.6
+    c.per_beta_start = 0.4
+    c.per_beta_end = 1.0
+    c.n_step = 1
+    c.eval_episodes = 10
+    c.max_grad_norm = 10.0
+    c.seed = 0
+    return c
+
+
+# ----------------------------------------------------------------------------------- pure pieces
+
+
+def td_target(reward: jax.Array, terminated: jax.Array, next_q_target: jax.Array,
+              next_q_online: jax.Array | None, gamma: float, double_q: bool) -> jax.Array:
+    """One-step TD target r + gamma * (1 - terminated) * Q_target(s', a*).
+
+    `next_q_target` / `next_q_online` are [B, A] Q-values of the TRUE next observation under the
+    target / online network. a* = argmax next_q_online if `double_q` else argmax next_q_target.
+    Only `terminated` cuts the bootstrap (a truncated transition bootstraps)."""
+    reward = jnp.asarray(reward, jnp.float32)
+    if double_q:
+        if next_q_online is None:
+            raise JaxmlError("td_target: double_q=True needs next_q_online")
+        a_star = jnp.argmax(next_q_online, axis=-1)
+    else:
+        a_star = jnp.argmax(next_q_target, axis=-1)
+    next_v = jnp.take_along_axis(next_q_target, a_star[..., None], axis=-1)[..., 0]
+    not_term = 1.0 - jnp.asarray(terminated, jnp.float32)
+    return reward + gamma * not_term * jax.lax.stop_gradient(next_v)
+
+
+def epsilon_schedule(start: float, end: float, duration: float) -> Callable[[jax.Array], jax.Array]:
+    """eps(step) linear from `start` (step 0) to `end` (step >= duration env steps)."""
+    duration = max(float(duration), 1.0)
+
+    def eps(step):
+        frac = jnp.clip(jnp.asarray(step, jnp.float32) / duration, 0.0, 1.0)
+        return jnp.asarray(start + (end - start) * frac, jnp.float32)
+
+    return eps
+
+
+@flax.struct.dataclass
+class DQNState:
+    params: Any
+    target_params: Any
+    opt_state: Any
+    buffer: Any            # UniformBuffer or PrioritizedBuffer of Transitions
+    env: Any               # VecEnvState
+    env_steps: jax.Array   # int32: env steps taken (all envs)
+    grad_steps: jax.Array  # int32: gradient steps taken
+    key: jax.Array
+
+
+# ----------------------------------------------------------------------------------- validation
+
+
+def _int(config, name, minimum=1):
+    v = config[name]
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
+        raise JaxmlError(f"dqn config: {name} must be an int >= {minimum}, got {v!r}")
+    return int(v)
+
+
+def _num(config, name, lo=None, hi=None):
+    v = config[name]
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+        raise JaxmlError(f"dqn config: {name} must be a finite number, got {v!r}")
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise JaxmlError(f"dqn config: {name} must be in [{lo}, {hi}], got {v!r}")
+    return float(v)
+
+
+def _validate(config) -> dict:
+    c = {k: _int(config, k) for k in ("num_envs", "buffer_size", "batch_size",
+                                      "target_update_every", "train_every", "total_env_steps",
+                                      "eval_episodes")}
+    c["learning_starts"] = _int(config, "learning_starts", 0)
+    n_step = config.get("n_step", 1)
+    if n_step != 1:
+        raise JaxmlError(f"dqn config: n_step={n_step!r} is not supported (only 1-step TD targets "
+                         "are implemented); set n_step=1")
+    if c["batch_size"] > c["buffer_size"]:
+        raise JaxmlError(f"dqn config: batch_size {c['batch_size']} exceeds buffer_size "
+                         f"{c['buffer_size']}")
+    if c["num_envs"] > c["buffer_size"]:
+        raise JaxmlError(f"dqn config: num_envs {c['num_envs']} exceeds buffer_size "
+                         f"{c['buffer_size']}")
+    if c["total_env_steps"] < c["num_envs"]:
+        raise JaxmlError(f"dqn config: total_env_steps {c['total_env_steps']} < num_envs "
+                         f"{c['num_envs']}: no iteration would run")
+    for k, lo, hi in (("learning_rate", 0.0, None), ("eps_start", 0.0, 1.0), ("eps_end", 0.0, 1.0),
+                      ("eps_fraction", 0.0, None), ("tau", 0.0, 1.0), ("gamma", 0.0, 1.0),
+                      ("per_alpha", 0.0, None), ("per_beta_start", 0.0, None),
+                      ("per_beta_end", 0.0, None), ("max_grad_norm", 0.0, None)):
+        c[k] = _num(config, k, lo, hi)
+    if c["learning_rate"] <= 0 or c["tau"] <= 0:
+        raise JaxmlError("dqn config: learning_rate and tau must be > 0")
+    hidden = tuple(config.hidden)
+    if not hidden or any(isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1
+                         for h in hidden):
+        raise JaxmlError(f"dqn config: hidden must be a non-empty tuple of positive ints, "
+                         f"got {config.hidden!r}")
+    c["hidden"] = tuple(int(h) for h in hidden)
+    c["double_q"] = bool(config.double_q)
+    c["per"] = bool(config.per)
+    c["env"] = config.env
+    return c
+
+
+def _network_and_env(config):
+    c = _validate(config)
+    env, env_params = make_env(c["env"])
+    space = env.action_space(env_params)
+    if not hasattr(space, "n"):
+        raise JaxmlError(f"DQN needs a discrete action space; {c['env']} has {type(space).__name__}")
+    network = MLP(num_classes=int(space.n), hidden=c["hidden"])
+    return c, env, env_params, network, int(space.n)
+
+
+# ----------------------------------------------------------------------------------- training
+
+
+def make_train(config) -> tuple[Callable, Callable]:
+    """Returns `(init, train_chunk)` (pure, unjitted; jit/vmap them as you like).
+
+    `init(key) -> DQNState`. `train_chunk(state, num_iterations) -> (state, metrics)` where
+    `num_iterations` is a static Python int and `metrics` holds per-iteration arrays [T]:
+    loss, q_mean (mean Q(s, a) of the batch; 0 when no update ran), trained (bool), epsilon,
+    beta (PER only), env_steps, return / length / episodes (`episode_metrics` of the training
+    envs)."""
+    c, env, env_params, network, num_actions = _network_and_env(config)
+    num_envs, batch_size = c["num_envs"], c["batch_size"]
+    gamma, tau, double_q, per = c["gamma"], c["tau"], c["double_q"], c["per"]
+    eps_fn = epsilon_schedule(c["eps_start"], c["eps_end"], c["eps_fraction"] * c["total_env_steps"])
+    beta_fn = buffers.beta_schedule(c["per_beta_start"], c["per_beta_end"], c["total_env_steps"])
+    tx = optax.chain(optax.clip_by_global_norm(c["max_grad_norm"]), optax.adam(c["learning_rate"]))
+
+    def q_values(params, obs):
+        return network.apply(params, obs, train=False)
+
+    def init(key: jax.Array) -> DQNState:
+        k_net, k_env, k_run = jax.random.split(key, 3)
+        env_state = vec_reset(k_env, env, env_params, num_envs)
+        params = network.init(k_net, env_state.obs, train=False)
+        _, example = vec_step(k_env, env_state, jnp.zeros((num_envs,), jnp.int32), env, env_params)
+        example = jax.tree.map(lambda x: x[0], example)
+        if per:
+            buf = buffers.per_init(example, c["buffer_size"], alpha=c["per_alpha"])
+        else:
+            buf = buffers.uniform_init(example, c["buffer_size"])
+        return DQNState(params=params, target_params=params, opt_state=tx.init(params), buffer=buf,
+                        env=env_state, env_steps=jnp.zeros((), jnp.int32),
+                        grad_steps=jnp.zeros((), jnp.int32), key=k_run)
+
+    def loss_fn(params, target_params, batch, weights):
+        q = q_values(params, batch.obs)
+        q_sa = jnp.take_along_axis(q, batch.action[:, None].astype(jnp.int32), axis=-1)[:, 0]
+        next_q_target = q_values(target_params, batch.next_obs)
+        next_q_online = q_values(params, batch.next_obs) if double_q else None
+        target = td_target(batch.reward, batch.terminated, next_q_target,
+                           None if next_q_online is None else jax.lax.stop_gradient(next_q_online),
+                           gamma, double_q)
+        td = q_sa - target
+        return jnp.mean(weights * td ** 2), (td, jnp.mean(q_sa))
+
+    def update(state: DQNState, key: jax.Array, beta: jax.Array):
+        if per:
+            batch, idx, weights = buffers.per_sample(state.buffer, key, batch_size, beta)
+        else:
+            batch, idx = buffers.uniform_sample(state.buffer, key, batch_size)
+            weights = jnp.ones((batch_size,), jnp.float32)
+        (loss, (td, q_mean)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            state.params, state.target_params, batch, weights)
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        buf = buffers.per_update(state.buffer, idx, jax.lax.stop_gradient(td)) if per else state.buffer
+        new = state.replace(params=params, opt_state=opt_state, buffer=buf,
+                            grad_steps=state.grad_steps + 1)
+        return new, loss, q_mean
+
+    def no_update(state: DQNState, key: jax.Array, beta: jax.Array):
+        del key, beta
+        return state, jnp.zeros((), jnp.float32), jnp.zeros((), jnp.float32)
+
+    def iteration(state: DQNState, _):
+        key, k_coin, k_rand, k_env, k_sample = jax.random.split(state.key, 5)
+        eps = eps_fn(state.env_steps)
+        greedy = jnp.argmax(q_values(state.params, state.env.obs), axis=-1).astype(jnp.int32)
+        random_a = jax.random.randint(k_rand, (num_envs,), 0, num_actions, dtype=jnp.int32)
+        explore = jax.random.uniform(k_coin, (num_envs,)) < eps
+        action = jnp.where(explore, random_a, greedy)
+        env_state, tr = vec_step(k_env, state.env, action, env, env_params)
+        buf = (buffers.per_add if per else buffers.uniform_add)(state.buffer, tr)
+        prev = state.env_steps
+        steps = prev + num_envs
+        state = state.replace(env=env_state, buffer=buf, env_steps=steps, key=key)
+
+        learning = steps >= c["learning_starts"]
+        do_train = (learning & (steps // c["train_every"] > prev // c["train_every"])
+                    & buffers.can_sample(buf, batch_size))
+        beta = beta_fn(steps)
+        state, loss, q_mean = jax.lax.cond(do_train, update, no_update, state, k_sample, beta)
+
+        do_target = learning & (steps // c["target_update_every"] > prev // c["target_update_every"])
+        target = jax.tree.map(
+            lambda o, t: jnp.where(do_target, tau * o + (1.0 - tau) * t, t),
+            state.params, state.target_params)
+        state = state.replace(target_params=target)
+
+        ep = episode_metrics(env_state.stats)
+        metrics = {"loss": loss, "q_mean": q_mean, "trained": do_train, "epsilon": eps,
+                   "env_steps": steps, "return": ep["return"], "length": ep["length"],
+                   "episodes": ep["episodes"]}
+        if per:
+            metrics["beta"] = beta
+        return state, metrics
+
+    def train_chunk(state: DQNState, num_iterations: int):
+        if isinstance(num_iterations, bool) or not isinstance(num_iterations, numbers.Integral) \
+                or num_iterations < 1:
+            raise JaxmlError(f"train_chunk: num_iterations must be a positive static int, "
+                             f"got {num_iterations!r}")
+        return jax.lax.scan(iteration, state, None, length=int(num_iterations))
+
+    return init, train_chunk
+
+
+def train(config, key: jax.Array):
+    """init + one chunk of `total_env_steps // num_envs` iterations, jitted. vmap-able over keys."""
+    init, train_chunk = make_train(config)
+    n = int(config.total_env_steps) // int(config.num_envs)
+    return jax.jit(lambda k: train_chunk(init(k), n))(key)
+
+
+def greedy_eval(config, runner_state: DQNState, key: jax.Array) -> dict:
+    """`envs.evaluate` of the argmax-Q policy of `runner_state.params` on `eval_episodes` fresh
+    eval envs (separate from the training envs)."""
+    c, env, env_params, network, _ = _network_and_env(config)
+    params = runner_state.params
+
+    def policy(obs, _key):
+        return jnp.argmax(network.apply(params, obs, train=False), axis=-1).astype(jnp.int32)
+
+    return evaluate(key, policy, env, env_params, c["eval_episodes"])

@@ -8,7 +8,7 @@ steps. The regularisers stay available for longer schedules:
 
 Command:   jaxml train resnet_fashion
 Expected:  test_accuracy >= 0.92 (RESULTS.md has the measured value and time).
-Reference: dataset README 2-conv baseline 0.916; ResNet-18-size models reach ~0.94-0.95 with long schedules.
+Reference: dataset README 2-conv baseline 0.916; cnn_fashion on the same data (RESULTS.md).
 Hardware:  2-core CPU, 1143 s measured on 2026-11-22 while other jobs shared the CPU (an idle CPU
            runs ~5.5 steps/s, about 14 minutes); needs Debian's dataset-fashion-mnist.
 """

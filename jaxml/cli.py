@@ -67,7 +67,8 @@ def run_training(name: str, config, workdir: Path) -> dict[str, Any]:
                         workdir, ", ".join(changed))
     if jax.process_index() == 0:
         saved.write_text(config_lib.to_json(config))
-    mesh = parallel.make_mesh(int(config.parallel.num_devices))
+    # Methods without a `parallel` group run on one device (the RL runner, until multi-device lands).
+    mesh = parallel.make_mesh(int(config.parallel.num_devices) if "parallel" in config else 1)
     t0 = time.time()
     metrics = experiments.train_fn(config.method)(config, workdir)
     result = {"experiment": name, "method": config.method, "steps": int(metrics.pop("steps", config.get("steps", 0))),

@@ -20,6 +20,7 @@ from jaxml.errors import JaxmlError
 
 METHODS: dict[str, str] = {
     "classify": "jaxml.methods.classify",
+    "dqn": "jaxml.rl.runner",
 }
 SUITES = ("quick", "full")
 

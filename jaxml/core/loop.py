@@ -60,7 +60,7 @@ class Preempted(Exception):
     """Raised inside the loop when SIGTERM arrived; the state has been saved."""
 
 
-class _SigtermFlag:
+class SigtermFlag:
     """Sets a flag on SIGTERM (main thread only); restores the previous handler on exit."""
 
     def __init__(self):
@@ -144,12 +144,12 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
     SIGTERM at any point (also during set-up and compilation) is honoured at the next chunk
     boundary: the state is saved and `Preempted` is raised (the CLI exits 0).
     """
-    with _SigtermFlag() as sigterm:
+    with SigtermFlag() as sigterm:
         return _run(recipe, config, workdir, desc, sigterm)
 
 
 def _run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, desc: str,
-         sigterm: _SigtermFlag) -> tuple[State, dict[str, float]]:
+         sigterm: SigtermFlag) -> tuple[State, dict[str, float]]:
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     total_steps = int(config.steps)

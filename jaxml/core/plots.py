@@ -14,6 +14,8 @@ def plot_learning_curves(workdir: str | Path, title: str = "", out: str | Path |
     import matplotlib.pyplot as plt
 
     rows = read_metrics(workdir)
+    if any(r.get("split") == "eval" and "return_mean" in r for r in rows):
+        return plot_returns(rows, title, out or Path(workdir) / "plots" / "learning_curve.png")
     train = [r for r in rows if r.get("split") == "train" and r.get("loss") is not None]
     if not train:
         return None
@@ -36,6 +38,33 @@ def plot_learning_curves(workdir: str | Path, title: str = "", out: str | Path |
     fig.suptitle(title)
     fig.tight_layout()
     out = Path(out) if out else Path(workdir) / "plots" / "learning_curve.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
+
+
+def plot_returns(rows: list[dict], title: str, out: str | Path) -> Path:
+    """RL: greedy eval return against env steps, mean +- std over seeds, thin lines per seed."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    evals = [r for r in rows if r.get("split") == "eval" and "return_mean" in r]
+    steps = np.array([r["step"] for r in evals])
+    mean = np.array([r["return_mean"] for r in evals])
+    std = np.array([r["return_std"] for r in evals])
+    per_seed = np.array([r["return_per_seed"] for r in evals])
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for curve in per_seed.T:
+        ax.plot(steps, curve, lw=0.6, alpha=0.4, color="tab:blue")
+    ax.plot(steps, mean, "o-", ms=3, color="tab:blue", label=f"greedy eval return ({per_seed.shape[1]} seeds)")
+    ax.fill_between(steps, mean - std, mean + std, alpha=0.2, color="tab:blue")
+    ax.set_xlabel("env steps"); ax.set_ylabel("return"); ax.grid(alpha=0.3); ax.legend()
+    ax.set_title(title)
+    fig.tight_layout()
+    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=90)
     plt.close(fig)

@@ -19,6 +19,7 @@ import ml_collections
 
 from jaxml.core import loop, parallel
 from jaxml.data.batching import train_batches
+from jaxml.errors import JaxmlError
 
 # Dense bf16 peak FLOP/s per device (vendor figures; see REFERENCES.md).
 PEAK_FLOPS: dict[str, float] = {
@@ -130,6 +131,9 @@ def bench_experiment(name: str, config: ml_collections.ConfigDict, *, steps: int
                      trace_dir: str | None = None) -> dict[str, Any]:
     from jaxml import experiments
     module = experiments.method_module(config.method)
+    if not hasattr(module, "recipe_for"):
+        raise JaxmlError(f"jaxml bench times supervised training steps; method {config.method!r} has no step "
+                         f"recipe yet (RL throughput: env steps/s in its metrics.jsonl)")
     report = bench_recipe(module.recipe_for(config), config, steps=steps, warmup=warmup, trace_dir=trace_dir)
     return {"experiment": name, **report}
 

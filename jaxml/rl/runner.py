@@ -1,0 +1,119 @@
+"""The outer loop of an RL experiment: seeds vmapped, chunks of the agent's scanned run, greedy
+evaluation, metrics, checkpoints, resume and preemption.
+
+An agent module (e.g. `jaxml.rl.dqn`) exposes `make_train(config) -> (init, train_chunk)` and
+`greedy_eval(config, state, key)`. This runner `vmap`s both over `config.num_seeds` seeds, runs
+`eval_every // num_envs` iterations per compiled call, then evaluates every seed on separate eval
+envs, logs (process 0), saves a checkpoint (keyed by env steps) and honours SIGTERM. Re-running on
+the same workdir resumes; the result equals an uninterrupted run (tested).
+
+result.json: `eval_return` (mean over seeds of the final greedy return), `eval_return_per_seed`,
+`eval_return_std`, `eval_auc` (mean over evaluations of the seed-mean greedy return: the area under
+the eval curve, normalised by its length — the sample-efficiency number), `env_steps`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+
+from jaxml.core.checkpoint import Checkpointer
+from jaxml.core.loop import Preempted, SigtermFlag
+from jaxml.core.metrics import MetricsWriter, progress_bar, read_metrics
+from jaxml.errors import JaxmlError
+
+log = logging.getLogger("jaxml")
+
+AGENTS = {"dqn": "jaxml.rl.dqn"}
+
+
+def with_runner_keys(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """Adds the runner's keys (and their defaults) to an agent's default config."""
+    c = config
+    c.num_seeds = 1
+    c.eval_every = 50_000          # env steps per compiled chunk, then evaluate / log / checkpoint
+    c.keep_checkpoints = 3
+    c.checkpoint = True
+    c.tensorboard = True
+    return c
+
+
+def _agent(method: str):
+    if method not in AGENTS:
+        raise JaxmlError(f"config.method={method!r} is not an RL agent; choose one of {', '.join(AGENTS)}")
+    return importlib.import_module(AGENTS[method])
+
+
+def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    agent = _agent(config.method)
+    num_envs, total = int(config.num_envs), int(config.total_env_steps)
+    every, num_seeds = int(config.eval_every), int(config.num_seeds)
+    if num_seeds < 1:
+        raise JaxmlError(f"config.num_seeds={num_seeds} must be >= 1")
+    if every <= 0 or every % num_envs or total % every:
+        raise JaxmlError(f"config.eval_every={every} must be a positive multiple of num_envs={num_envs} "
+                         f"that divides total_env_steps={total}")
+    init, train_chunk = agent.make_train(config)
+    seed_keys = jax.random.split(jax.random.key(int(config.seed)), num_seeds)
+    eval_key = jax.random.fold_in(jax.random.key(int(config.seed)), 1)
+    init_all = jax.jit(jax.vmap(init))
+    chunk_all = jax.jit(jax.vmap(lambda s: train_chunk(s, every // num_envs)), donate_argnums=0)
+    eval_all = jax.jit(jax.vmap(lambda s, k: agent.greedy_eval(config, s, k)))
+
+    state = init_all(seed_keys)
+    steps = 0
+    checkpointer = Checkpointer(workdir, keep=int(config.keep_checkpoints)) if config.checkpoint else None
+    if checkpointer is not None:
+        restored = checkpointer.restore_latest(state)
+        if restored is not None:
+            steps, state = restored
+            log.info("resumed from %s at env step %d", checkpointer.directory, steps)
+    writer = MetricsWriter(workdir, tensorboard=bool(config.tensorboard))
+    writer.truncate_after(steps)
+    bar = progress_bar(total, steps, f"{config.get('name', config.method)} env steps")
+    try:
+        with SigtermFlag() as sigterm:
+            while steps < total:
+                state, metrics = chunk_all(state)
+                metrics = jax.device_get(metrics)
+                loss = np.asarray(metrics["loss"])
+                if not np.isfinite(loss).all():
+                    bad = int(np.argmax(~np.isfinite(loss).all(axis=0)))
+                    raise JaxmlError(f"non-finite DQN loss at env step {steps + (bad + 1) * num_envs}; stopped "
+                                     f"without saving (learning_rate={config.learning_rate})")
+                steps += every
+                returns = np.asarray(jax.device_get(
+                    eval_all(state, jax.random.split(jax.random.fold_in(eval_key, steps), num_seeds))["return_mean"]))
+                finished = np.asarray(metrics["episodes"])[:, -1] > 0
+                train_return = float(np.asarray(metrics["return"])[finished, -1].mean()) if finished.any() else None
+                writer.write(steps, "train", {"loss": float(loss.mean()), "epsilon": float(metrics["epsilon"][0, -1]),
+                                              "return": train_return})
+                writer.write(steps, "eval", {"return_mean": float(returns.mean()), "return_std": float(returns.std()),
+                                             "return_per_seed": returns.tolist()})
+                bar.update(every)
+                bar.set_postfix({"eval_return": f"{returns.mean():.1f}"})
+                if checkpointer is not None:
+                    checkpointer.save(steps, state)
+                if sigterm.raised and steps < total:
+                    raise Preempted(f"SIGTERM: saved a checkpoint at env step {steps} in {workdir}; re-run the "
+                                    f"same command to resume")
+    finally:
+        bar.close()
+        writer.close()
+        if checkpointer is not None:
+            checkpointer.close()
+    evals = [r for r in read_metrics(workdir) if r.get("split") == "eval"]
+    if not evals:
+        raise JaxmlError(f"{workdir} has no evaluation logged; delete it or use a new --workdir")
+    final = evals[-1]
+    return {"steps": steps, "env_steps": steps, "eval_return": final["return_mean"],
+            "eval_return_std": final["return_std"], "eval_return_per_seed": final["return_per_seed"],
+            "eval_auc": float(np.mean([r["return_mean"] for r in evals])), "num_seeds": num_seeds}

@@ -11,6 +11,8 @@ import ast
 import difflib
 import importlib.util
 import json
+import math
+import numbers
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -189,3 +191,24 @@ def to_json(config: ml_collections.ConfigDict) -> str:
 
 def from_json(text: str) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(json.loads(text))
+
+
+def check_int(value: Any, name: str, minimum: int = 1) -> int:
+    """`value` as an int if it is a Python/numpy integer (not a bool) >= `minimum`; else JaxmlError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise JaxmlError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_number(value: Any, name: str, lo: float | None = None, hi: float | None = None, *,
+                 allow_arrays: bool = False) -> Any:
+    """A finite Python number within [lo, hi] (as float), else JaxmlError. With `allow_arrays`,
+    non-Python values (jax arrays, possibly traced) are returned unchecked."""
+    if allow_arrays and not isinstance(value, numbers.Real):
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise JaxmlError(f"{name} must be a finite number, got {value!r}")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        bounds = f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
+        raise JaxmlError(f"{name} must be in {bounds}, got {value!r}")
+    return float(value)

@@ -120,7 +120,8 @@ def summarize_eval(sums: Mapping[str, Any]) -> dict[str, float]:
     return {k: float(v) / count for k, v in sums.items() if k != "count"}
 
 
-def _first_nonfinite(metrics: Mapping[str, np.ndarray]) -> int | None:
+def first_nonfinite(metrics: Mapping[str, np.ndarray]) -> int | None:
+    """Index along the leading (step) axis of the first step with a non-finite float metric."""
     bad = np.zeros(np.asarray(metrics["loss"]).shape[0], bool)
     for v in metrics.values():
         v = np.asarray(v)
@@ -210,7 +211,7 @@ def _run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path,
             batches = parallel.shard_batch(host, mesh, batch_axis=1)
             state, metrics = train_chunk(state, batches, key, jnp.int32(step))
             metrics = jax.device_get(metrics)
-            bad = _first_nonfinite(metrics)
+            bad = first_nonfinite(metrics)
             if bad is not None:
                 last = checkpointer.latest_step() if checkpointer else None
                 kept = f"the last good checkpoint (step {last}) is intact" if last is not None else "no checkpoint was written"

@@ -17,8 +17,6 @@ importance-sampling weights w_i = (N * P(i))^(-beta), N the number of stored ite
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any, Callable
 
 import flax
@@ -26,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxml.core.config import check_int, check_number
 from jaxml.errors import JaxmlError
 
 __all__ = [
@@ -37,21 +36,6 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 # Static (Python-level) checks.
 # ----------------------------------------------------------------------------------------------
-
-def _check_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise JaxmlError(f"{name} must be a positive int, got {value!r} ({type(value).__name__})")
-    if value <= 0:
-        raise JaxmlError(f"{name} must be a positive int, got {value}")
-    return int(value)
-
-
-def _check_nonneg_number(value: Any, name: str) -> None:
-    """Checks a Python number is finite and >= 0; traced/array values are left alone."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        if not math.isfinite(value) or value < 0:
-            raise JaxmlError(f"{name} must be a finite number >= 0, got {value}")
-
 
 def _capacity_of(data: Any) -> int:
     leaves = jax.tree.leaves(data)
@@ -125,7 +109,7 @@ class UniformBuffer:
 
 def uniform_init(example: Any, capacity: int) -> UniformBuffer:
     """An empty buffer holding `capacity` copies of `example`'s structure (zeros, same dtypes)."""
-    capacity = _check_positive_int(capacity, "capacity")
+    capacity = check_int(capacity, "capacity")
     return UniformBuffer(data=_storage(example, capacity), position=jnp.zeros((), jnp.int32),
                          size=jnp.zeros((), jnp.int32))
 
@@ -144,14 +128,14 @@ def uniform_sample(buf: UniformBuffer, key: jax.Array, batch_size: int) -> tuple
     `size` or `capacity` (sampling is with replacement). Sampling an empty buffer cannot raise under
     `jit`; it returns slot 0 (zeros): guard with `can_sample`.
     """
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    batch_size = check_int(batch_size, "batch_size")
     indices = jax.random.randint(key, (batch_size,), 0, jnp.maximum(buf.size, 1), dtype=jnp.int32)
     return _gather(buf.data, indices), indices
 
 
 def can_sample(buf: UniformBuffer | PrioritizedBuffer, min_size: int) -> jax.Array:
     """Whether the buffer holds at least `min_size` items (a bool array; works for both buffers)."""
-    min_size = _check_positive_int(min_size, "min_size")
+    min_size = check_int(min_size, "min_size")
     if min_size > buf.capacity:
         raise JaxmlError(f"min_size {min_size} exceeds the buffer capacity {buf.capacity}: "
                          "the buffer could never be sampled")
@@ -218,12 +202,10 @@ def _set_leaves(tree: jax.Array, slots: jax.Array, values: jax.Array, keep: jax.
 
 def per_init(example: Any, capacity: int, alpha: float = 0.6, eps: float = 1e-6) -> PrioritizedBuffer:
     """An empty prioritised buffer. `alpha >= 0` (0 = uniform), `eps > 0` keeps every P(i) > 0."""
-    capacity = _check_positive_int(capacity, "capacity")
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not math.isfinite(alpha) \
-            or alpha < 0:
-        raise JaxmlError(f"alpha must be a finite number >= 0, got {alpha!r}")
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not math.isfinite(eps) or eps <= 0:
-        raise JaxmlError(f"eps must be a finite number > 0, got {eps!r}")
+    capacity = check_int(capacity, "capacity")
+    alpha = check_number(alpha, "alpha", lo=0.0)
+    if check_number(eps, "eps", lo=0.0) == 0.0:
+        raise JaxmlError("eps must be > 0 (it keeps every item's probability above zero), got 0")
     num_leaves = 1 << (capacity - 1).bit_length()
     return PrioritizedBuffer(
         data=_storage(example, capacity), tree=jnp.zeros((2 * num_leaves,), jnp.float32),
@@ -261,8 +243,8 @@ def per_sample(buf: PrioritizedBuffer, key: jax.Array, batch_size: int,
     Sampling an empty buffer cannot raise under `jit`; it returns slot 0 with weight 1: guard with
     `can_sample`.
     """
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    _check_nonneg_number(beta, "beta")
+    batch_size = check_int(batch_size, "batch_size")
+    check_number(beta, "beta", lo=0.0, allow_arrays=True)
     tree, num_leaves = buf.tree, buf.num_leaves
     total = tree[1]
     segment = total / batch_size
@@ -319,11 +301,9 @@ def per_update(buf: PrioritizedBuffer, indices: jax.Array, td_errors: jax.Array)
 
 def beta_schedule(start: float, end: float, steps: int) -> Callable[[jax.Array], jax.Array]:
     """Linear anneal of the IS exponent beta from `start` (step 0) to `end` (step >= `steps`)."""
-    _check_positive_int(steps, "steps")
+    check_int(steps, "steps")
     for name, value in (("start", start), ("end", end)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise JaxmlError(f"beta {name} must be a number, got {value!r}")
-        _check_nonneg_number(value, f"beta {name}")
+        check_number(value, f"beta {name}", lo=0.0)
     schedule = optax.linear_schedule(float(start), float(end), int(steps))
     return lambda step: jnp.asarray(schedule(step), jnp.float32)
 

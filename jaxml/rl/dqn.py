@@ -18,7 +18,7 @@ traced values.
 TD target (see `td_target`): r + gamma * (1 - terminated) * Q_target(next_obs, a*), with
 a* = argmax_a Q_online(next_obs) (double_q) or argmax_a Q_target(next_obs). Only `terminated`
 stops the bootstrap: a time-limit truncation bootstraps from the true next observation (which
-PureJaxRL's DQN gets wrong: it uses `done` and the post-reset observation).
+PureJaxRL's DQN gets wrong: it treats truncation as termination, REFERENCES.md).
 
 Loss: mean squared TD error (as CleanRL / PureJaxRL), weighted by the importance-sampling
 weights when `per=True`; priorities are updated with |td|. Beta is annealed with
@@ -29,8 +29,6 @@ Not implemented: n-step returns (`n_step != 1` raises JaxmlError), dueling heads
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any, Callable
 
 import flax
@@ -39,6 +37,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
+from jaxml.core.config import check_int, check_number
 from jaxml.errors import JaxmlError
 from jaxml.models.mlp import MLP
 from jaxml.rl import buffers
@@ -127,19 +126,11 @@ class DQNState:
 
 
 def _int(config, name, minimum=1):
-    v = config[name]
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
-        raise JaxmlError(f"dqn config: {name} must be an int >= {minimum}, got {v!r}")
-    return int(v)
+    return check_int(config[name], f"config.{name}", minimum)
 
 
 def _num(config, name, lo=None, hi=None):
-    v = config[name]
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
-        raise JaxmlError(f"dqn config: {name} must be a finite number, got {v!r}")
-    if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise JaxmlError(f"dqn config: {name} must be in [{lo}, {hi}], got {v!r}")
-    return float(v)
+    return check_number(config[name], f"config.{name}", lo, hi)
 
 
 def _validate(config) -> dict:
@@ -166,13 +157,10 @@ def _validate(config) -> dict:
                       ("per_beta_end", 0.0, None), ("max_grad_norm", 0.0, None)):
         c[k] = _num(config, k, lo, hi)
     if c["learning_rate"] <= 0 or c["tau"] <= 0:
-        raise JaxmlError("dqn config: learning_rate and tau must be > 0")
-    hidden = tuple(config.hidden)
-    if not hidden or any(isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1
-                         for h in hidden):
-        raise JaxmlError(f"dqn config: hidden must be a non-empty tuple of positive ints, "
-                         f"got {config.hidden!r}")
-    c["hidden"] = tuple(int(h) for h in hidden)
+        raise JaxmlError("config.learning_rate and config.tau must be > 0")
+    if not tuple(config.hidden):
+        raise JaxmlError("config.hidden must be a non-empty tuple of layer widths")
+    c["hidden"] = tuple(check_int(h, "config.hidden entries") for h in config.hidden)
     c["double_q"] = bool(config.double_q)
     c["per"] = bool(config.per)
     c["env"] = config.env
@@ -288,11 +276,8 @@ def make_train(config) -> tuple[Callable, Callable]:
         return state, metrics
 
     def train_chunk(state: DQNState, num_iterations: int):
-        if isinstance(num_iterations, bool) or not isinstance(num_iterations, numbers.Integral) \
-                or num_iterations < 1:
-            raise JaxmlError(f"train_chunk: num_iterations must be a positive static int, "
-                             f"got {num_iterations!r}")
-        return jax.lax.scan(iteration, state, None, length=int(num_iterations))
+        num_iterations = check_int(num_iterations, "train_chunk: num_iterations (a static int)")
+        return jax.lax.scan(iteration, state, None, length=num_iterations)
 
     return init, train_chunk
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import operator
 from typing import Any, Callable
 
 import flax
@@ -26,6 +25,7 @@ import gymnax
 import jax
 import jax.numpy as jnp
 
+from jaxml.core.config import check_int
 from jaxml.errors import JaxmlError
 
 Env = Any
@@ -93,18 +93,6 @@ class Transition:
         return jnp.logical_or(self.terminated, self.truncated)
 
 
-def _positive_int(value: Any, what: str) -> int:
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        value = operator.index(value)
-    except TypeError:
-        raise JaxmlError(f"{what} must be a positive int, got {value!r}") from None
-    if value < 1:
-        raise JaxmlError(f"{what} must be a positive int, got {value!r}")
-    return value
-
-
 def _zero_stats(num_envs: int) -> EpisodeStats:
     zf = jnp.zeros((num_envs,), jnp.float32)
     zi = jnp.zeros((num_envs,), jnp.int32)
@@ -129,7 +117,7 @@ def _update_stats(stats: EpisodeStats, reward: jax.Array, done: jax.Array) -> Ep
 
 def vec_reset(key: jax.Array, env: Env, params: EnvParams, num_envs: int) -> VecEnvState:
     """Reset `num_envs` independent copies of `env` (env i gets `split(key, num_envs)[i]`)."""
-    num_envs = _positive_int(num_envs, "vec_reset: num_envs")
+    num_envs = check_int(num_envs, "vec_reset: num_envs")
     keys = jax.random.split(key, num_envs)
     obs, env_state = jax.vmap(env.reset, in_axes=(0, None))(keys, params)
     return VecEnvState(env_state=env_state, obs=obs, stats=_zero_stats(num_envs))
@@ -234,8 +222,8 @@ def evaluate(key: jax.Array, policy_fn: Callable[[jax.Array, jax.Array], jax.Arr
         except (jax.errors.ConcretizationTypeError, TypeError, AttributeError) as e:
             raise JaxmlError("evaluate: pass max_steps explicitly (params.max_steps_in_episode "
                              f"is not a concrete int: {type(e).__name__})") from None
-    max_steps = _positive_int(max_steps, "evaluate: max_steps")
-    num_episodes = _positive_int(num_episodes, "evaluate: num_episodes")
+    max_steps = check_int(max_steps, "evaluate: max_steps")
+    num_episodes = check_int(num_episodes, "evaluate: num_episodes")
     reset_key, run_key = jax.random.split(key)
     state = vec_reset(reset_key, env, params, num_episodes)
 

@@ -24,7 +24,7 @@ import ml_collections
 import numpy as np
 
 from jaxml.core.checkpoint import Checkpointer
-from jaxml.core.loop import Preempted, SigtermFlag
+from jaxml.core.loop import Preempted, SigtermFlag, first_nonfinite
 from jaxml.core.metrics import MetricsWriter, progress_bar, read_metrics
 from jaxml.errors import JaxmlError
 
@@ -84,9 +84,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
             while steps < total:
                 state, metrics = chunk_all(state)
                 metrics = jax.device_get(metrics)
-                loss = np.asarray(metrics["loss"])
-                if not np.isfinite(loss).all():
-                    bad = int(np.argmax(~np.isfinite(loss).all(axis=0)))
+                loss = np.asarray(metrics["loss"])  # [seeds, iterations]
+                bad = first_nonfinite({"loss": loss.T})
+                if bad is not None:
                     raise JaxmlError(f"non-finite DQN loss at env step {steps + (bad + 1) * num_envs}; stopped "
                                      f"without saving (learning_rate={config.learning_rate})")
                 steps += every

@@ -80,3 +80,17 @@ def test_json_round_trip():
     c = apply("--config.model.width=7")
     back = config_lib.from_json(config_lib.to_json(c))
     assert back.model.width == 7 and back.steps == 10
+
+
+def test_check_int_and_check_number():
+    assert config_lib.check_int(3, "n") == 3 and config_lib.check_int(0, "n", minimum=0) == 0
+    for bad in (0, 2.5, True, "3"):
+        with pytest.raises(JaxmlError, match="n must be an int >= 1"):
+            config_lib.check_int(bad, "n")
+    assert config_lib.check_number(0.5, "x", 0.0, 1.0) == 0.5
+    for bad in (1.5, -0.1, float("nan"), True, "a"):
+        with pytest.raises(JaxmlError, match="x must be"):
+            config_lib.check_number(bad, "x", 0.0, 1.0)
+    import jax.numpy as jnp
+    traced_like = jnp.float32(-1.0)
+    assert config_lib.check_number(traced_like, "x", 0.0, allow_arrays=True) is traced_like

@@ -20,7 +20,7 @@ from jaxml.errors import JaxmlError
 
 METHODS: dict[str, str] = {
     "classify": "jaxml.methods.classify",
-    "dqn": "jaxml.rl.runner",
+    **{agent: "jaxml.rl.runner" for agent in ("dqn", "qlearning", "reinforce", "ppo", "ddpg", "td3")},
 }
 SUITES = ("quick", "full")
 

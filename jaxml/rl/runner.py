@@ -1,11 +1,23 @@
 """The outer loop of an RL experiment: seeds vmapped, chunks of the agent's scanned run, greedy
 evaluation, metrics, checkpoints, resume and preemption.
 
-An agent module (e.g. `jaxml.rl.dqn`) exposes `make_train(config) -> (init, train_chunk)` and
-`greedy_eval(config, state, key)`. This runner `vmap`s both over `config.num_seeds` seeds, runs
-`eval_every // num_envs` iterations per compiled call, then evaluates every seed on separate eval
-envs, logs (process 0), saves a checkpoint (keyed by env steps) and honours SIGTERM. Re-running on
-the same workdir resumes; the result equals an uninterrupted run (tested).
+The agent contract (every module in AGENTS follows it):
+
+- `default_config() -> ConfigDict` with at least `env`, `num_envs`, `total_env_steps`, `seed`,
+  `eval_episodes`;
+- `make_train(config) -> (init, train_chunk)`: `init(key) -> state` and
+  `train_chunk(state, num_iterations) -> (state, metrics)`, pure and unjitted, `num_iterations` a
+  static int, `metrics` a dict of per-iteration arrays [T] that holds `return`, `length`,
+  `episodes` (`envs.episode_metrics` of the training envs) and at least one `*loss*` entry;
+- `steps_per_iteration(config) -> int` (optional; default `num_envs`): env steps per iteration;
+- `greedy_eval(config, state, key) -> dict` with `return_mean` (plus any other scalars to log).
+
+This runner `vmap`s init, train_chunk and greedy_eval over `config.num_seeds` seeds, runs
+`eval_every // steps_per_iteration` iterations per compiled call, then evaluates every seed on
+separate eval envs, logs (process 0), saves a checkpoint (keyed by env steps) and honours
+SIGTERM. Re-running on the same workdir resumes; the result equals an uninterrupted run (tested).
+Train logs: every `*loss*` entry is checked for non-finite values; scalar float metrics are
+averaged over seeds and the chunk; `return` is the seed-mean of the last finished episode.
 
 result.json: `eval_return` (mean over seeds of the final greedy return), `eval_return_per_seed`,
 `eval_return_std`, `eval_auc` (mean over evaluations of the seed-mean greedy return: the area under
@@ -30,7 +42,9 @@ from jaxml.errors import JaxmlError
 
 log = logging.getLogger("jaxml")
 
-AGENTS = {"dqn": "jaxml.rl.dqn"}
+AGENTS = {"dqn": "jaxml.rl.dqn", "qlearning": "jaxml.rl.qlearning", "reinforce": "jaxml.rl.reinforce",
+          "ppo": "jaxml.rl.ppo", "ddpg": "jaxml.rl.ddpg", "td3": "jaxml.rl.ddpg"}
+EPISODE_KEYS = ("return", "length", "episodes", "env_steps")
 
 
 def with_runner_keys(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -44,6 +58,28 @@ def with_runner_keys(config: ml_collections.ConfigDict) -> ml_collections.Config
     return c
 
 
+def steps_per_iteration(config: ml_collections.ConfigDict) -> int:
+    """Env steps one iteration of the agent's scan takes (the agent's `steps_per_iteration`, else num_envs)."""
+    agent = _agent(config.method)
+    fn = getattr(agent, "steps_per_iteration", None)
+    return int(fn(config)) if fn is not None else int(config.num_envs)
+
+
+def train_summary(metrics: dict[str, Any]) -> dict[str, Any]:
+    """One train log row from a chunk's metrics [seeds, iterations]: float metrics averaged over
+    seeds and iterations, `return` / `length` the seed-mean of the last finished episode (None before
+    any episode finished)."""
+    out: dict[str, Any] = {}
+    for k, v in metrics.items():
+        v = np.asarray(v)
+        if k not in EPISODE_KEYS and v.ndim == 2 and np.issubdtype(v.dtype, np.floating):
+            out[k] = float(v.mean())
+    finished = np.asarray(metrics["episodes"])[:, -1] > 0
+    for k in ("return", "length"):
+        out[k] = float(np.asarray(metrics[k])[finished, -1].mean()) if finished.any() else None
+    return out
+
+
 def _agent(method: str):
     if method not in AGENTS:
         raise JaxmlError(f"config.method={method!r} is not an RL agent; choose one of {', '.join(AGENTS)}")
@@ -54,18 +90,18 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     agent = _agent(config.method)
-    num_envs, total = int(config.num_envs), int(config.total_env_steps)
-    every, num_seeds = int(config.eval_every), int(config.num_seeds)
+    per_iter = steps_per_iteration(config)
+    total, every, num_seeds = int(config.total_env_steps), int(config.eval_every), int(config.num_seeds)
     if num_seeds < 1:
         raise JaxmlError(f"config.num_seeds={num_seeds} must be >= 1")
-    if every <= 0 or every % num_envs or total % every:
-        raise JaxmlError(f"config.eval_every={every} must be a positive multiple of num_envs={num_envs} "
-                         f"that divides total_env_steps={total}")
+    if every <= 0 or every % per_iter or total % every:
+        raise JaxmlError(f"config.eval_every={every} must be a positive multiple of the env steps per "
+                         f"iteration ({per_iter}) that divides total_env_steps={total}")
     init, train_chunk = agent.make_train(config)
     seed_keys = jax.random.split(jax.random.key(int(config.seed)), num_seeds)
     eval_key = jax.random.fold_in(jax.random.key(int(config.seed)), 1)
     init_all = jax.jit(jax.vmap(init))
-    chunk_all = jax.jit(jax.vmap(lambda s: train_chunk(s, every // num_envs)), donate_argnums=0)
+    chunk_all = jax.jit(jax.vmap(lambda s: train_chunk(s, every // per_iter)), donate_argnums=0)
     eval_all = jax.jit(jax.vmap(lambda s, k: agent.greedy_eval(config, s, k)))
 
     state = init_all(seed_keys)
@@ -84,20 +120,20 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
             while steps < total:
                 state, metrics = chunk_all(state)
                 metrics = jax.device_get(metrics)
-                loss = np.asarray(metrics["loss"])  # [seeds, iterations]
-                bad = first_nonfinite({"loss": loss.T})
+                losses = {k: np.asarray(v).T for k, v in metrics.items() if "loss" in k}  # [iterations, seeds]
+                bad = first_nonfinite(losses)
                 if bad is not None:
-                    raise JaxmlError(f"non-finite DQN loss at env step {steps + (bad + 1) * num_envs}; stopped "
-                                     f"without saving (learning_rate={config.learning_rate})")
+                    raise JaxmlError(f"non-finite {config.method} loss at env step {steps + (bad + 1) * per_iter}; "
+                                     f"stopped without saving (learning_rate={config.get('learning_rate')})")
                 steps += every
-                returns = np.asarray(jax.device_get(
-                    eval_all(state, jax.random.split(jax.random.fold_in(eval_key, steps), num_seeds))["return_mean"]))
-                finished = np.asarray(metrics["episodes"])[:, -1] > 0
-                train_return = float(np.asarray(metrics["return"])[finished, -1].mean()) if finished.any() else None
-                writer.write(steps, "train", {"loss": float(loss.mean()), "epsilon": float(metrics["epsilon"][0, -1]),
-                                              "return": train_return})
+                evaluation = jax.device_get(
+                    eval_all(state, jax.random.split(jax.random.fold_in(eval_key, steps), num_seeds)))
+                returns = np.asarray(evaluation["return_mean"])
+                writer.write(steps, "train", train_summary(metrics))
+                extra = {k: float(np.mean(v)) for k, v in evaluation.items()
+                         if k != "return_mean" and np.ndim(v) == 1}  # one scalar per seed
                 writer.write(steps, "eval", {"return_mean": float(returns.mean()), "return_std": float(returns.std()),
-                                             "return_per_seed": returns.tolist()})
+                                             "return_per_seed": returns.tolist(), **extra})
                 bar.update(every)
                 bar.set_postfix({"eval_return": f"{returns.mean():.1f}"})
                 if checkpointer is not None:

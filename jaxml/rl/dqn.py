@@ -24,7 +24,15 @@ Loss: mean squared TD error (as CleanRL / PureJaxRL), weighted by the importance
 weights when `per=True`; priorities are updated with |td|. Beta is annealed with
 `buffers.beta_schedule(per_beta_start, per_beta_end, total_env_steps)` on env_steps.
 
-Not implemented: n-step returns (`n_step != 1` raises JaxmlError), dueling heads, Huber loss.
+n-step returns (`n_step > 1`): each env keeps a window of its last n transitions in the state;
+once full, the oldest start is stored as one `NStepTransition` (see `nstep_transition`): reward
+sum_k gamma^k r_k up to and including the first step that ends an episode (terminated or
+truncated), the TRUE next observation and `terminated` flag of that last step, and the bootstrap
+discount gamma^(k+1). So a termination cuts the bootstrap, a truncation bootstraps from the final
+observation, and no return crosses an episode boundary. The last n-1 transitions of a run are never
+stored (they would need future steps).
+
+Not implemented: dueling heads, Huber loss.
 """
 
 from __future__ import annotations
@@ -41,10 +49,10 @@ from jaxml.core.config import check_int, check_number
 from jaxml.errors import JaxmlError
 from jaxml.models.mlp import MLP
 from jaxml.rl import buffers
-from jaxml.rl.envs import episode_metrics, evaluate, make_env, vec_reset, vec_step
+from jaxml.rl.envs import Transition, episode_metrics, evaluate, make_env, vec_reset, vec_step
 
-__all__ = ["default_config", "td_target", "epsilon_schedule", "DQNState", "make_train", "train",
-           "greedy_eval"]
+__all__ = ["default_config", "td_target", "epsilon_schedule", "nstep_transition", "NStepTransition",
+           "DQNState", "make_train", "train", "greedy_eval"]
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -111,6 +119,35 @@ def epsilon_schedule(start: float, end: float, duration: float) -> Callable[[jax
 
 
 @flax.struct.dataclass
+class NStepTransition:
+    """What the replay buffer stores when n_step > 1: `transition.reward` is the n-step return,
+    `transition.next_obs` / `.terminated` belong to the window's last step, and `discount` is
+    gamma^(steps summed) (the bootstrap factor of Q(next_obs))."""
+
+    transition: Transition
+    discount: jax.Array   # float32
+
+
+def nstep_transition(window: Transition, gamma: float) -> NStepTransition:
+    """The n-step transition starting at `window[0]`, for windows with leading dims [n, num_envs].
+
+    Sums gamma^k r_k over k = 0..L where L is the first step whose `done` (terminated | truncated)
+    is set, else n-1; takes `next_obs` and `terminated` from step L; discount = gamma^(L+1)."""
+    n = window.reward.shape[0]
+    done = window.done.astype(jnp.float32)                              # [n, E]
+    alive = jnp.concatenate([jnp.ones_like(done[:1]), jnp.cumprod(1.0 - done[:-1], axis=0)], axis=0)
+    powers = gamma ** jnp.arange(n, dtype=jnp.float32)                  # [n]
+    ret = jnp.sum(alive * powers[:, None] * window.reward, axis=0)
+    # L = first done index (or n-1): the last step that is still alive
+    last = jnp.sum(alive, axis=0).astype(jnp.int32) - 1                 # [E]
+    pick = lambda x: jnp.take_along_axis(x, last.reshape((1, -1) + (1,) * (x.ndim - 2)), axis=0)[0]
+    first = jax.tree.map(lambda x: x[0], window)
+    out = first.replace(reward=ret.astype(jnp.float32), next_obs=pick(window.next_obs),
+                        terminated=pick(window.terminated), truncated=pick(window.truncated))
+    return NStepTransition(transition=out, discount=(gamma ** (last + 1).astype(jnp.float32)).astype(jnp.float32))
+
+
+@flax.struct.dataclass
 class DQNState:
     params: Any
     target_params: Any
@@ -120,6 +157,7 @@ class DQNState:
     env_steps: jax.Array   # int32: env steps taken (all envs)
     grad_steps: jax.Array  # int32: gradient steps taken
     key: jax.Array
+    window: Any = None     # n_step > 1: the last n Transitions per env, leading dims [n, num_envs]
 
 
 # ----------------------------------------------------------------------------------- validation
@@ -138,10 +176,7 @@ def _validate(config) -> dict:
                                       "target_update_every", "train_every", "total_env_steps",
                                       "eval_episodes")}
     c["learning_starts"] = _int(config, "learning_starts", 0)
-    n_step = config.get("n_step", 1)
-    if n_step != 1:
-        raise JaxmlError(f"dqn config: n_step={n_step!r} is not supported (only 1-step TD targets "
-                         "are implemented); set n_step=1")
+    c["n_step"] = _int(config, "n_step")
     if c["batch_size"] > c["buffer_size"]:
         raise JaxmlError(f"dqn config: batch_size {c['batch_size']} exceeds buffer_size "
                          f"{c['buffer_size']}")
@@ -190,7 +225,7 @@ def make_train(config) -> tuple[Callable, Callable]:
     envs)."""
     c, env, env_params, network, num_actions = _network_and_env(config)
     num_envs, batch_size = c["num_envs"], c["batch_size"]
-    gamma, tau, double_q, per = c["gamma"], c["tau"], c["double_q"], c["per"]
+    gamma, tau, double_q, per, n_step = c["gamma"], c["tau"], c["double_q"], c["per"], c["n_step"]
     eps_fn = epsilon_schedule(c["eps_start"], c["eps_end"], c["eps_fraction"] * c["total_env_steps"])
     beta_fn = buffers.beta_schedule(c["per_beta_start"], c["per_beta_end"], c["total_env_steps"])
     tx = optax.chain(optax.clip_by_global_norm(c["max_grad_norm"]), optax.adam(c["learning_rate"]))
@@ -202,24 +237,31 @@ def make_train(config) -> tuple[Callable, Callable]:
         k_net, k_env, k_run = jax.random.split(key, 3)
         env_state = vec_reset(k_env, env, env_params, num_envs)
         params = network.init(k_net, env_state.obs, train=False)
-        _, example = vec_step(k_env, env_state, jnp.zeros((num_envs,), jnp.int32), env, env_params)
-        example = jax.tree.map(lambda x: x[0], example)
+        _, step = vec_step(k_env, env_state, jnp.zeros((num_envs,), jnp.int32), env, env_params)
+        example = jax.tree.map(lambda x: x[0], step)
+        window = None
+        if n_step > 1:
+            window = jax.tree.map(lambda x: jnp.zeros((n_step,) + x.shape, x.dtype), step)
+            example = NStepTransition(transition=example, discount=jnp.zeros((), jnp.float32))
         if per:
             buf = buffers.per_init(example, c["buffer_size"], alpha=c["per_alpha"])
         else:
             buf = buffers.uniform_init(example, c["buffer_size"])
         return DQNState(params=params, target_params=params, opt_state=tx.init(params), buffer=buf,
                         env=env_state, env_steps=jnp.zeros((), jnp.int32),
-                        grad_steps=jnp.zeros((), jnp.int32), key=k_run)
+                        grad_steps=jnp.zeros((), jnp.int32), key=k_run, window=window)
 
     def loss_fn(params, target_params, batch, weights):
+        discount = gamma
+        if n_step > 1:
+            batch, discount = batch.transition, batch.discount
         q = q_values(params, batch.obs)
         q_sa = jnp.take_along_axis(q, batch.action[:, None].astype(jnp.int32), axis=-1)[:, 0]
         next_q_target = q_values(target_params, batch.next_obs)
         next_q_online = q_values(params, batch.next_obs) if double_q else None
         target = td_target(batch.reward, batch.terminated, next_q_target,
                            None if next_q_online is None else jax.lax.stop_gradient(next_q_online),
-                           gamma, double_q)
+                           discount, double_q)
         td = q_sa - target
         return jnp.mean(weights * td ** 2), (td, jnp.mean(q_sa))
 
@@ -250,10 +292,17 @@ def make_train(config) -> tuple[Callable, Callable]:
         explore = jax.random.uniform(k_coin, (num_envs,)) < eps
         action = jnp.where(explore, random_a, greedy)
         env_state, tr = vec_step(k_env, state.env, action, env, env_params)
-        buf = (buffers.per_add if per else buffers.uniform_add)(state.buffer, tr)
+        add = buffers.per_add if per else buffers.uniform_add
         prev = state.env_steps
         steps = prev + num_envs
-        state = state.replace(env=env_state, buffer=buf, env_steps=steps, key=key)
+        window = state.window
+        if n_step > 1:  # the window is full once n iterations have run: store its oldest start
+            window = jax.tree.map(lambda w, x: jnp.concatenate([w[1:], x[None]], axis=0), window, tr)
+            full = steps >= n_step * num_envs
+            buf = jax.lax.cond(full, lambda b: add(b, nstep_transition(window, gamma)), lambda b: b, state.buffer)
+        else:
+            buf = add(state.buffer, tr)
+        state = state.replace(env=env_state, buffer=buf, env_steps=steps, key=key, window=window)
 
         learning = steps >= c["learning_starts"]
         do_train = (learning & (steps // c["train_every"] > prev // c["train_every"])

@@ -9,6 +9,7 @@ import pytest
 
 from jaxml.errors import JaxmlError
 from jaxml.rl import dqn
+from jaxml.rl.envs import Transition
 
 X_LIM, TH_LIM = 2.4, 12 * 2 * np.pi / 360
 
@@ -124,9 +125,66 @@ def test_target_not_updated_before_learning_starts():
         np.testing.assert_array_equal(t, p0)
 
 
+# ----------------------------------------------------------------------------------- n-step
+
+
+def nstep_reference(rewards, terminated, truncated, next_obs, gamma):
+    """Plain-loop n-step return for the window's first start (one env, float64)."""
+    ret, k = 0.0, 0
+    for k in range(len(rewards)):
+        ret += gamma ** k * float(rewards[k])
+        if terminated[k] or truncated[k]:
+            break
+    return ret, next_obs[k], bool(terminated[k]), gamma ** (k + 1)
+
+
+def test_nstep_transition_matches_python_loop():
+    rng = np.random.default_rng(0)
+    n, envs, gamma = 4, 64, 0.9
+    reward = rng.normal(size=(n, envs)).astype(np.float32)
+    term = rng.random((n, envs)) < 0.15
+    trunc = (rng.random((n, envs)) < 0.15) & ~term
+    next_obs = rng.normal(size=(n, envs, 3)).astype(np.float32)
+    window = Transition(obs=jnp.asarray(rng.normal(size=(n, envs, 3)), jnp.float32),
+                        action=jnp.asarray(rng.integers(0, 2, (n, envs)), jnp.int32), reward=jnp.asarray(reward),
+                        next_obs=jnp.asarray(next_obs), terminated=jnp.asarray(term), truncated=jnp.asarray(trunc))
+    out = jax.jit(lambda w: dqn.nstep_transition(w, gamma))(window)
+    assert (term[0] | trunc[0]).any() and (~(term | trunc).any(axis=0)).any()   # both cases occur
+    for e in range(envs):
+        ret, nxt, t, disc = nstep_reference(reward[:, e], term[:, e], trunc[:, e], next_obs[:, e], gamma)
+        assert float(out.transition.reward[e]) == pytest.approx(ret, rel=1e-5, abs=1e-5)
+        np.testing.assert_array_equal(out.transition.next_obs[e], nxt)
+        assert bool(out.transition.terminated[e]) == t
+        assert float(out.discount[e]) == pytest.approx(disc, rel=1e-6)
+    np.testing.assert_array_equal(out.transition.obs, window.obs[0])
+    np.testing.assert_array_equal(out.transition.action, window.action[0])
+
+
+def test_nstep_run_stores_nstep_transitions():
+    """n_step=3: the buffer holds the n-step windows of the actual trajectory, lagging n-1 iterations."""
+    c = short_config()
+    c.n_step, c.total_env_steps = 3, 1_000
+    init, chunk = dqn.make_train(c)
+    state, m = jax.jit(lambda k: chunk(init(k), 100))(jax.random.key(5))
+    assert np.all(np.isfinite(np.asarray(m["loss"]))) and int(state.grad_steps) > 0
+    size = int(state.buffer.size)
+    assert size == (100 - (c.n_step - 1)) * c.num_envs
+    data = jax.tree.map(lambda x: np.asarray(x[:size]), state.buffer.data)
+    disc = data.discount
+    powers = c.gamma ** np.arange(1, c.n_step + 1)
+    assert np.all(np.isclose(disc[:, None], powers[None]).any(axis=1))   # discount is gamma^k, k <= n
+    full = np.isclose(disc, c.gamma ** 3)
+    assert full.any() and (~full).any()
+    # a window shorter than n ended an episode; a full window ends one only at its last step
+    done = data.transition.terminated | data.transition.truncated
+    assert np.all(done[~full])
+    # CartPole pays 1 per step, so a full window's return is exactly 1 + gamma + gamma^2
+    np.testing.assert_allclose(data.transition.reward[full], 1 + c.gamma + c.gamma ** 2, rtol=1e-6)
+
+
 def test_config_errors():
     c = dqn.default_config()
-    c.n_step = 3
+    c.n_step = 0
     with pytest.raises(JaxmlError, match="n_step"):
         dqn.make_train(c)
     c = dqn.default_config()

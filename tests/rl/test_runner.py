@@ -51,20 +51,31 @@ def test_dqn_runner_result_and_resume_equals_uninterrupted(tmp_path):
     assert result["eval_auc"] == pytest.approx(np.mean([r["return_mean"] for r in evals]), rel=1e-5)
     assert (straight / "plots" / "learning_curve.png").exists()
 
-    # SIGTERM after the first checkpoint (honoured at the next chunk boundary), then resume: the final
-    # parameters, buffer and env states equal the uninterrupted run's, bit for bit
+    # SIGTERM after the first checkpoint (honoured at the next chunk boundary), resume, SIGKILL after a
+    # later checkpoint, resume again: the final parameters, buffer and env states and the eval returns
+    # equal the uninterrupted run's, bit for bit
     resumed = tmp_path / "resumed"
-    proc = subprocess.Popen(jaxml_cmd("train", "dqn_cartpole", "--workdir", str(resumed), *SMALL), cwd=REPO,
-                            env=cli_env(1), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    t0 = time.time()
-    while not (resumed / "checkpoints" / "2000").exists():
-        assert proc.poll() is None, proc.communicate()[1][-3000:]
-        assert time.time() - t0 < 200
-        time.sleep(0.05)
+
+    def start_and_wait_for(checkpoint):
+        proc = subprocess.Popen(jaxml_cmd("train", "dqn_cartpole", "--workdir", str(resumed), *SMALL), cwd=REPO,
+                                env=cli_env(1), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        t0 = time.time()
+        while not (resumed / "checkpoints" / str(checkpoint)).exists():
+            assert proc.poll() is None, proc.communicate()[1][-3000:]
+            assert time.time() - t0 < 200
+            time.sleep(0.05)
+        return proc
+
+    proc = start_and_wait_for(2000)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=200)
     assert proc.returncode == 0, err[-3000:]
     assert "SIGTERM: saved a checkpoint at env step" in err
+    assert not (resumed / "result.json").exists()
+    # then a hard kill (no chance to clean up) once the resumed run wrote its next checkpoint
+    proc = start_and_wait_for(4000)
+    proc.kill()
+    proc.communicate(timeout=200)
     assert not (resumed / "result.json").exists()
     out = run(resumed)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -1,0 +1,228 @@
+"""REINFORCE with a learned value baseline on gymnax (discrete actions), PureJaxRL style.
+
+The whole run is one `jax.lax.scan` over iterations (jit- and vmap-able over seeds). One iteration:
+
+1. roll out `num_steps` steps in each of `num_envs` envs with the current stochastic policy
+   (`steps_per_iteration = num_envs * num_steps` env steps), keeping the TRUE next observation of
+   every step (`Transition.next_obs`);
+2. discounted returns-to-go per episode segment (`discounted_returns`), backwards in time:
+   G_t = r_t + gamma * (1 - terminated_t) * B_t, where B_t = V(next_obs_t) if the segment ends at t
+   without termination (time-limit truncation, or t is the last step of the rollout), else
+   G_{t+1}. A termination cuts the return (no bootstrap); a truncation and the rollout boundary
+   bootstrap from the learned value of the true next observation (not the post-reset one);
+3. advantage A_t = G_t - V(s_t) (normalised over the batch if `normalize_advantages`);
+4. one Adam step on  -mean(log pi(a_t | s_t) * A_t) + value_coef * 0.5 * mean((V(s_t) - G_t)^2)
+   - entropy_coef * mean(H(pi(. | s_t))), gradients clipped to `max_grad_norm`. G_t and A_t are
+   constants (stop_gradient); the policy and value MLPs are separate networks.
+
+Metrics per iteration: `loss`, `policy_loss`, `value_loss`, `entropy`, `env_steps`, `return` /
+`length` / `episodes` (`envs.episode_metrics` of the training envs).
+
+`greedy_eval` plays the argmax-logit policy on `eval_episodes` fresh eval envs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import flax
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+
+from jaxml.core.config import check_int, check_number
+from jaxml.errors import JaxmlError
+from jaxml.models.layers import ACTIVATIONS
+from jaxml.models.mlp import MLP
+from jaxml.rl.envs import episode_metrics, evaluate, make_env, vec_reset, vec_step
+
+__all__ = ["default_config", "discounted_returns", "steps_per_iteration", "ReinforceState",
+           "make_train", "train", "greedy_eval"]
+
+
+def default_config() -> ml_collections.ConfigDict:
+    """CartPole-v1 defaults."""
+    c = ml_collections.ConfigDict()
+    c.env = "CartPole-v1"
+    c.num_envs = 8
+    c.num_steps = 125              # per env per iteration: 1000 env steps per update
+    c.total_env_steps = 1_000_000
+    c.gamma = 0.99
+    c.learning_rate = 1e-3
+    c.value_coef = 0.5
+    c.entropy_coef = 0.0
+    c.normalize_advantages = True
+    c.max_grad_norm = 0.5
+    c.hidden = (64, 64)
+    c.activation = "tanh"
+    c.eval_episodes = 10
+    c.seed = 0
+    return c
+
+
+def steps_per_iteration(config) -> int:
+    return int(config.num_envs) * int(config.num_steps)
+
+
+# ----------------------------------------------------------------------------------- pure pieces
+
+
+def discounted_returns(rewards: jax.Array, terminated: jax.Array, truncated: jax.Array,
+                       next_values: jax.Array, gamma: float) -> jax.Array:
+    """Returns-to-go [T, ...] of a rollout [T, ...] (time first), per episode segment.
+
+    `next_values[t]` = V(true next observation of step t); it is used where the segment ends at t
+    without a termination (`truncated[t]`, or t = T - 1, the rollout boundary). A termination
+    cuts the return. G_t = r_t + gamma * (1 - term_t) * (V'_t if trunc_t or t = T-1 else G_{t+1})."""
+    rewards = jnp.asarray(rewards)
+    dtype = rewards.dtype
+    not_term = 1.0 - jnp.asarray(terminated, dtype)
+    trunc = jnp.asarray(truncated, bool)
+    next_values = jnp.asarray(next_values, dtype)
+
+    def back(g_next, xs):
+        r, nt, tr, v_next = xs
+        g = r + gamma * nt * jnp.where(tr, v_next, g_next)
+        return g, g
+
+    _, g = jax.lax.scan(back, next_values[-1], (rewards, not_term, trunc, next_values), reverse=True)
+    return g
+
+
+@flax.struct.dataclass
+class ReinforceState:
+    params: Any            # {"policy": ..., "value": ...}
+    opt_state: Any
+    env: Any               # VecEnvState
+    env_steps: jax.Array   # int32
+    key: jax.Array
+
+
+# ----------------------------------------------------------------------------------- validation
+
+
+def _validate(config) -> dict:
+    c = {k: check_int(config[k], f"config.{k}") for k in ("num_envs", "num_steps", "total_env_steps",
+                                                          "eval_episodes")}
+    for k, lo, hi in (("gamma", 0.0, 1.0), ("learning_rate", 0.0, None), ("value_coef", 0.0, None),
+                      ("entropy_coef", 0.0, None), ("max_grad_norm", 0.0, None)):
+        c[k] = check_number(config[k], f"config.{k}", lo, hi)
+    if c["learning_rate"] <= 0 or c["max_grad_norm"] <= 0:
+        raise JaxmlError("config.learning_rate and config.max_grad_norm must be > 0")
+    if c["total_env_steps"] < c["num_envs"] * c["num_steps"]:
+        raise JaxmlError(f"reinforce config: total_env_steps {c['total_env_steps']} < num_envs * num_steps "
+                         f"= {c['num_envs'] * c['num_steps']}: no iteration would run")
+    if config.activation not in ACTIVATIONS:
+        raise JaxmlError(f"config.activation={config.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+    if not tuple(config.hidden):
+        raise JaxmlError("config.hidden must be a non-empty tuple of layer widths")
+    c["hidden"] = tuple(check_int(h, "config.hidden entries") for h in config.hidden)
+    c["normalize_advantages"] = bool(config.normalize_advantages)
+    c["activation"] = config.activation
+    c["env"] = config.env
+    return c
+
+
+def _setup(config):
+    c = _validate(config)
+    with jax.ensure_compile_time_eval():   # greedy_eval runs under jit: build the env eagerly
+        env, env_params = make_env(c["env"])
+    space = env.action_space(env_params)
+    if not hasattr(space, "n"):
+        raise JaxmlError(f"reinforce needs a discrete action space; {c['env']} has {type(space).__name__}")
+    policy = MLP(num_classes=int(space.n), hidden=c["hidden"], activation=c["activation"])
+    value = MLP(num_classes=1, hidden=c["hidden"], activation=c["activation"])
+    return c, env, env_params, policy, value
+
+
+# ----------------------------------------------------------------------------------- training
+
+
+def make_train(config) -> tuple[Callable, Callable]:
+    """Returns `(init, train_chunk)` (pure, unjitted). See the module docstring."""
+    c, env, env_params, policy, value = _setup(config)
+    num_envs, num_steps, gamma = c["num_envs"], c["num_steps"], c["gamma"]
+    tx = optax.chain(optax.clip_by_global_norm(c["max_grad_norm"]), optax.adam(c["learning_rate"]))
+
+    def v_fn(params, obs):
+        return value.apply(params["value"], obs, train=False)[..., 0]
+
+    def init(key: jax.Array) -> ReinforceState:
+        k_pi, k_v, k_env, k_run = jax.random.split(key, 4)
+        env_state = vec_reset(k_env, env, env_params, num_envs)
+        obs = jnp.asarray(env_state.obs, jnp.float32)
+        params = {"policy": policy.init(k_pi, obs, train=False), "value": value.init(k_v, obs, train=False)}
+        return ReinforceState(params=params, opt_state=tx.init(params), env=env_state,
+                              env_steps=jnp.zeros((), jnp.int32), key=k_run)
+
+    def loss_fn(params, obs, action, returns):
+        logits = policy.apply(params["policy"], obs, train=False)
+        logp_all = jax.nn.log_softmax(logits)
+        logp = jnp.take_along_axis(logp_all, action[:, None], axis=-1)[:, 0]
+        v = v_fn(params, obs)
+        adv = returns - jax.lax.stop_gradient(v)
+        if c["normalize_advantages"]:
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        policy_loss = -jnp.mean(logp * adv)
+        value_loss = 0.5 * jnp.mean((v - returns) ** 2)
+        entropy = -jnp.mean(jnp.sum(jnp.exp(logp_all) * logp_all, axis=-1))
+        loss = policy_loss + c["value_coef"] * value_loss - c["entropy_coef"] * entropy
+        return loss, (policy_loss, value_loss, entropy)
+
+    def iteration(state: ReinforceState, _):
+        key, k_roll = jax.random.split(state.key)
+
+        def env_step(env_state, step_key):
+            k_act, k_env = jax.random.split(step_key)
+            logits = policy.apply(state.params["policy"], jnp.asarray(env_state.obs, jnp.float32), train=False)
+            action = jax.random.categorical(k_act, logits).astype(jnp.int32)
+            env_state, tr = vec_step(k_env, env_state, action, env, env_params)
+            return env_state, tr
+
+        env_state, traj = jax.lax.scan(env_step, state.env, jax.random.split(k_roll, num_steps))
+        obs = jnp.asarray(traj.obs, jnp.float32)                    # [T, N, ...]
+        next_values = v_fn(state.params, jnp.asarray(traj.next_obs, jnp.float32).reshape(
+            (num_steps * num_envs,) + traj.next_obs.shape[2:])).reshape(num_steps, num_envs)
+        returns = discounted_returns(traj.reward, traj.terminated, traj.truncated,
+                                     jax.lax.stop_gradient(next_values), gamma)
+        flat = lambda x: x.reshape((num_steps * num_envs,) + x.shape[2:])
+        (loss, (pl, vl, ent)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            state.params, flat(obs), flat(traj.action), flat(returns))
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        steps = state.env_steps + num_envs * num_steps
+        ep = episode_metrics(env_state.stats)
+        metrics = {"loss": loss, "policy_loss": pl, "value_loss": vl, "entropy": ent,
+                   "env_steps": steps, "return": ep["return"], "length": ep["length"],
+                   "episodes": ep["episodes"]}
+        return ReinforceState(params=params, opt_state=opt_state, env=env_state, env_steps=steps,
+                              key=key), metrics
+
+    def train_chunk(state: ReinforceState, num_iterations: int):
+        num_iterations = check_int(num_iterations, "train_chunk: num_iterations (a static int)")
+        return jax.lax.scan(iteration, state, None, length=num_iterations)
+
+    return init, train_chunk
+
+
+def train(config, key: jax.Array):
+    """init + one chunk of `total_env_steps // steps_per_iteration` iterations, jitted."""
+    init, train_chunk = make_train(config)
+    n = int(config.total_env_steps) // steps_per_iteration(config)
+    return jax.jit(lambda k: train_chunk(init(k), n))(key)
+
+
+def greedy_eval(config, runner_state: ReinforceState, key: jax.Array) -> dict:
+    """`envs.evaluate` of the argmax-logit policy on `eval_episodes` fresh eval envs."""
+    c, env, env_params, policy, _ = _setup(config)
+    params = runner_state.params["policy"]
+
+    def act(obs, _key):
+        return jnp.argmax(policy.apply(params, jnp.asarray(obs, jnp.float32), train=False),
+                          axis=-1).astype(jnp.int32)
+
+    out = evaluate(key, act, env, env_params, c["eval_episodes"])
+    # the runner logs extra per-seed scalars over its own keys: keep the episode spread under its own name
+    out["episode_return_std"] = out.pop("return_std")
+    return out

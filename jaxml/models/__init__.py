@@ -2,8 +2,9 @@
 
 from jaxml.models.cnn import CNN
 from jaxml.models.mlp import MLP
+from jaxml.models.quant import QuantCNN, QuantMLP
 from jaxml.models.resnet import ResNet
 
-MODELS = {"mlp": MLP, "cnn": CNN, "resnet": ResNet}
+MODELS = {"mlp": MLP, "cnn": CNN, "resnet": ResNet, "qmlp": QuantMLP, "qcnn": QuantCNN}
 
-__all__ = ["CNN", "MLP", "ResNet", "MODELS"]
+__all__ = ["CNN", "MLP", "ResNet", "QuantCNN", "QuantMLP", "MODELS"]

@@ -124,13 +124,22 @@ def vec_reset(key: jax.Array, env: Env, params: EnvParams, num_envs: int) -> Vec
 
 
 def vec_step(key: jax.Array, state: VecEnvState, action: jax.Array, env: Env,
-             params: EnvParams) -> tuple[VecEnvState, Transition]:
+             params: EnvParams, *, keys_per_env: bool = False) -> tuple[VecEnvState, Transition]:
     """Step every env with its action; finished envs auto-reset (gymnax does it in `step`).
+
+    With `keys_per_env=True`, `key` is already a [num_envs] array of keys and env i gets `key[i]`
+    (a caller that holds a slice of a larger env batch, e.g. one device's envs, passes its slice
+    of `split(global_key, global_num_envs)`); otherwise env i gets `split(key, num_envs)[i]`.
 
     Returns the new state (whose `obs` is the post-reset observation where an episode ended) and
     the transition (whose `next_obs` is the true next observation)."""
     num_envs = state.stats.finished.shape[0]
-    keys = jax.random.split(key, num_envs)
+    if keys_per_env:
+        if key.shape != (num_envs,):
+            raise JaxmlError(f"vec_step: keys_per_env=True needs {num_envs} keys, got shape {key.shape}")
+        keys = key
+    else:
+        keys = jax.random.split(key, num_envs)
     obs, env_state, reward, terminated, truncated, info = jax.vmap(
         env.step, in_axes=(0, 0, 0, None))(keys, state.env_state, action, params)
     if "final_observation" not in info:  # pragma: no cover - guards against an older gymnax

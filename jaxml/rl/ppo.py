@@ -1,0 +1,415 @@
+"""PPO (clipped surrogate, GAE) on gymnax, discrete and continuous actions, PureJaxRL style, with
+optional Anakin data parallelism over devices.
+
+One iteration (`steps_per_iteration = num_envs * num_steps` env steps), all inside `lax.scan`:
+
+1. rollout: `num_steps` steps of `num_envs` envs (a `lax.scan`); the policy samples an action per
+   env (categorical for `Discrete` spaces, a diagonal Gaussian with a state-independent log-std for
+   `Box` spaces; the Gaussian sample is clipped to the space bounds only when stepping the env, its
+   log-prob is that of the unclipped sample, which is what is stored);
+2. GAE (see `gae`): V(next_obs) of the TRUE next observation (`Transition.next_obs`) bootstraps
+   every step except `terminated` ones; `done = terminated | truncated` cuts the recursion, so a
+   truncated step ends its episode's advantage sum but still bootstraps from V(next_obs);
+3. `update_epochs` epochs x `num_minibatches` minibatches of Adam steps (global-norm clipping,
+   optional linear lr annealing to 0 over the whole run) on
+   `policy_loss + vf_coef * value_loss - ent_coef * entropy`, with advantages normalised per
+   minibatch. A minibatch is the m-th slice of every env's time axis after permuting each env's
+   time steps with its own key, so each minibatch holds `num_steps // num_minibatches` steps of
+   every env.
+
+Observation normalisation (`normalize_obs`): a `RunningNorm` in the state (checkpointed, used by
+`greedy_eval`). Iteration k acts and learns with the statistics of iterations < k; the rollout's
+observations are merged in after the update. `reward_scale` multiplies the rewards the agent learns
+from (episode statistics stay in raw rewards).
+
+Anakin (`parallel_devices = D > 1`): `train_chunk` runs under `jax.shard_map` over a 1-D mesh of D
+devices (`jaxml.core.parallel.make_mesh`, axis "data"). Each device holds `num_envs // D` envs;
+params, optimizer state, the key and the normaliser are replicated. Randomness is drawn for all
+`num_envs` envs from the global key (`split(key, num_envs)`) and each device takes its slice, so
+env resets / steps, action samples and minibatch permutations do not depend on D. Losses are means
+over equal-sized local minibatch parts, so `pmean` of the local gradients is the gradient of the
+global minibatch loss; advantage normalisation and the normaliser use global statistics (pmean of
+mean and of mean of squares). Result: the same numbers as one device with the same `num_envs`, up to
+float reassociation (tested with 4 fake CPU devices). `vmap` over seeds of the shard_mapped chunk
+works (the runner's vmap stays outside).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+from jax.sharding import PartitionSpec as P
+
+from jaxml.core import parallel
+from jaxml.core.config import check_int, check_number
+from jaxml.errors import JaxmlError
+from jaxml.rl.envs import (RunningNorm, evaluate, make_env, norm_init, normalize, vec_reset,
+                           vec_step)
+
+__all__ = ["default_config", "steps_per_iteration", "gae", "ActorCritic", "PPOState", "make_train",
+           "train", "greedy_eval"]
+
+ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu}
+
+
+def default_config() -> ml_collections.ConfigDict:
+    """CartPole-v1 defaults (PureJaxRL's PPO hyper-parameters)."""
+    c = ml_collections.ConfigDict()
+    c.env = "CartPole-v1"
+    c.num_envs = 4
+    c.num_steps = 128             # rollout length per env and iteration
+    c.update_epochs = 4
+    c.num_minibatches = 4         # must divide num_steps
+    c.learning_rate = 2.5e-4
+    c.anneal_lr = True            # linear to 0 over the whole run
+    c.gamma = 0.99
+    c.gae_lambda = 0.95
+    c.clip_eps = 0.2
+    c.ent_coef = 0.01
+    c.vf_coef = 0.5
+    c.max_grad_norm = 0.5
+    c.adam_eps = 1e-5
+    c.hidden = (64, 64)
+    c.activation = "tanh"
+    c.log_std_init = 0.0          # continuous actions only
+    c.normalize_obs = False
+    c.reward_scale = 1.0
+    c.total_env_steps = 500_000
+    c.eval_episodes = 10
+    c.parallel_devices = 1        # > 1: Anakin, train_chunk under shard_map over this many devices
+    c.seed = 0
+    return c
+
+
+def steps_per_iteration(config) -> int:
+    return int(config.num_envs) * int(config.num_steps)
+
+
+# ----------------------------------------------------------------------------------- pure pieces
+
+
+def gae(rewards: jax.Array, values: jax.Array, next_values: jax.Array, terminated: jax.Array,
+        dones: jax.Array, gamma: float, lam: float) -> tuple[jax.Array, jax.Array]:
+    """Generalised advantage estimation over the leading (time) axis. Returns (advantages, returns).
+
+    All inputs are [T, ...]. `values[t] = V(obs_t)`, `next_values[t] = V(next_obs_t)` of the TRUE
+    next observation. delta_t = r_t + gamma * (1 - terminated_t) * next_values_t - values_t;
+    A_t = delta_t + gamma * lam * (1 - dones_t) * A_{t+1} (A_T = 0); returns = A + values."""
+    not_term = 1.0 - jnp.asarray(terminated, values.dtype)
+    not_done = 1.0 - jnp.asarray(dones, values.dtype)
+    deltas = rewards + gamma * not_term * next_values - values
+
+    def body(next_adv, xs):
+        delta, nd = xs
+        adv = delta + gamma * lam * nd * next_adv
+        return adv, adv
+
+    _, adv = jax.lax.scan(body, jnp.zeros_like(values[0]), (deltas, not_done), reverse=True)
+    return adv, adv + values
+
+
+class ActorCritic(nn.Module):
+    """Separate actor and critic MLP trunks on the flattened observation [B, ...].
+
+    Returns (logits [B, A] or Gaussian mean [B, A], log_std [A] or None, value [B]). Orthogonal
+    init: sqrt(2) hidden, 0.01 actor head, 1.0 critic head, zero biases."""
+
+    action_dim: int
+    continuous: bool
+    hidden: Sequence[int] = (64, 64)
+    activation: str = "tanh"
+    log_std_init: float = 0.0
+
+    @nn.compact
+    def __call__(self, obs: jax.Array):
+        act = ACTIVATIONS[self.activation]
+        x = obs.reshape(obs.shape[0], -1).astype(jnp.float32)
+        dense = lambda n, scale: nn.Dense(n, kernel_init=nn.initializers.orthogonal(scale),
+                                          bias_init=nn.initializers.zeros)
+        a = x
+        for w in self.hidden:
+            a = act(dense(w, math.sqrt(2))(a))
+        out = dense(self.action_dim, 0.01)(a)
+        v = x
+        for w in self.hidden:
+            v = act(dense(w, math.sqrt(2))(v))
+        value = dense(1, 1.0)(v)[:, 0]
+        log_std = None
+        if self.continuous:
+            log_std = self.param("log_std", nn.initializers.constant(self.log_std_init),
+                                 (self.action_dim,))
+        return out, log_std, value
+
+
+def _log_prob_entropy(out, log_std, action, continuous):
+    if continuous:
+        std = jnp.exp(log_std)
+        logp = jnp.sum(-0.5 * ((action - out) / std) ** 2 - log_std - 0.5 * math.log(2 * math.pi), -1)
+        ent = jnp.sum(log_std + 0.5 * (1.0 + math.log(2 * math.pi))) * jnp.ones(out.shape[:-1])
+        return logp, ent
+    logits = jax.nn.log_softmax(out, axis=-1)
+    logp = jnp.take_along_axis(logits, action[..., None].astype(jnp.int32), -1)[..., 0]
+    ent = -jnp.sum(jnp.exp(logits) * logits, -1)
+    return logp, ent
+
+
+def _sample(keys, out, log_std, continuous):
+    """One action per row of `out` with that row's key (keys [B])."""
+    if continuous:
+        noise = jax.vmap(lambda k: jax.random.normal(k, out.shape[1:]))(keys)
+        return out + jnp.exp(log_std) * noise
+    return jax.vmap(jax.random.categorical)(keys, out).astype(jnp.int32)
+
+
+@flax.struct.dataclass
+class PPOState:
+    params: Any
+    opt_state: Any
+    env: Any               # VecEnvState [num_envs] (sharded over devices under Anakin)
+    norm: RunningNorm      # observation statistics (unused unless normalize_obs)
+    env_steps: jax.Array   # int32
+    key: jax.Array
+
+
+# ----------------------------------------------------------------------------------- validation
+
+
+def _validate(config) -> dict:
+    c = {k: check_int(config[k], f"config.{k}") for k in (
+        "num_envs", "num_steps", "update_epochs", "num_minibatches", "total_env_steps",
+        "eval_episodes", "parallel_devices")}
+    for k, lo, hi in (("learning_rate", 0.0, None), ("gamma", 0.0, 1.0), ("gae_lambda", 0.0, 1.0),
+                      ("clip_eps", 0.0, None), ("ent_coef", 0.0, None), ("vf_coef", 0.0, None),
+                      ("max_grad_norm", 0.0, None), ("adam_eps", 0.0, None),
+                      ("log_std_init", None, None), ("reward_scale", 0.0, None)):
+        c[k] = check_number(config[k], f"config.{k}", lo, hi)
+    for k in ("learning_rate", "clip_eps", "max_grad_norm", "reward_scale"):
+        if c[k] <= 0:
+            raise JaxmlError(f"config.{k}={c[k]} must be > 0")
+    if c["num_steps"] % c["num_minibatches"]:
+        raise JaxmlError(f"config.num_minibatches={c['num_minibatches']} must divide "
+                         f"config.num_steps={c['num_steps']} (a minibatch is num_steps // "
+                         "num_minibatches steps of every env)")
+    if c["num_envs"] % c["parallel_devices"]:
+        raise JaxmlError(f"config.num_envs={c['num_envs']} must be divisible by "
+                         f"config.parallel_devices={c['parallel_devices']} (envs are split evenly)")
+    if c["parallel_devices"] > len(jax.devices()):
+        raise JaxmlError(f"config.parallel_devices={c['parallel_devices']} but only "
+                         f"{len(jax.devices())} devices are visible")
+    per_iter = c["num_envs"] * c["num_steps"]
+    if c["total_env_steps"] < per_iter:
+        raise JaxmlError(f"config.total_env_steps={c['total_env_steps']} < num_envs * num_steps = "
+                         f"{per_iter}: no iteration would run")
+    if config.activation not in ACTIVATIONS:
+        raise JaxmlError(f"config.activation={config.activation!r} is not valid; choose one of "
+                         f"{', '.join(ACTIVATIONS)}")
+    hidden = tuple(config.hidden)
+    if not hidden:
+        raise JaxmlError("config.hidden must be a non-empty tuple of layer widths")
+    c["hidden"] = tuple(check_int(h, "config.hidden entries") for h in hidden)
+    c["activation"] = config.activation
+    c["anneal_lr"] = bool(config.anneal_lr)
+    c["normalize_obs"] = bool(config.normalize_obs)
+    c["env"] = config.env
+    return c
+
+
+def _setup(config):
+    c = _validate(config)
+    env, env_params = make_env(c["env"])
+    space = env.action_space(env_params)
+    if hasattr(space, "n"):
+        continuous, action_dim, low, high = False, int(space.n), None, None
+    elif hasattr(space, "low") and hasattr(space, "shape") and len(space.shape) == 1:
+        continuous, action_dim = True, int(space.shape[0])
+        low = jnp.broadcast_to(jnp.asarray(space.low, jnp.float32), space.shape)
+        high = jnp.broadcast_to(jnp.asarray(space.high, jnp.float32), space.shape)
+    else:
+        raise JaxmlError(f"PPO needs a Discrete or 1-D Box action space; {c['env']} has "
+                         f"{type(space).__name__} {getattr(space, 'shape', '')}")
+    network = ActorCritic(action_dim=action_dim, continuous=continuous, hidden=c["hidden"],
+                          activation=c["activation"], log_std_init=c["log_std_init"])
+    return c, env, env_params, network, continuous, low, high
+
+
+# ----------------------------------------------------------------------------------- training
+
+
+def make_train(config) -> tuple[Callable, Callable]:
+    """Returns `(init, train_chunk)` (pure, unjitted).
+
+    `init(key) -> PPOState`. `train_chunk(state, num_iterations) -> (state, metrics)` with
+    per-iteration arrays [T]: loss, policy_loss, value_loss, entropy, approx_kl, clip_frac,
+    learning_rate, env_steps, return / length / episodes (finished training episodes, all envs)."""
+    c, env, env_params, network, continuous, low, high = _setup(config)
+    num_envs, num_steps, devices = c["num_envs"], c["num_steps"], c["parallel_devices"]
+    local_envs = num_envs // devices
+    epochs, num_mb = c["update_epochs"], c["num_minibatches"]
+    mb_steps = num_steps // num_mb
+    num_iterations = c["total_env_steps"] // (num_envs * num_steps)
+    gamma, lam, clip_eps = c["gamma"], c["gae_lambda"], c["clip_eps"]
+    lr = (optax.linear_schedule(c["learning_rate"], 0.0, num_iterations * epochs * num_mb)
+          if c["anneal_lr"] else c["learning_rate"])
+    tx = optax.chain(optax.clip_by_global_norm(c["max_grad_norm"]),
+                     optax.adam(lr, eps=c["adam_eps"]))
+    obs_shape = env.observation_space(env_params).shape
+
+    sharded = devices > 1
+    pmean = (lambda x: jax.lax.pmean(x, parallel.AXIS)) if sharded else (lambda x: x)
+    psum = (lambda x: jax.lax.psum(x, parallel.AXIS)) if sharded else (lambda x: x)
+
+    def local_keys(key):
+        """This device's slice of split(key, num_envs)."""
+        keys = jax.random.split(key, num_envs)
+        if not sharded:
+            return keys
+        return jax.lax.dynamic_slice_in_dim(keys, jax.lax.axis_index(parallel.AXIS) * local_envs,
+                                            local_envs)
+
+    def obs_in(norm, obs):
+        return normalize(norm, obs) if c["normalize_obs"] else jnp.asarray(obs, jnp.float32)
+
+    def init(key: jax.Array) -> PPOState:
+        k_net, k_env, k_run = jax.random.split(key, 3)
+        env_state = vec_reset(k_env, env, env_params, num_envs)
+        params = network.init(k_net, env_state.obs.astype(jnp.float32))
+        return PPOState(params=params, opt_state=tx.init(params), env=env_state,
+                        norm=norm_init(obs_shape), env_steps=jnp.zeros((), jnp.int32), key=k_run)
+
+    def rollout(state: PPOState, key: jax.Array):
+        def step(env_state, t):
+            keys = jax.vmap(lambda k: jax.random.split(k, 2))(local_keys(jax.random.fold_in(key, t)))
+            out, log_std, value = network.apply(state.params, obs_in(state.norm, env_state.obs))
+            action = _sample(keys[:, 0], out, log_std, continuous)
+            logp, _ = _log_prob_entropy(out, log_std, action, continuous)
+            env_action = jnp.clip(action, low, high) if continuous else action
+            env_state, tr = vec_step(keys[:, 1], env_state, env_action, env, env_params,
+                                     keys_per_env=True)
+            record = dict(obs=tr.obs, action=action, logp=logp, value=value,
+                          reward=tr.reward * c["reward_scale"], next_obs=tr.next_obs,
+                          terminated=tr.terminated, done=tr.done)
+            return env_state, record
+
+        return jax.lax.scan(step, state.env, jnp.arange(num_steps))
+
+    def loss_fn(params, batch):
+        out, log_std, value = network.apply(params, batch["obs"])
+        logp, ent = _log_prob_entropy(out, log_std, batch["action"], continuous)
+        adv = batch["adv"]
+        mean = pmean(jnp.mean(adv))
+        var = jnp.maximum(pmean(jnp.mean(adv ** 2)) - mean ** 2, 0.0)
+        adv = (adv - mean) / (jnp.sqrt(var) + 1e-8)
+        log_ratio = logp - batch["logp"]
+        ratio = jnp.exp(log_ratio)
+        policy_loss = jnp.mean(jnp.maximum(-adv * ratio,
+                                           -adv * jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps)))
+        value_loss = 0.5 * jnp.mean((value - batch["ret"]) ** 2)
+        entropy = jnp.mean(ent)
+        loss = policy_loss + c["vf_coef"] * value_loss - c["ent_coef"] * entropy
+        aux = {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy,
+               "approx_kl": jnp.mean((ratio - 1.0) - log_ratio),
+               "clip_frac": jnp.mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32))}
+        return loss, aux
+
+    def minibatch_step(carry, batch):
+        params, opt_state = carry
+        (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, batch)
+        grads = pmean(grads)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        params = optax.apply_updates(params, updates)
+        return (params, opt_state), pmean({"loss": loss, **aux})
+
+    def epoch(carry, key, data):
+        # every env's time axis permuted with its own key; minibatch m = slice m of each permutation
+        perms = jax.vmap(lambda k: jax.random.permutation(k, num_steps))(local_keys(key))  # [N, T]
+
+        def arrange(x):  # [T, N, ...] -> [M, T/M * N, ...]
+            x = jax.vmap(lambda xe, pe: xe[pe], in_axes=(1, 0), out_axes=1)(x, perms)
+            return x.reshape((num_mb, mb_steps * local_envs) + x.shape[2:])
+
+        return jax.lax.scan(minibatch_step, carry, jax.tree.map(arrange, data))
+
+    def global_norm_update(norm: RunningNorm, obs: jax.Array) -> RunningNorm:
+        x = jnp.asarray(obs, jnp.float32).reshape((-1,) + tuple(obs_shape))
+        b = jnp.float32(x.shape[0] * devices)
+        b_mean = pmean(jnp.mean(x, 0))
+        b_var = jnp.maximum(pmean(jnp.mean(x ** 2, 0)) - b_mean ** 2, 0.0)
+        tot = norm.count + b
+        delta = b_mean - norm.mean
+        m2 = norm.var * norm.count + b_var * b + delta ** 2 * (norm.count * b / tot)
+        return RunningNorm(mean=norm.mean + delta * (b / tot), var=m2 / tot, count=tot)
+
+    def iteration(state: PPOState, _):
+        key, k_roll, k_upd = jax.random.split(state.key, 3)
+        env_state, traj = rollout(state, k_roll)
+        obs = obs_in(state.norm, traj["obs"])
+        next_obs = obs_in(state.norm, traj["next_obs"])
+        flat = lambda x: x.reshape((num_steps * local_envs,) + x.shape[2:])
+        _, _, next_values = network.apply(state.params, flat(next_obs))
+        next_values = next_values.reshape(num_steps, local_envs)
+        adv, ret = gae(traj["reward"], traj["value"], next_values, traj["terminated"], traj["done"],
+                       gamma, lam)
+        data = {"obs": obs, "action": traj["action"], "logp": traj["logp"], "adv": adv, "ret": ret}
+        (params, opt_state), m = jax.lax.scan(
+            lambda carry, e: epoch(carry, jax.random.fold_in(k_upd, e), data),
+            (state.params, state.opt_state), jnp.arange(epochs))
+        norm = global_norm_update(state.norm, traj["obs"]) if c["normalize_obs"] else state.norm
+        updates_before = state.env_steps // (num_envs * num_steps) * epochs * num_mb
+        steps = state.env_steps + num_envs * num_steps
+        state = PPOState(params=params, opt_state=opt_state, env=env_state, norm=norm,
+                         env_steps=steps, key=key)
+        metrics = jax.tree.map(jnp.mean, m)
+        stats = env_state.stats
+        has = stats.finished > 0
+        n = psum(jnp.sum(has.astype(jnp.float32)))
+        denom = jnp.maximum(n, 1.0)
+        metrics.update(
+            {"return": psum(jnp.sum(jnp.where(has, stats.returned_return, 0.0))) / denom,
+             "length": psum(jnp.sum(jnp.where(has, stats.returned_length, 0).astype(jnp.float32))) / denom,
+             "episodes": psum(jnp.sum(stats.finished)), "env_steps": steps,
+             "learning_rate": jnp.asarray(lr(updates_before) if c["anneal_lr"] else lr, jnp.float32)})
+        return state, metrics
+
+    def train_chunk(state: PPOState, num_iterations: int):
+        num_iterations = check_int(num_iterations, "train_chunk: num_iterations (a static int)")
+        run = lambda s: jax.lax.scan(iteration, s, None, length=num_iterations)
+        if not sharded:
+            return run(state)
+        mesh = parallel.make_mesh(devices)
+        spec = PPOState(params=P(), opt_state=P(), env=P(parallel.AXIS), norm=P(), env_steps=P(),
+                        key=P())
+        return jax.shard_map(run, mesh=mesh, in_specs=(spec,), out_specs=(spec, P()),
+                             check_vma=False)(state)
+
+    return init, train_chunk
+
+
+def train(config, key: jax.Array):
+    """init + one chunk of all iterations, jitted. vmap-able over keys."""
+    init, train_chunk = make_train(config)
+    n = int(config.total_env_steps) // steps_per_iteration(config)
+    return jax.jit(lambda k: train_chunk(init(k), n))(key)
+
+
+def greedy_eval(config, runner_state: PPOState, key: jax.Array) -> dict:
+    """`envs.evaluate` of the greedy policy (argmax logits; the Gaussian mean, clipped to the
+    action bounds) on `eval_episodes` fresh envs, observations normalised with the state's
+    RunningNorm when `normalize_obs`."""
+    c, env, env_params, network, continuous, low, high = _setup(config)
+    params, norm = runner_state.params, runner_state.norm
+
+    def policy(obs, _key):
+        x = normalize(norm, obs) if c["normalize_obs"] else jnp.asarray(obs, jnp.float32)
+        out, _, _ = network.apply(params, x)
+        if continuous:
+            return jnp.clip(out, low, high)
+        return jnp.argmax(out, axis=-1).astype(jnp.int32)
+
+    return evaluate(key, policy, env, env_params, c["eval_episodes"])

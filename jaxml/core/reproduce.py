@@ -72,6 +72,22 @@ def render(records: list[dict[str, Any]]) -> str:
             f"| {r['experiment']} | {metric} | {text} | {expect} | {e.get('reference', '')} | {r.get('status', '')} | "
             f"{r.get('wall_s', 0):.0f} s | {r.get('devices', '')} | {r.get('machine', '')} | {r.get('date', '')} | "
             f"`{r.get('command', '')}` |")
+    rl = [r for r in records if "eval_return_per_seed" in r]
+    if rl:
+        lines += ["", "## Reinforcement learning: every seed", "",
+                  "Greedy evaluation on separate eval envs after the last chunk. `eval AUC` is the mean over all "
+                  "evaluations of the seed-mean greedy return (the area under the eval curve divided by its "
+                  "length): the sample-efficiency number.", "",
+                  "| experiment | env steps | seeds at target | greedy return per seed | eval AUC |",
+                  "|---|---|---|---|---|"]
+        for r in sorted(rl, key=lambda r: r["experiment"]):
+            per_seed, e = r["eval_return_per_seed"], r.get("expected", {})
+            hits = sum((v >= e.get("at_least", -float("inf"))) and (v <= e.get("at_most", float("inf")))
+                       for v in per_seed)
+            auc = r.get("eval_auc")
+            lines.append(f"| {r['experiment']} | {r.get('env_steps', 0):,} | {hits}/{len(per_seed)} | "
+                         f"{', '.join(f'{v:.1f}' if abs(v) >= 10 else f'{v:.3f}' for v in per_seed)} | "
+                         f"{'—' if auc is None else (f'{auc:.1f}' if abs(auc) >= 10 else f'{auc:.3f}')} |")
     plots = [r for r in records if r.get("plot")]
     if plots:
         lines += ["", "## Learning curves", ""]

@@ -90,3 +90,13 @@ def test_bad_eval_every_is_a_clear_error(tmp_path):
     out = run(tmp_path / "bad", "--config.eval_every=2500")
     assert out.returncode == 2
     assert out.stderr.strip().splitlines()[-1].startswith("jaxml: error: config.eval_every=2500 must be")
+
+
+def test_results_table_lists_every_seed_and_counts_hits():
+    from jaxml.core import reproduce
+    rec = {"experiment": "x_rl", "eval_return": 470.0, "eval_return_per_seed": [500.0, 480.0, 370.0],
+           "eval_auc": 321.5, "env_steps": 500_000,
+           "expected": {"metric": "eval_return", "at_least": 475}}
+    text = reproduce.render([rec])
+    row = [l for l in text.splitlines() if l.startswith("| x_rl | 500,000")]
+    assert row == ["| x_rl | 500,000 | 2/3 | 500.0, 480.0, 370.0 | 321.5 |"]

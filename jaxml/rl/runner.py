@@ -80,6 +80,20 @@ def train_summary(metrics: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def eval_summary(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """One eval log row from `greedy_eval` vmapped over seeds: `return_mean` (seed mean), `return_std`
+    (spread over SEEDS), `return_per_seed`, and every other per-seed scalar averaged over seeds; an
+    agent's own `return_std` (spread over episodes) is logged as `episode_return_std`, never over the
+    seed spread."""
+    returns = np.asarray(evaluation["return_mean"])
+    out: dict[str, Any] = {}
+    for k, v in evaluation.items():
+        if k != "return_mean" and np.ndim(v) == 1:  # one scalar per seed
+            out[f"episode_{k}" if k in ("return_std", "return_per_seed") else k] = float(np.mean(v))
+    out.update(return_mean=float(returns.mean()), return_std=float(returns.std()), return_per_seed=returns.tolist())
+    return out
+
+
 def _agent(method: str):
     if method not in AGENTS:
         raise JaxmlError(f"config.method={method!r} is not an RL agent; choose one of {', '.join(AGENTS)}")
@@ -130,10 +144,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
                     eval_all(state, jax.random.split(jax.random.fold_in(eval_key, steps), num_seeds)))
                 returns = np.asarray(evaluation["return_mean"])
                 writer.write(steps, "train", train_summary(metrics))
-                extra = {k: float(np.mean(v)) for k, v in evaluation.items()
-                         if k != "return_mean" and np.ndim(v) == 1}  # one scalar per seed
-                writer.write(steps, "eval", {"return_mean": float(returns.mean()), "return_std": float(returns.std()),
-                                             "return_per_seed": returns.tolist(), **extra})
+                writer.write(steps, "eval", eval_summary(evaluation))
                 bar.update(every)
                 bar.set_postfix({"eval_return": f"{returns.mean():.1f}"})
                 if checkpointer is not None:

@@ -100,3 +100,11 @@ def test_results_table_lists_every_seed_and_counts_hits():
     text = reproduce.render([rec])
     row = [l for l in text.splitlines() if l.startswith("| x_rl | 500,000")]
     assert row == ["| x_rl | 500,000 | 2/3 | 500.0, 480.0, 370.0 | 321.5 |"]
+
+
+def test_eval_row_keeps_the_seed_spread():
+    from jaxml.rl.runner import eval_summary
+    row = eval_summary({"return_mean": np.array([1.0, 3.0]), "return_std": np.array([10.0, 20.0]),
+                        "returns": np.zeros((2, 4)), "length_mean": np.array([5.0, 7.0])})
+    assert row["return_mean"] == 2.0 and row["return_std"] == 1.0 and row["return_per_seed"] == [1.0, 3.0]
+    assert row["episode_return_std"] == 15.0 and row["length_mean"] == 6.0 and "returns" not in row

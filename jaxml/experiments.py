@@ -21,6 +21,8 @@ from jaxml.errors import JaxmlError
 METHODS: dict[str, str] = {
     "classify": "jaxml.methods.classify",
     **{m: f"jaxml.methods.{m}" for m in ("distill", "prune", "quantize", "nas")},
+    "multitask": "jaxml.methods.multitask",
+    "maml": "jaxml.methods.maml",
     **{agent: "jaxml.rl.runner" for agent in ("dqn", "qlearning", "reinforce", "ppo", "ddpg", "td3")},
 }
 SUITES = ("quick", "full")

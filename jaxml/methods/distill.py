@@ -1,0 +1,357 @@
+"""Knowledge distillation (Hinton et al. 2015): a small student learns from a trained teacher.
+
+Per example, with p^T = softmax(z / T):
+
+    loss = α · T² · KL(p_teacher^T ‖ p_student^T) + (1 − α) · CE(y, p_student)
+
+The T² factor keeps the soft-target gradient, which scales as 1/T², at the same magnitude across
+temperatures (Hinton 2015, §2). Two modes (`distill.mode`):
+- "fixed": the teacher's logits are computed once on the clean training images; every step the student
+  sees an augmented (random shift, optional mixup) view and matches the stored clean-image logits
+  (mixed with the same λ and partner as its images).
+- "consistent" (Beyer et al. 2022, "patient and consistent"): the frozen teacher scores exactly the
+  augmented, mixed-up batch the student sees, every step.
+
+The teacher is a `classify` model: loaded from the newest checkpoint of a classify run
+(`teacher_workdir`, whose config.json describes it) or trained first in `<workdir>/teacher` from the
+`teacher` config group. The student (config.model) is trained `seeds` times with distillation
+(`<workdir>/distill_seed<k>`) and, with `scratch`, from scratch on labels with the same optimizer,
+steps and augmentation (`<workdir>/scratch_seed<k>`). Every sub-run resumes from its own checkpoints.
+
+result.json metrics: `test_accuracy` (distilled students, mean over seeds) and `test_accuracy_std`,
+`scratch_accuracy` (+ `_std`), `teacher_accuracy`, `gap_closed` = (distilled − scratch) / (teacher −
+scratch) on the means, `gap_closed_std` over seeds (each seed's distilled/scratch pair), per-seed lists,
+`params` (student) and `teacher_params`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from jaxml.core import config as config_lib, loop, parallel
+from jaxml.core.checkpoint import Checkpointer
+from jaxml.core.train_state import TrainState, make_optimizer
+from jaxml.data.augment import augment_batch, mixup
+from jaxml.data.batching import eval_batches
+from jaxml.data.datasets import Dataset, Split
+from jaxml.errors import JaxmlError
+from jaxml.methods import classify
+
+log = logging.getLogger("jaxml")
+
+MODES = ("fixed", "consistent")
+
+
+# ------------------------------------------------------------------------------------------------ losses
+
+def soft_targets(teacher_logits: jax.Array, temperature) -> jax.Array:
+    """softmax(teacher_logits / T)."""
+    return jax.nn.softmax(teacher_logits.astype(jnp.float32) / temperature, axis=-1)
+
+
+def soft_target_loss(student_logits: jax.Array, teacher_probs: jax.Array, temperature) -> jax.Array:
+    """Per example T² · KL(teacher_probs ‖ softmax(student_logits / T))."""
+    log_p = jax.nn.log_softmax(student_logits.astype(jnp.float32) / temperature, axis=-1)
+    kl = jnp.sum(jax.scipy.special.xlogy(teacher_probs, teacher_probs) - teacher_probs * log_p, axis=-1)
+    return temperature ** 2 * kl
+
+
+def distillation_loss(student_logits: jax.Array, teacher_probs: jax.Array, targets: jax.Array,
+                      temperature, alpha) -> jax.Array:
+    """Per example α · T² · KL(p_t^T ‖ p_s^T) + (1 − α) · CE(targets, p_s); `targets` are (soft) label
+    distributions, `teacher_probs` the teacher's softmax at temperature T."""
+    hard = optax.softmax_cross_entropy(student_logits.astype(jnp.float32), targets)
+    return alpha * soft_target_loss(student_logits, teacher_probs, temperature) + (1.0 - alpha) * hard
+
+
+# ------------------------------------------------------------------------------------------------- state
+
+@flax.struct.dataclass
+class DistillState:
+    """The student's train state and what it learns from: the frozen teacher's variables (consistent
+    mode; empty otherwise), the teacher's logits on every clean training image (fixed mode; one dummy row
+    otherwise) and the training labels. The training batches carry example indices into these tables."""
+
+    student: TrainState
+    teacher: Any
+    teacher_logits: jax.Array
+    labels: jax.Array
+
+
+@flax.struct.dataclass
+class Teacher:
+    """A trained classify model: its module, variables and config."""
+
+    model: Any = flax.struct.field(pytree_node=False)
+    variables: Any
+    config: Any = flax.struct.field(pytree_node=False)
+
+
+def indexed(split: Split) -> Split:
+    """The split with each label replaced by the example's index (the step looks labels up)."""
+    return Split(split.images, np.arange(len(split), dtype=np.int32))
+
+
+def check_distill_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    d = config.distill
+    if d.mode not in MODES:
+        raise JaxmlError(f"config.distill.mode={d.mode!r} is not valid; choose one of {', '.join(MODES)}")
+    config_lib.check_number(d.temperature, "config.distill.temperature", lo=1e-3)
+    config_lib.check_number(d.alpha, "config.distill.alpha", lo=0.0, hi=1.0)
+    config_lib.check_number(d.mixup_alpha, "config.distill.mixup_alpha", lo=0.0)
+    config_lib.check_int(config.seeds, "config.seeds")
+    return d
+
+
+def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_splits: dict[str, Split],
+                num_classes: int, teacher: Teacher, teacher_logits: np.ndarray | None = None) -> loop.Recipe:
+    """The distillation recipe. `teacher_logits` [N, C] (fixed mode) are the teacher's logits on the
+    clean `train_split` images (any values of that shape will do for restoring a checkpoint)."""
+    d = check_distill_config(config)
+    model = classify.build_model(config, num_classes)
+    tx = make_optimizer(config)
+    mean, std = classify.input_stats(train_split)
+    temperature, alpha, mix = float(d.temperature), float(d.alpha), float(d.mixup_alpha)
+    consistent = d.mode == "consistent"
+    aug = config.augment
+    sample = jnp.zeros((1,) + train_split.images.shape[1:], jnp.float32)
+    if not consistent and (teacher_logits is None or teacher_logits.shape != (len(train_split), num_classes)):
+        raise JaxmlError(f"fixed-mode distillation needs the teacher's logits for all {len(train_split)} "
+                         f"training examples")
+    table = np.zeros((1, num_classes), np.float32) if consistent else np.asarray(teacher_logits, np.float32)
+    labels_table = np.asarray(train_split.labels, np.int32)
+    uint8 = train_split.images.dtype == np.uint8
+
+    def prepare(images):
+        x = images.astype(jnp.float32)
+        return ((x / 255.0 if uint8 else x) - mean) / std
+
+    def init(key):
+        variables = model.init({"params": key, "dropout": key}, sample, train=False)
+        params = variables.pop("params")
+        student = TrainState(params=params, model_state=dict(variables), opt_state=tx.init(params))
+        return DistillState(student=student, teacher=teacher.variables if consistent else {},
+                            teacher_logits=jnp.asarray(table), labels=jnp.asarray(labels_table))
+
+    def train_step(state: DistillState, batch, key):
+        index = batch["label"]
+        labels = state.labels[index]
+        images = prepare(batch["image"])
+        aug_key, mix_key, drop_key = jax.random.split(key, 3)
+        if images.ndim == 4:
+            images = augment_batch(None, images, shift=int(aug.shift), flip=bool(aug.flip), noise=float(aug.noise),
+                                   keys=parallel.local_example_keys(aug_key, images.shape[0]))
+        onehot = jax.nn.one_hot(labels, num_classes)
+        clean_teacher = jnp.zeros_like(onehot) if consistent else soft_targets(state.teacher_logits[index], temperature)
+        if mix > 0:  # one λ and partner for images, labels and (fixed mode) the stored teacher targets
+            images, mixed = mixup(parallel.device_key(mix_key), images,
+                                  jnp.concatenate([onehot, clean_teacher], -1), mix)
+            onehot, clean_teacher = mixed[:, :num_classes], mixed[:, num_classes:]
+        if consistent:
+            teacher_logits = teacher.model.apply(state.teacher, images, train=False)
+            teacher_probs = soft_targets(jax.lax.stop_gradient(teacher_logits), temperature)
+        else:
+            teacher_probs = clean_teacher
+
+        def loss_fn(params):
+            logits, updates = model.apply({"params": params, **state.student.model_state}, images, train=True,
+                                          rngs={"dropout": parallel.device_key(drop_key)},
+                                          mutable=list(state.student.model_state.keys()))
+            loss = distillation_loss(logits, teacher_probs, onehot, temperature, alpha).mean()
+            return loss, (logits, updates)
+
+        (loss, (logits, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.student.params)
+        grads = jax.lax.pmean(grads, parallel.AXIS)
+        student = state.student.apply_gradients(tx, grads, dict(updates) if updates else None)
+        metrics = {"loss": loss, "accuracy": jnp.mean(jnp.argmax(logits, -1) == labels),
+                   "teacher_agreement": jnp.mean(jnp.argmax(logits, -1) == jnp.argmax(teacher_probs, -1)),
+                   "grad_norm": optax.tree.norm(grads)}
+        return state.replace(student=student), jax.lax.pmean(metrics, parallel.AXIS)
+
+    def eval_step(state: DistillState, batch):
+        s = state.student
+        logits = model.apply({"params": s.params, **s.model_state}, prepare(batch["image"]), train=False)
+        mask = batch["mask"]
+        losses = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"])
+        return {"loss": jnp.sum(losses * mask), "accuracy": jnp.sum((jnp.argmax(logits, -1) == batch["label"]) * mask),
+                "count": jnp.sum(mask)}
+
+    return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step, train_split=indexed(train_split),
+                       eval_splits=eval_splits, main_metric="accuracy")
+
+
+# ----------------------------------------------------------------------------------------------- teacher
+
+def teacher_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """The `teacher` group as a classify config on the student's data and devices."""
+    t = ml_collections.ConfigDict(config.teacher.to_dict())
+    t.method = "classify"
+    for key in ("dataset", "data_dir", "data_seed"):
+        t[key] = config[key]
+    t.parallel = ml_collections.ConfigDict(config.parallel.to_dict())
+    return t
+
+
+def obtain_teacher(config: ml_collections.ConfigDict, workdir: Path, data: Dataset) -> tuple[Teacher, float]:
+    """(teacher, its test accuracy): restored from `teacher_workdir`, or trained in `<workdir>/teacher`."""
+    source = str(config.teacher_workdir)
+    if source:
+        saved = Path(source) / "config.json"
+        if not saved.is_file():
+            raise JaxmlError(f"config.teacher_workdir={source!r} holds no config.json; give the workdir of a "
+                             f"`jaxml train` classify run, or leave it empty to train the teacher first")
+        tconf = config_lib.from_json(saved.read_text())
+        if tconf.get("method") != "classify" or tconf.get("dataset") != config.dataset:
+            raise JaxmlError(f"config.teacher_workdir={source!r} is a {tconf.get('method')} run on "
+                             f"{tconf.get('dataset')}; the teacher must be a classify run on {config.dataset}")
+        tconf.parallel = ml_collections.ConfigDict(config.parallel.to_dict())
+        recipe = classify.make_recipe(tconf, data.train, {"test": data.test}, data.num_classes)
+        mesh = parallel.make_mesh(int(config.parallel.num_devices))
+        like = parallel.on_mesh(lambda: recipe.init(loop.init_key(int(tconf.seed))), mesh)
+        checkpointer = Checkpointer(source, keep=int(tconf.keep_checkpoints))
+        restored = checkpointer.restore_latest(like)
+        checkpointer.close()
+        if restored is None:
+            raise JaxmlError(f"config.teacher_workdir={source!r} has no checkpoint; train it first")
+        state = restored[1]
+        accuracy = loop.evaluate_checkpoint(recipe, tconf, source)["test_accuracy"]
+    else:
+        tconf = teacher_config(config)
+        recipe = classify.make_recipe(tconf, data.train, {"test": data.test}, data.num_classes)
+        state, metrics = loop.run(recipe, tconf, workdir / "teacher", desc="teacher")
+        accuracy = metrics["test_accuracy"]
+    variables = {"params": state.params, **state.model_state}
+    return Teacher(model=classify.build_model(tconf, data.num_classes), variables=variables, config=tconf), accuracy
+
+
+def teacher_logits_on(teacher: Teacher, split: Split, batch_size: int = 1000) -> np.ndarray:
+    """The teacher's logits [N, C] on the clean images of `split` (normalised as in its training)."""
+    mean, std = classify.input_stats(split)
+    uint8 = split.images.dtype == np.uint8
+
+    @jax.jit
+    def forward(variables, images):
+        x = images.astype(jnp.float32)
+        return teacher.model.apply(variables, ((x / 255.0 if uint8 else x) - mean) / std, train=False)
+
+    batches = eval_batches(split, global_batch=batch_size)
+    out = [np.asarray(forward(teacher.variables, batch)) for batch in batches["image"]]
+    return np.concatenate(out)[: len(split)]
+
+
+# ------------------------------------------------------------------------------------------------- train
+
+def seed_config(config: ml_collections.ConfigDict, seed: int, **distill: Any) -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict(config.to_dict())
+    c.seed = seed
+    for k, v in distill.items():
+        c.distill[k] = v
+    return c
+
+
+def recipe_for(config: ml_collections.ConfigDict) -> loop.Recipe:
+    """The distillation recipe with an untrained teacher and zero teacher logits: the same shapes and
+    the same compute as `train` (for `jaxml bench`, and as the template for restoring checkpoints)."""
+    data = classify.load_data(config)
+    tconf = teacher_config(config)
+    model = classify.build_model(tconf, data.num_classes)
+    variables = model.init({"params": jax.random.key(0)}, jnp.zeros((1,) + data.train.images.shape[1:]), train=False)
+    teacher = Teacher(model=model, variables=variables, config=tconf)
+    logits = np.zeros((len(data.train), data.num_classes), np.float32)
+    return make_recipe(config, data.train, {"test": data.test}, data.num_classes, teacher, logits)
+
+
+def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
+    """Evaluates the newest checkpoint of the first distilled student (`<workdir>/distill_seed<seed>`)."""
+    return loop.evaluate_checkpoint(recipe_for(config), config, Path(workdir) / f"distill_seed{int(config.seed)}")
+
+
+def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
+    workdir = Path(workdir)
+    d = check_distill_config(config)
+    data = classify.load_data(config)
+    eval_splits = {"test": data.test}
+    teacher, teacher_acc = obtain_teacher(config, workdir, data)
+    log.info("teacher test accuracy %.4f", teacher_acc)
+    logits = None if d.mode == "consistent" else teacher_logits_on(teacher, data.train)
+    distilled, scratch = [], []
+    params = 0
+    for k in range(int(config.seeds)):
+        seed = int(config.seed) + k
+        c = seed_config(config, seed)
+        recipe = make_recipe(c, data.train, eval_splits, data.num_classes, teacher, logits)
+        state, m = loop.run(recipe, c, workdir / f"distill_seed{seed}", desc=f"distill seed {seed}")
+        distilled.append(m["test_accuracy"])
+        params = loop.count_params(state.student.params)
+        if config.scratch:
+            scratch.append(classify.train_once(c, workdir / f"scratch_seed{seed}", data.train, eval_splits,
+                                               data.num_classes, desc=f"scratch seed {seed}")["test_accuracy"])
+        log.info("seed %d: distilled %.4f%s", seed, distilled[-1],
+                 f", scratch {scratch[-1]:.4f}" if scratch else "")
+    result: dict[str, Any] = {
+        "test_accuracy": float(np.mean(distilled)), "test_accuracy_std": float(np.std(distilled)),
+        "test_accuracy_per_seed": distilled, "teacher_accuracy": teacher_acc, "seeds": int(config.seeds),
+        "steps": int(config.steps), "params": params,
+        "teacher_params": loop.count_params(teacher.variables["params"]),
+        "temperature": float(d.temperature), "alpha": float(d.alpha), "mode": d.mode}
+    if scratch:
+        gap = teacher_acc - float(np.mean(scratch))
+        per_seed = [(a - s) / (teacher_acc - s) if teacher_acc != s else float("nan")
+                    for a, s in zip(distilled, scratch)]
+        result.update(scratch_accuracy=float(np.mean(scratch)), scratch_accuracy_std=float(np.std(scratch)),
+                      scratch_accuracy_per_seed=scratch,
+                      gap_closed=(result["test_accuracy"] - float(np.mean(scratch))) / gap if gap else float("nan"),
+                      gap_closed_std=float(np.std(per_seed)), gap_closed_per_seed=per_seed)
+    if jax.process_index() == 0:
+        plot_runs(workdir, sorted(workdir.glob("distill_seed*")) + sorted(workdir.glob("scratch_seed*")),
+                  title=f"{config.get('name', 'distill')}: teacher {teacher_acc:.4f}")
+    return result
+
+
+def plot_runs(workdir: Path, runs: list[Path], title: str) -> None:
+    """Test accuracy against step of every sub-run -> <workdir>/plots/learning_curve.png."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from jaxml.core.metrics import read_metrics
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for run in runs:
+        rows = [r for r in read_metrics(run) if r.get("split") == "test" and r.get("accuracy") is not None]
+        if rows:
+            ax.plot([r["step"] for r in rows], [r["accuracy"] for r in rows], "o-", ms=3, label=run.name)
+    ax.set_xlabel("step"); ax.set_ylabel("test accuracy"); ax.grid(alpha=0.3); ax.legend(fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    out = workdir / "plots" / "learning_curve.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def base_config() -> ml_collections.ConfigDict:
+    """Student: classify's defaults (digits MLP); teacher: a digits CNN; fixed mode, T=4, α=0.9."""
+    c = classify.base_config()
+    c.method = "distill"
+    c.model = ml_collections.ConfigDict({"name": "mlp", "hidden": (32,), "dropout": 0.0})
+    c.teacher = classify.base_config()
+    c.teacher.model = ml_collections.ConfigDict({"name": "cnn", "features": (16, 32), "dense": (64,),
+                                                 "batch_norm": True, "dropout": 0.1})
+    c.teacher.augment.shift = 1
+    for key in ("dataset", "data_dir", "data_seed", "parallel", "method"):
+        del c.teacher[key]
+    c.teacher_workdir = ""
+    c.distill = ml_collections.ConfigDict({"mode": "fixed", "temperature": 4.0, "alpha": 0.9, "mixup_alpha": 0.0})
+    c.seeds = 1
+    c.scratch = True
+    return c

@@ -23,6 +23,7 @@ METHODS: dict[str, str] = {
     **{m: f"jaxml.methods.{m}" for m in ("distill", "prune", "quantize", "nas")},
     "multitask": "jaxml.methods.multitask",
     "maml": "jaxml.methods.maml",
+    "gan": "jaxml.methods.gan", "adversarial": "jaxml.methods.adversarial", "interpret": "jaxml.methods.interpret",
     **{agent: "jaxml.rl.runner" for agent in ("dqn", "qlearning", "reinforce", "ppo", "ddpg", "td3")},
 }
 SUITES = ("quick", "full")

@@ -137,7 +137,6 @@ def test_consistent_mode_with_mixup_learns_from_loaded_classify_teacher(tmp_path
     teacher_result = cli.run_training("mlp_teacher", teacher, tmp_path / "teacher_run")
     c = tiny(seeds=1, scratch=False, teacher_workdir=str(tmp_path / "teacher_run"))
     c.distill.mode, c.distill.mixup_alpha = "consistent", 0.2
-    c.augment.shift = 1
     result = distill.train(c, tmp_path / "student")
     assert result["teacher_accuracy"] == pytest.approx(teacher_result["test_accuracy"])
     assert result["teacher_params"] == teacher_result["params"]

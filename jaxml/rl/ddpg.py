@@ -1,0 +1,383 @@
+"""DDPG and TD3 on gymnax continuous-action environments, PureJaxRL style (methods "ddpg" and "td3").
+
+One module, two methods: TD3 (Fujimoto et al. 2018, "Addressing Function Approximation Error in
+Actor-Critic Methods") is DDPG (Lillicrap et al. 2016) plus three switches, each a config key:
+
+- `target_policy_smoothing`: the target action is the target actor's action plus Gaussian noise
+  clipped to +-`noise_clip`, then clipped to the action bounds (`smoothed_target_action`);
+- `clipped_double_q`: two critics, the TD target uses the min of the two target critics
+  (`td3_target`); both critics regress on that one target;
+- `policy_delay`: the actor and all target networks are updated once every `policy_delay`
+  critic updates.
+
+`default_config("td3")` turns all three on (`policy_delay=2`); `default_config("ddpg")` turns them
+off (one critic, `policy_delay=1`). Method "ddpg" insists on the plain-DDPG switches (an error names
+them otherwise); method "td3" accepts any combination, for ablations.
+
+Networks (Flax MLPs, ReLU): a deterministic actor `pi(s) = center + half_range * tanh(f(s))`,
+scaled to the action bounds, and critic(s) `Q(s, a)` on `concat(s, a)`. The critics are one
+ensemble: parameters stacked on a leading axis [num_critics] and applied with `vmap`. Noise is in
+units of the half action range (`half_range = (high - low) / 2`, 2.0 on Pendulum-v1), so
+`exploration_noise=0.1` is N(0, 0.1 * half_range), as CleanRL's `ddpg/td3_continuous_action`.
+
+The whole run is one `jax.lax.scan` over iterations, so it can be `jit`-ed and `vmap`-ed over
+seeds. One iteration:
+
+1. action per env: uniform over the bounds while `env_steps < learning_starts`, else
+   `clip(pi(s) + N(0, exploration_noise * half_range), low, high)`;
+2. one `vec_step` of the `num_envs` envs (env_steps += num_envs); the `Transition` (with the TRUE
+   next observation) goes into a `buffers` uniform ring buffer;
+3. once `env_steps >= learning_starts` (and the buffer holds a batch): `updates_per_step`
+   gradient updates, each = one critic update on a uniform batch, then, every `policy_delay`-th
+   critic update, one actor update (maximising Q_1(s, pi(s)) with the freshly updated critic)
+   followed by the Polyak update `target <- tau * online + (1 - tau) * target` of the target
+   actor and target critics.
+
+TD target: `r + gamma * (1 - terminated) * Q'(s', a')`. Only `terminated` cuts the bootstrap; a
+time-limit truncation bootstraps from the true next observation (Pendulum-v1 never terminates, so
+every one of its transitions bootstraps).
+
+Train metrics per iteration: `loss` (= `critic_loss`, the generic name the non-finite check of
+`core.loop.first_nonfinite` requires), `critic_loss` (sum over critics of the mean squared TD error),
+`actor_loss` (-mean Q_1(s, pi(s)) on the batch of the latest actor update, which happens at
+every `policy_delay`-th critic update), `q_mean`, `trained`, `actor_updated`, `env_steps`, and the episode statistics.
+Losses are 0 before learning starts; with `updates_per_step > 1` they are averaged over the
+iteration's updates.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import flax
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from jaxml.core.config import check_int, check_number
+from jaxml.errors import JaxmlError
+from jaxml.models.mlp import MLP
+from jaxml.rl import buffers
+from jaxml.rl.envs import episode_metrics, evaluate, make_env, vec_reset, vec_step
+
+__all__ = ["default_config", "td3_target", "smoothed_target_action", "scale_action", "polyak",
+           "Learner", "DDPGState", "make_train", "train", "greedy_eval"]
+
+METHODS = ("ddpg", "td3")
+TD3_SWITCHES = ("target_policy_smoothing", "clipped_double_q", "policy_delay")
+
+
+def default_config(method: str = "td3") -> ml_collections.ConfigDict:
+    """Pendulum-v1 defaults (TD3 paper / CleanRL values); `method` "ddpg" turns the TD3 switches off."""
+    if method not in METHODS:
+        raise JaxmlError(f"ddpg.default_config: method {method!r} is not one of {', '.join(METHODS)}")
+    td3 = method == "td3"
+    c = ml_collections.ConfigDict()
+    c.env = "Pendulum-v1"
+    c.num_envs = 1
+    c.total_env_steps = 100_000
+    c.buffer_size = 100_000
+    c.batch_size = 256
+    c.learning_rate = 1e-3        # Adam, actor and critic
+    c.tau = 0.005                 # Polyak rate of the target networks
+    c.gamma = 0.99
+    c.hidden = (256, 256)         # actor and critic MLP widths
+    c.exploration_noise = 0.1     # std of the behaviour noise, in units of the half action range
+    c.learning_starts = 10_000    # env steps of uniform random actions before any update
+    c.updates_per_step = 1        # gradient updates per iteration (per vec env step)
+    c.target_policy_smoothing = td3
+    c.policy_noise = 0.2          # std of the target smoothing noise (half-range units)
+    c.noise_clip = 0.5            # the smoothing noise is clipped to +-noise_clip (half-range units)
+    c.clipped_double_q = td3
+    c.policy_delay = 2 if td3 else 1
+    c.eval_episodes = 10
+    c.seed = 0
+    return c
+
+
+# ----------------------------------------------------------------------------------- pure pieces
+
+
+def scale_action(raw: jax.Array, low: jax.Array, high: jax.Array) -> jax.Array:
+    """Maps unbounded actor outputs into [low, high]: center + half_range * tanh(raw)."""
+    center, half = (high + low) / 2.0, (high - low) / 2.0
+    return center + half * jnp.tanh(raw)
+
+
+def smoothed_target_action(target_action: jax.Array, noise: jax.Array, policy_noise: float,
+                           noise_clip: float, low: jax.Array, high: jax.Array) -> jax.Array:
+    """TD3's target policy smoothing: clip(a' + clip(policy_noise * noise, +-noise_clip) * half_range,
+    low, high), with `noise` standard normal draws of a's shape and half_range = (high - low) / 2."""
+    half = (high - low) / 2.0
+    eps = jnp.clip(policy_noise * noise, -noise_clip, noise_clip) * half
+    return jnp.clip(target_action + eps, low, high)
+
+
+def td3_target(reward: jax.Array, terminated: jax.Array, next_q: jax.Array, gamma: float,
+               clipped_double_q: bool) -> jax.Array:
+    """r + gamma * (1 - terminated) * Q'(s', a').
+
+    `next_q` is [num_critics, B]: the target critics at the TRUE next observation and the (smoothed)
+    target action. Q' = min over the critics (`clipped_double_q`, needs >= 2) or critic 0. Only
+    `terminated` cuts the bootstrap: a truncated transition bootstraps."""
+    next_q = jnp.asarray(next_q, jnp.float32)
+    if next_q.ndim != 2:
+        raise JaxmlError(f"td3_target: next_q must be [num_critics, B], got shape {next_q.shape}")
+    if clipped_double_q:
+        if next_q.shape[0] < 2:
+            raise JaxmlError("td3_target: clipped_double_q needs >= 2 critics, got "
+                             f"{next_q.shape[0]}")
+        next_v = jnp.min(next_q, axis=0)
+    else:
+        next_v = next_q[0]
+    not_term = 1.0 - jnp.asarray(terminated, jnp.float32)
+    return jnp.asarray(reward, jnp.float32) + gamma * not_term * jax.lax.stop_gradient(next_v)
+
+
+def polyak(online: Any, target: Any, tau: float) -> Any:
+    """target <- tau * online + (1 - tau) * target, leaf by leaf."""
+    return jax.tree.map(lambda o, t: tau * o + (1.0 - tau) * t, online, target)
+
+
+@flax.struct.dataclass
+class Learner:
+    """Everything a gradient update changes (kept apart from the buffer so that the update's
+    `lax.cond`, a select under `vmap`, never copies the replay buffer)."""
+
+    actor: Any                 # actor params
+    critic: Any                # critic params stacked on a leading [num_critics] axis
+    actor_target: Any
+    critic_target: Any
+    actor_opt: Any
+    critic_opt: Any
+    critic_updates: jax.Array  # int32: critic gradient steps taken
+    actor_updates: jax.Array   # int32: actor gradient steps (= target updates) taken
+    actor_loss: jax.Array      # float32: the loss of the latest actor update (0 before the first)
+
+
+@flax.struct.dataclass
+class DDPGState:
+    learner: Learner
+    buffer: Any                # buffers.UniformBuffer of Transitions
+    env: Any                   # VecEnvState
+    env_steps: jax.Array       # int32: env steps taken (all envs)
+    key: jax.Array
+
+
+# ----------------------------------------------------------------------------------- validation
+
+
+def _validate(config) -> dict:
+    method = config.get("method", None)
+    if method is not None and method not in METHODS:
+        raise JaxmlError(f"config.method={method!r} is not handled by jaxml.rl.ddpg; choose one of "
+                         f"{', '.join(METHODS)}")
+    c = {k: check_int(config[k], f"config.{k}") for k in (
+        "num_envs", "buffer_size", "batch_size", "total_env_steps", "eval_episodes",
+        "updates_per_step", "policy_delay")}
+    c["learning_starts"] = check_int(config.learning_starts, "config.learning_starts", 0)
+    if c["batch_size"] > c["buffer_size"]:
+        raise JaxmlError(f"config.batch_size {c['batch_size']} exceeds config.buffer_size {c['buffer_size']}")
+    if c["num_envs"] > c["buffer_size"]:
+        raise JaxmlError(f"config.num_envs {c['num_envs']} exceeds config.buffer_size {c['buffer_size']}")
+    if c["total_env_steps"] < c["num_envs"]:
+        raise JaxmlError(f"config.total_env_steps {c['total_env_steps']} < config.num_envs "
+                         f"{c['num_envs']}: no iteration would run")
+    for k, lo, hi in (("learning_rate", 0.0, None), ("tau", 0.0, 1.0), ("gamma", 0.0, 1.0),
+                      ("exploration_noise", 0.0, None), ("policy_noise", 0.0, None),
+                      ("noise_clip", 0.0, None)):
+        c[k] = check_number(config[k], f"config.{k}", lo, hi)
+    if c["learning_rate"] <= 0 or c["tau"] <= 0:
+        raise JaxmlError("config.learning_rate and config.tau must be > 0")
+    hidden = config.hidden
+    if isinstance(hidden, (int, str)) or not tuple(hidden):
+        raise JaxmlError(f"config.hidden must be a non-empty tuple of layer widths, got {hidden!r}")
+    c["hidden"] = tuple(check_int(h, "config.hidden entries") for h in hidden)
+    for k in ("target_policy_smoothing", "clipped_double_q"):
+        if not isinstance(config[k], (bool, np.bool_)):
+            raise JaxmlError(f"config.{k} must be True or False, got {config[k]!r}")
+        c[k] = bool(config[k])
+    if method == "ddpg" and (c["target_policy_smoothing"] or c["clipped_double_q"] or c["policy_delay"] != 1):
+        raise JaxmlError("config.method='ddpg' is plain DDPG: set target_policy_smoothing=False, "
+                         "clipped_double_q=False, policy_delay=1 (got "
+                         f"{c['target_policy_smoothing']}, {c['clipped_double_q']}, {c['policy_delay']}), "
+                         "or use method 'td3' for these TD3 pieces")
+    c["num_critics"] = 2 if c["clipped_double_q"] else 1
+    c["env"] = config.env
+    return c
+
+
+def _setup(config):
+    """Validated config, env, env params, action bounds (float32 arrays of the action shape), nets."""
+    c = _validate(config)
+    env, env_params = make_env(c["env"])
+    space = env.action_space(env_params)
+    if hasattr(space, "n") or not (hasattr(space, "low") and hasattr(space, "high")):
+        raise JaxmlError(f"DDPG/TD3 need a continuous (Box) action space; {c['env']} has "
+                         f"{type(space).__name__}: use method 'dqn' for it, or a continuous env "
+                         "such as Pendulum-v1 or MountainCarContinuous-v0")
+    shape = tuple(space.shape)
+    low = np.broadcast_to(np.asarray(space.low, np.float32), shape)
+    high = np.broadcast_to(np.asarray(space.high, np.float32), shape)
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high)) and np.all(high > low)):
+        raise JaxmlError(f"DDPG/TD3 need finite action bounds with high > low; {c['env']} has "
+                         f"low={low}, high={high}")
+    action_dim = int(np.prod(shape))
+    actor = MLP(num_classes=action_dim, hidden=c["hidden"])
+    critic = MLP(num_classes=1, hidden=c["hidden"])
+    return c, env, env_params, shape, jnp.asarray(low), jnp.asarray(high), actor, critic
+
+
+def _policy_fn(actor, shape, low, high):
+    """pi(params, obs [N, ...]) -> actions [N, *shape] in [low, high]."""
+    def pi(params, obs):
+        raw = actor.apply(params, obs, train=False)
+        return scale_action(raw.reshape((obs.shape[0],) + shape), low, high)
+    return pi
+
+
+# ----------------------------------------------------------------------------------- training
+
+
+def make_train(config) -> tuple[Callable, Callable]:
+    """Returns `(init, train_chunk)` (pure, unjitted; jit/vmap them as you like).
+
+    `init(key) -> DDPGState`. `train_chunk(state, num_iterations) -> (state, metrics)`, with
+    `num_iterations` a static Python int and `metrics` per-iteration arrays [T] (module docstring)."""
+    c, env, env_params, shape, low, high, actor, critic = _setup(config)
+    num_envs, batch_size, num_critics = c["num_envs"], c["batch_size"], c["num_critics"]
+    gamma, tau, policy_delay = c["gamma"], c["tau"], c["policy_delay"]
+    half = (high - low) / 2.0
+    pi = _policy_fn(actor, shape, low, high)
+    tx_actor = optax.adam(c["learning_rate"])
+    tx_critic = optax.adam(c["learning_rate"])
+
+    def q_one(params, obs, action):
+        x = jnp.concatenate([obs.reshape(obs.shape[0], -1), action.reshape(action.shape[0], -1)], -1)
+        return critic.apply(params, x, train=False)[:, 0]
+
+    def q_all(params, obs, action):  # [num_critics, B]
+        return jax.vmap(q_one, in_axes=(0, None, None))(params, obs, action)
+
+    def init(key: jax.Array) -> DDPGState:
+        k_actor, k_critic, k_env, k_run = jax.random.split(key, 4)
+        env_state = vec_reset(k_env, env, env_params, num_envs)
+        zero_action = jnp.zeros((num_envs,) + shape, jnp.float32)
+        actor_params = actor.init(k_actor, env_state.obs, train=False)
+        x = jnp.concatenate([env_state.obs.reshape(num_envs, -1), zero_action.reshape(num_envs, -1)], -1)
+        critic_params = jax.vmap(lambda k: critic.init(k, x, train=False))(
+            jax.random.split(k_critic, num_critics))
+        _, example = vec_step(k_env, env_state, zero_action, env, env_params)
+        example = jax.tree.map(lambda a: a[0], example)
+        zero = jnp.zeros((), jnp.int32)
+        learner = Learner(actor=actor_params, critic=critic_params, actor_target=actor_params,
+                          critic_target=critic_params, actor_opt=tx_actor.init(actor_params),
+                          critic_opt=tx_critic.init(critic_params), critic_updates=zero,
+                          actor_updates=zero, actor_loss=jnp.zeros((), jnp.float32))
+        return DDPGState(learner=learner, buffer=buffers.uniform_init(example, c["buffer_size"]),
+                         env=env_state, env_steps=zero, key=k_run)
+
+    def critic_loss_fn(critic_params, obs, action, target):
+        q = q_all(critic_params, obs, action)
+        return jnp.sum(jnp.mean((q - target[None]) ** 2, axis=1)), jnp.mean(q[0])
+
+    def actor_loss_fn(actor_params, critic_params, obs):
+        q1 = q_one(jax.tree.map(lambda p: p[0], critic_params), obs, pi(actor_params, obs))
+        return -jnp.mean(q1)
+
+    def update(ln: Learner, buf, key: jax.Array):
+        """One critic update; the actor + target update when this is a `policy_delay`-th one."""
+        k_sample, k_noise = jax.random.split(key)
+        batch, _ = buffers.uniform_sample(buf, k_sample, batch_size)
+        next_action = pi(ln.actor_target, batch.next_obs)
+        if c["target_policy_smoothing"]:
+            noise = jax.random.normal(k_noise, next_action.shape, jnp.float32)
+            next_action = smoothed_target_action(next_action, noise, c["policy_noise"],
+                                                 c["noise_clip"], low, high)
+        next_q = q_all(ln.critic_target, batch.next_obs, next_action)
+        target = td3_target(batch.reward, batch.terminated, next_q, gamma, c["clipped_double_q"])
+        (critic_loss, q_mean), grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
+            ln.critic, batch.obs, batch.action, target)
+        updates, critic_opt = tx_critic.update(grads, ln.critic_opt, ln.critic)
+        ln = ln.replace(critic=optax.apply_updates(ln.critic, updates), critic_opt=critic_opt,
+                        critic_updates=ln.critic_updates + 1)
+
+        def actor_step(ln: Learner):
+            actor_loss, g = jax.value_and_grad(actor_loss_fn)(ln.actor, ln.critic, batch.obs)
+            u, actor_opt = tx_actor.update(g, ln.actor_opt, ln.actor)
+            actor_params = optax.apply_updates(ln.actor, u)
+            ln = ln.replace(actor=actor_params, actor_opt=actor_opt, actor_updates=ln.actor_updates + 1,
+                            actor_target=polyak(actor_params, ln.actor_target, tau),
+                            critic_target=polyak(ln.critic, ln.critic_target, tau),
+                            actor_loss=actor_loss)
+            return ln, actor_loss
+
+        def no_actor_step(ln: Learner):
+            return ln, ln.actor_loss
+
+        if policy_delay == 1:
+            ln, actor_loss = actor_step(ln)
+            do_actor = jnp.ones((), bool)
+        else:
+            do_actor = ln.critic_updates % policy_delay == 0
+            ln, actor_loss = jax.lax.cond(do_actor, actor_step, no_actor_step, ln)
+        return ln, (critic_loss, actor_loss, q_mean, do_actor)
+
+    def updates_block(ln: Learner, buf, key: jax.Array):
+        ln, (closs, aloss, q, did) = jax.lax.scan(
+            lambda l, k: update(l, buf, k), ln, jax.random.split(key, c["updates_per_step"]))
+        return ln, (jnp.mean(closs), jnp.mean(aloss), jnp.mean(q), jnp.any(did))
+
+    def no_updates(ln: Learner, buf, key: jax.Array):
+        del buf, key
+        z = jnp.zeros((), jnp.float32)
+        return ln, (z, z, z, jnp.zeros((), bool))
+
+    def iteration(state: DDPGState, _):
+        key, k_rand, k_noise, k_env, k_update = jax.random.split(state.key, 5)
+        learning = state.env_steps >= c["learning_starts"]
+        random_action = jax.random.uniform(k_rand, (num_envs,) + shape, jnp.float32, low, high)
+        noise = jax.random.normal(k_noise, (num_envs,) + shape, jnp.float32) * c["exploration_noise"] * half
+        policy_action = jnp.clip(pi(state.learner.actor, state.env.obs) + noise, low, high)
+        action = jnp.where(learning, policy_action, random_action)
+        env_state, tr = vec_step(k_env, state.env, action, env, env_params)
+        buf = buffers.uniform_add(state.buffer, tr)
+        steps = state.env_steps + num_envs
+
+        do_train = (steps >= c["learning_starts"]) & buffers.can_sample(buf, batch_size)
+        learner, (critic_loss, actor_loss, q_mean, actor_updated) = jax.lax.cond(
+            do_train, updates_block, no_updates, state.learner, buf, k_update)
+        state = DDPGState(learner=learner, buffer=buf, env=env_state, env_steps=steps, key=key)
+        ep = episode_metrics(env_state.stats)
+        metrics = {"loss": critic_loss, "critic_loss": critic_loss, "actor_loss": actor_loss, "q_mean": q_mean,
+                   "trained": do_train, "actor_updated": actor_updated, "env_steps": steps,
+                   "return": ep["return"], "length": ep["length"], "episodes": ep["episodes"]}
+        return state, metrics
+
+    def train_chunk(state: DDPGState, num_iterations: int):
+        num_iterations = check_int(num_iterations, "train_chunk: num_iterations (a static int)")
+        return jax.lax.scan(iteration, state, None, length=num_iterations)
+
+    return init, train_chunk
+
+
+def train(config, key: jax.Array):
+    """init + one chunk of `total_env_steps // num_envs` iterations, jitted. vmap-able over keys."""
+    init, train_chunk = make_train(config)
+    n = int(config.total_env_steps) // int(config.num_envs)
+    return jax.jit(lambda k: train_chunk(init(k), n))(key)
+
+
+def greedy_eval(config, runner_state: DDPGState, key: jax.Array) -> dict:
+    """`envs.evaluate` of the deterministic actor (no exploration noise) on `eval_episodes` fresh
+    eval envs (separate from the training envs)."""
+    c, env, env_params, shape, low, high, actor, _ = _setup(config)
+    pi = _policy_fn(actor, shape, low, high)
+    params = runner_state.learner.actor
+
+    def policy(obs, _key):
+        return pi(params, obs)
+
+    return evaluate(key, policy, env, env_params, c["eval_episodes"])

@@ -1,0 +1,165 @@
+#!/usr/bin/env python
+"""jaxml's DQN and PPO against PureJaxRL's own dqn.py / ppo.py on CartPole-v1, side by side.
+
+PureJaxRL is not a dependency and nothing of it is in this repository: pass a local copy with
+`--purejaxrl-dir` (a folder holding its `dqn.py` and `ppo.py`), patched to run on gymnax 1.x
+(BENCHMARKS.md, "Reinforcement learning", describes the patch). Its DQN needs flashbax: put it on
+the path with `--extra-path` (e.g. a `pip install --target` folder).
+
+Both sides get the same hyper-parameters: jaxml's `dqn.default_config()` / `ppo.default_config()`
+(PureJaxRL's CartPole values) are translated into PureJaxRL's config dicts here. Each side's whole
+training run is compiled ahead of time (compile time reported separately) and then timed as one
+call; the sides alternate (jaxml, PureJaxRL, jaxml, ...) over `--rounds` rounds with a different
+seed per round, because this shared machine's speed drifts. Returns are reported for both: the
+training-episode return over the last 10% of iterations and the greedy return of the final
+network on 10 fresh episodes (jaxml's `envs.evaluate` for both).
+
+    python scripts/bench_rl_vs_purejaxrl.py --purejaxrl-dir /tmp/purejaxrl --extra-path /tmp/fbx \\
+        --algos dqn,ppo --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from rl_bench_common import (JaxmlRun, greedy_eval_fn, header, last_fraction_mean,  # noqa: E402
+                             ratio_summary, timed)
+
+
+def purejaxrl_dqn_config(c) -> dict:
+    return {"NUM_ENVS": c.num_envs, "BUFFER_SIZE": c.buffer_size, "BUFFER_BATCH_SIZE": c.batch_size,
+            "TOTAL_TIMESTEPS": c.total_env_steps, "EPSILON_START": c.eps_start,
+            "EPSILON_FINISH": c.eps_end, "EPSILON_ANNEAL_TIME": c.eps_fraction * c.total_env_steps,
+            "TARGET_UPDATE_INTERVAL": c.target_update_every, "LR": c.learning_rate,
+            "LEARNING_STARTS": c.learning_starts, "TRAINING_INTERVAL": c.train_every,
+            "LR_LINEAR_DECAY": False, "GAMMA": c.gamma, "TAU": c.tau, "ENV_NAME": c.env}
+
+
+def purejaxrl_ppo_config(c) -> dict:
+    return {"LR": c.learning_rate, "NUM_ENVS": c.num_envs, "NUM_STEPS": c.num_steps,
+            "TOTAL_TIMESTEPS": c.total_env_steps, "UPDATE_EPOCHS": c.update_epochs,
+            "NUM_MINIBATCHES": c.num_minibatches, "GAMMA": c.gamma, "GAE_LAMBDA": c.gae_lambda,
+            "CLIP_EPS": c.clip_eps, "ENT_COEF": c.ent_coef, "VF_COEF": c.vf_coef,
+            "MAX_GRAD_NORM": c.max_grad_norm, "ACTIVATION": c.activation, "ENV_NAME": c.env,
+            "ANNEAL_LR": bool(c.anneal_lr), "DEBUG": False}
+
+
+class PureJaxRLRun:
+    """PureJaxRL's `make_train(config)(key)`, jitted (and vmapped over seeds), compiled ahead."""
+
+    def __init__(self, module, config: dict, num_seeds: int, env_steps: int):
+        self.module, self.num_seeds = module, num_seeds
+        fn = module.make_train(dict(config))
+        fn = jax.vmap(fn) if num_seeds > 1 else fn
+        self.env_steps = env_steps * num_seeds
+        dt, self.compiled = timed(lambda: jax.jit(fn).lower(self._keys(0)).compile())
+        self.compile_s = dt
+
+    def _keys(self, seed):
+        key = jax.random.PRNGKey(seed)
+        return jax.random.split(key, self.num_seeds) if self.num_seeds > 1 else key
+
+    def run(self, seed):
+        return timed(lambda: self.compiled(self._keys(seed)))
+
+
+def compare(name: str, jx: JaxmlRun, pj: PureJaxRLRun, rounds: int, pj_returns, pj_greedy) -> None:
+    s = f" x{jx.num_seeds} seeds vmapped" if jx.num_seeds > 1 else ""
+    print(f"  {name}{s}: compile jaxml {jx.compile_s:.1f} s, PureJaxRL {pj.compile_s:.1f} s; "
+          f"{jx.env_steps} env steps per call", flush=True)
+    a, b = [], []
+    for r in range(rounds):
+        dt, state, m = jx.run(seed=r)
+        g = jx.greedy_return(state)
+        a.append(jx.env_steps / dt)
+        print(f"    round {r} jaxml      {dt:7.2f} s {jx.env_steps / dt:9.0f} steps/s  train return "
+              f"(last 10%) {last_fraction_mean(m['return']).mean():6.1f}  greedy mean {g.mean():6.1f}"
+              f" min {g.min():6.1f}", flush=True)
+        dt, out = pj.run(seed=r)
+        g = np.atleast_1d(pj_greedy(out))
+        b.append(pj.env_steps / dt)
+        print(f"    round {r} PureJaxRL  {dt:7.2f} s {pj.env_steps / dt:9.0f} steps/s  train return "
+              f"(last 10%) {np.mean(pj_returns(out)):6.1f}  greedy mean {g.mean():6.1f}"
+              f" min {g.min():6.1f}", flush=True)
+    print(f"    jaxml / PureJaxRL env-steps/s: {ratio_summary(a, b)}", flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--purejaxrl-dir", required=True, help="folder with PureJaxRL's dqn.py / ppo.py")
+    p.add_argument("--extra-path", default="", help="extra sys.path entry (e.g. flashbax target dir)")
+    p.add_argument("--algos", default="dqn,ppo")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--seeds", type=int, default=1, help="seeds vmapped in one program, both sides")
+    p.add_argument("--dqn-steps", type=int, default=500_000)
+    p.add_argument("--ppo-steps", type=int, default=500_000)
+    args = p.parse_args()
+
+    sys.path.insert(0, os.path.abspath(args.purejaxrl_dir))
+    if args.extra_path:
+        sys.path.insert(0, os.path.abspath(args.extra_path))
+    print(header(f"jaxml vs PureJaxRL (local copy in {args.purejaxrl_dir}), CartPole-v1, "
+                 f"{args.rounds} interleaved rounds"))
+    algos = [a.strip() for a in args.algos.split(",") if a.strip()]
+    n = args.seeds
+
+    if "dqn" in algos:
+        import dqn as pj_dqn
+
+        from jaxml.rl import dqn
+
+        c = dqn.default_config()
+        c.total_env_steps = args.dqn_steps
+        jx = JaxmlRun("dqn", c, num_seeds=n)
+        pj = PureJaxRLRun(pj_dqn, purejaxrl_dqn_config(c), n, jx.env_steps // n)
+        net = pj_dqn.QNetwork(action_dim=2)
+
+        def greedy(out):
+            params = out["runner_state"][0].params
+            one = lambda p_: greedy_eval_fn(lambda o: jnp.argmax(net.apply(p_, o), -1))
+            if n == 1:
+                return one(params)
+            return [one(jax.tree.map(lambda x: x[i], params)) for i in range(n)]
+
+        compare("DQN", jx, pj, args.rounds,
+                lambda out: last_fraction_mean(out["metrics"]["returns"]), greedy)
+
+    if "ppo" in algos:
+        try:
+            from jaxml.rl import ppo
+        except ImportError as e:
+            print(f"  PPO: jaxml.rl.ppo is not available ({e}); skipped")
+            return
+        import ppo as pj_ppo
+
+        c = ppo.default_config()
+        c.total_env_steps = args.ppo_steps
+        jx = JaxmlRun("ppo", c, num_seeds=n)
+        pj = PureJaxRLRun(pj_ppo, purejaxrl_ppo_config(c), n, jx.env_steps // n)
+        net = pj_ppo.ActorCritic(2, activation=c.activation)
+
+        def greedy(out):
+            params = out["runner_state"][0].params
+            one = lambda p_: greedy_eval_fn(lambda o: jnp.argmax(net.apply(p_, o)[0].logits, -1))
+            if n == 1:
+                return one(params)
+            return [one(jax.tree.map(lambda x: x[i], params)) for i in range(n)]
+
+        def train_returns(out):
+            # [(seeds,) updates, steps, envs] -> mean over steps and envs, last 10% of updates
+            r = np.asarray(out["metrics"]["returned_episode_returns"], np.float64)
+            return last_fraction_mean(r.mean(axis=(-1, -2)))
+
+        compare("PPO", jx, pj, args.rounds, train_returns, greedy)
+
+
+if __name__ == "__main__":
+    main()

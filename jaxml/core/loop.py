@@ -122,12 +122,13 @@ def summarize_eval(sums: Mapping[str, Any]) -> dict[str, float]:
 
 def first_nonfinite(metrics: Mapping[str, np.ndarray]) -> int | None:
     """Index along the leading (step) axis of the first step with a non-finite float metric."""
-    bad = np.zeros(np.asarray(metrics["loss"]).shape[0], bool)
+    bad = None
     for v in metrics.values():
         v = np.asarray(v)
         if v.ndim >= 1 and np.issubdtype(v.dtype, np.floating):
-            bad |= ~np.isfinite(v.reshape(v.shape[0], -1)).all(axis=1)
-    return int(np.argmax(bad)) if bad.any() else None
+            row = ~np.isfinite(v.reshape(v.shape[0], -1)).all(axis=1)
+            bad = row if bad is None else bad | row
+    return int(np.argmax(bad)) if bad is not None and bad.any() else None
 
 
 def train_key(seed: int) -> jax.Array:

@@ -22,7 +22,7 @@ from jaxml.rl import ppo, runner
 
 EXPECTED = {"metric": "eval_return", "at_least": 475,
             "reference": "PureJaxRL PPO 500 at 500k steps"}
-SUITES = ("quick", "full")
+SUITES = ("full",)  # the recorded 5-seed run took 463 s on the shared 2-core CPU (> ~2 min)
 
 
 def get_config():

@@ -1,4 +1,4 @@
-"""The `jaxml` command: list | train | eval | reproduce | bench.
+"""The `jaxml` command: list | train | eval | reproduce | bench | export.
 
 User mistakes end with one line `jaxml: error: ...` on stderr and exit code 2; a SIGTERM during
 training saves a checkpoint and exits 0.
@@ -141,9 +141,18 @@ def cmd_bench(args, overrides: list[str]) -> int:
     return 0
 
 
+def cmd_export(args, overrides: list[str]) -> int:
+    from jaxml.methods.export import export_workdir
+    if overrides:
+        raise JaxmlError(f"jaxml export takes no overrides: {' '.join(overrides)}")
+    out = export_workdir(args.workdir, args.format, args.out)
+    print(json.dumps({"export_dir": str(out), "format": args.format}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jaxml", description="JAX research codebase: train, evaluate, reproduce, benchmark.")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{list,train,eval,reproduce,bench}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{list,train,eval,reproduce,bench,export}")
     sub.add_parser("list", help="every experiment: method, dataset, expected result")
     t = sub.add_parser("train", help="train an experiment (re-running on the same workdir resumes)")
     t.add_argument("experiment", help="experiment name (see `jaxml list`) or path to a config file")
@@ -160,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--steps", type=int, default=20, help="timed steps after warm-up")
     b.add_argument("--warmup", type=int, default=3)
     b.add_argument("--trace", help="write a jax.profiler trace to this directory")
+    x = sub.add_parser("export", help="serialized inference function of a workdir (jax.export; tf/tflite via jax2tf)")
+    x.add_argument("workdir")
+    x.add_argument("--format", default="jax", help="jax | tf | tflite")
+    x.add_argument("--out", help="default: WORKDIR/export")
     return p
 
 
@@ -170,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    handlers = {"train": cmd_train, "eval": cmd_eval, "reproduce": cmd_reproduce, "bench": cmd_bench}
+    handlers = {"train": cmd_train, "eval": cmd_eval, "reproduce": cmd_reproduce, "bench": cmd_bench,
+                "export": cmd_export}
     try:
         if args.command == "list":
             if rest:

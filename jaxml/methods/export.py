@@ -1,0 +1,145 @@
+"""Export a trained workdir as a serialized inference function (`jaxml export WORKDIR --format jax`).
+
+`--format jax` (default): `jax.export` of the model's inference function with the trained parameters
+baked in as constants and a symbolic batch dimension, written to `WORKDIR/export/model.jax`
+(`jax.export.Exported.serialize()`), with `meta.json` (method, input shape/dtype, what the output is)
+and `reference.npz` (an input batch and the outputs jaxml computed for it). Reload anywhere with
+only jax installed, no jaxml model code:
+
+    exp = jax.export.deserialize(bytearray(open("model.jax", "rb").read()))
+    logits = exp.call(inputs)
+
+Supported methods: `classify` (images as stored in the dataset, uint8 or float -> class logits; the
+input standardisation is part of the function) and `lm` (int32 tokens [B, seq_len] -> next-character
+logits [B, seq_len, V]; `tokenizer.json` is copied beside it).
+
+`--format tf` / `tflite`: through `jax.experimental.jax2tf` when TensorFlow is installed (a
+SavedModel directory / a .tflite file); without TensorFlow a clear error says so.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxml.errors import JaxmlError
+
+FORMATS = ("jax", "tf", "tflite")
+METHODS = ("classify", "lm")
+
+
+def restore_params(recipe, config, workdir: Path) -> Any:
+    from jaxml.core import loop, parallel
+    from jaxml.core.checkpoint import Checkpointer
+
+    mesh = parallel.make_mesh(1)
+    state = parallel.on_mesh(lambda: recipe.init(loop.init_key(config.seed)), mesh)
+    restored = Checkpointer(workdir, keep=int(config.get("keep_checkpoints", 3))).restore_latest(state)
+    if restored is None:
+        raise JaxmlError(f"no checkpoint in {workdir / 'checkpoints'}; train with checkpoint_every > 0 first")
+    return jax.device_get(restored[1])
+
+
+def inference_fn(config, workdir: Path) -> tuple[Callable, np.ndarray, dict]:
+    """(fn(inputs) -> outputs with parameters closed over, a sample input batch, meta)."""
+    method = config.method
+    if method == "classify":
+        from jaxml.methods import classify
+
+        data = classify.load_data(config)
+        recipe = classify.make_recipe(config, data.train, {"test": data.test}, data.num_classes)
+        state = restore_params(recipe, config, workdir)
+        model = classify.build_model(config, data.num_classes)
+        mean, std = classify.input_stats(data.train)
+        scale = 255.0 if data.train.images.dtype == np.uint8 else 1.0
+
+        def fn(images):
+            x = (images.astype(jnp.float32) / scale - mean) / std
+            return model.apply({"params": state.params, **state.model_state}, x, train=False)
+
+        sample = np.asarray(data.test.images[:8])
+        meta = {"output": f"class logits [B, {data.num_classes}]", "class_names": list(data.class_names)}
+        return fn, sample, meta
+    if method == "lm":
+        from jaxml.methods import lm
+        from jaxml.models.transformer import Decoder
+
+        data = lm.load_data(config)
+        state = restore_params(lm.make_recipe(config, data), config, workdir)
+        model = Decoder(lm.model_config(config, data.tokenizer.vocab_size))
+
+        def fn(tokens):
+            return model.apply({"params": state.params}, tokens.astype(jnp.int32))
+
+        sample = np.asarray(data.val.images[:4, :-1]).astype(np.int32)
+        meta = {"output": f"next-character logits [B, T, {data.tokenizer.vocab_size}]",
+                "tokenizer": data.tokenizer.to_dict()}
+        return fn, sample, meta
+    raise JaxmlError(f"jaxml export supports methods {', '.join(METHODS)}; this workdir's method is {method!r}")
+
+
+def export_jax(fn: Callable, sample: np.ndarray) -> "jax.export.Exported":
+    (b,) = jax.export.symbolic_shape("b")
+    spec = jax.ShapeDtypeStruct((b,) + sample.shape[1:], sample.dtype)
+    try:
+        return jax.export.export(jax.jit(fn))(spec)
+    except Exception:  # a model that needs a concrete batch size
+        return jax.export.export(jax.jit(fn))(jax.ShapeDtypeStruct(sample.shape, sample.dtype))
+
+
+def export_workdir(workdir: str | Path, fmt: str = "jax", out: str | Path | None = None) -> Path:
+    from jaxml.core import config as config_lib
+
+    if fmt not in FORMATS:
+        raise JaxmlError(f"--format {fmt!r} is not valid; choose one of {', '.join(FORMATS)}")
+    workdir = Path(workdir)
+    saved = workdir / "config.json"
+    if not saved.exists():
+        raise JaxmlError(f"{workdir} holds no config.json; is it a jaxml workdir?")
+    if fmt in ("tf", "tflite") and importlib.util.find_spec("tensorflow") is None:
+        raise JaxmlError(f"--format {fmt} needs TensorFlow (jax2tf), which is not installed; "
+                         f"`pip install tensorflow`, or use --format jax")
+    config = config_lib.from_json(saved.read_text())
+    fn, sample, meta = inference_fn(config, workdir)
+    out = Path(out) if out else workdir / "export"
+    out.mkdir(parents=True, exist_ok=True)
+    expected = np.asarray(jax.jit(fn)(sample))
+    np.savez(out / "reference.npz", inputs=sample, outputs=expected)
+    meta = {"method": config.method, "format": fmt, "input_shape": ["B", *sample.shape[1:]],
+            "input_dtype": str(sample.dtype), "jax_version": jax.__version__, **meta}
+    if fmt == "jax":
+        if importlib.util.find_spec("flatbuffers") is None:
+            raise JaxmlError("--format jax needs the flatbuffers package for jax.export serialization; "
+                             "`pip install flatbuffers`")
+        exported = export_jax(fn, sample)
+        (out / "model.jax").write_bytes(exported.serialize())
+        meta["file"] = "model.jax"
+    else:
+        meta["file"] = export_tf(fn, sample, out, tflite=fmt == "tflite")
+    (out / "meta.json").write_text(json.dumps(meta, indent=1))
+    if (workdir / "tokenizer.json").exists():
+        shutil.copy(workdir / "tokenizer.json", out / "tokenizer.json")
+    return out
+
+
+def export_tf(fn: Callable, sample: np.ndarray, out: Path, *, tflite: bool) -> str:
+    import tensorflow as tf  # noqa: F401 -- only with TensorFlow installed
+    from jax.experimental import jax2tf
+
+    tf_fn = tf.function(jax2tf.convert(fn, polymorphic_shapes=["(b, ...)"]), autograph=False,
+                        input_signature=[tf.TensorSpec((None,) + sample.shape[1:], tf.as_dtype(sample.dtype))])
+    module = tf.Module()
+    module.f = tf_fn
+    tf.saved_model.save(module, str(out / "saved_model"), signatures=tf_fn)
+    if not tflite:
+        return "saved_model"
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(out / "saved_model"))
+    (out / "model.tflite").write_bytes(converter.convert())
+    return "model.tflite"

@@ -23,11 +23,13 @@ with XLA's cost analysis of the compiled step.
 result.json metrics: `val_loss` (nats per character), `val_bpc` (bits per character),
 `val_perplexity`, `params`, `flops_per_token`, `tokens_per_s` (median of the logged training chunks),
 `achieved_flops_per_s`, `mfu` (null on devices without a known peak), `corpus` (the one used);
-`samples.txt` in the workdir holds generated text.
+`samples.txt` in the workdir holds generated text; `plots/attention_layer{i}.png` the per-head
+attention maps of `config.attention_text` (and `plots/attention_rollout.png`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -216,6 +218,56 @@ def write_samples(config, params, data: LMData, workdir: Path) -> str:
     return out
 
 
+def attention_weights_for(cfg: TransformerConfig, params: Any, tokens: jax.Array) -> jax.Array:
+    """Per-layer, per-head self-attention weights [L, B, H, T, T] of a forward pass (einsum path)."""
+    from jaxml.models.transformer import attention_maps
+
+    cfg = dataclasses.replace(cfg, impl="einsum")
+    _, state = Decoder(cfg).apply({"params": params}, tokens, mutable=["intermediates"])
+    return attention_maps(state)
+
+
+def save_attention_maps(cfg: TransformerConfig, params: Any, tokenizer: text_lib.CharTokenizer, text: str,
+                        out_dir: str | Path) -> list[Path]:
+    """One PNG per layer (a heatmap per head, characters on the axes) plus the attention rollout
+    (`methods.interpret.attention_rollout`, averaged over heads) for `text`."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from jaxml.methods.interpret import attention_rollout
+
+    text = "".join(c for c in text if c in tokenizer.chars)  # a truncated corpus may lack some
+    ids = tokenizer.encode(text[: cfg.max_len])
+    maps = np.asarray(attention_weights_for(cfg, params, jnp.asarray(ids)[None]))[:, 0]  # [L, H, T, T]
+    labels = [c if c != "\n" else "\\n" for c in tokenizer.decode(ids)]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+
+    def heat(ax, m, title):
+        ax.imshow(m, cmap="viridis", vmin=0.0)
+        ax.set_title(title, fontsize=8)
+        ax.set_xticks(range(len(labels)), labels, fontsize=5)
+        ax.set_yticks(range(len(labels)), labels, fontsize=5)
+
+    for layer, heads in enumerate(maps):
+        fig, axes = plt.subplots(1, len(heads), figsize=(3.2 * len(heads), 3.4), squeeze=False)
+        for h, ax in enumerate(axes[0]):
+            heat(ax, heads[h], f"layer {layer} head {h}")
+        fig.tight_layout()
+        paths.append(out_dir / f"attention_layer{layer}.png")
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+    fig, ax = plt.subplots(figsize=(4, 4))
+    heat(ax, np.asarray(attention_rollout(maps)), "attention rollout (all layers)")
+    fig.tight_layout()
+    paths.append(out_dir / "attention_rollout.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    return paths
+
+
 def median_steps_per_s(workdir: Path) -> float | None:
     path = workdir / "metrics.jsonl"
     if not path.exists():
@@ -257,6 +309,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         (workdir / "tokenizer.json").write_text(json.dumps(data.tokenizer.to_dict()))
     if int(config.sample.num_chars) > 0:
         log.info("samples:\n%s", write_samples(config, jax.device_get(state.params), data, workdir))
+    if config.get("attention_text") and jax.process_index() == 0:
+        save_attention_maps(cfg, jax.device_get(state.params), data.tokenizer, str(config.attention_text),
+                            workdir / "plots")
     return result
 
 
@@ -290,6 +345,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.checkpoint_every = 1000
     c.keep_checkpoints = 2
     c.tensorboard = True
+    c.attention_text = "And God said, Let there be light: and there was light."
     c.sample = ml_collections.ConfigDict({"prompts": ("And God said", "Blessed are"), "num_chars": 120,
                                           "temperature": 0.8, "top_k": 10})
     c.parallel = ml_collections.ConfigDict({"backend": "shard_map", "num_devices": 0})

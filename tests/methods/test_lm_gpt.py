@@ -120,3 +120,16 @@ def test_bad_model_key_is_clear_error():
     c.model.width = 3
     with pytest.raises(JaxmlError, match="width"):
         lm.model_config(c, 10)
+
+
+def test_attention_maps_are_causal_distributions_and_saved(tmp_path):
+    tok = text_lib.CharTokenizer(TEXT)
+    cfg = TransformerConfig(vocab_size=tok.vocab_size, num_layers=2, num_heads=2, embed_dim=16, max_len=24)
+    params = Decoder(cfg).init(jax.random.key(0), jnp.zeros((1, 24), jnp.int32))["params"]
+    maps = lm.attention_weights_for(cfg, params, jnp.asarray(tok.encode("In the beginning God"))[None])
+    assert maps.shape == (2, 1, 2, 20, 20)
+    np.testing.assert_allclose(maps.sum(-1), 1.0, atol=1e-5)
+    assert float(jnp.triu(maps, 1).max()) == 0.0
+    paths = lm.save_attention_maps(cfg, params, tok, "In the beginning God%", tmp_path)
+    assert [p.name for p in paths] == ["attention_layer0.png", "attention_layer1.png", "attention_rollout.png"]
+    assert all(p.stat().st_size > 1000 for p in paths)

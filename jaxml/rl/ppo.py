@@ -22,7 +22,7 @@ Observation normalisation (`normalize_obs`): a `RunningNorm` in the state (check
 observations are merged in after the update. `reward_scale` multiplies the rewards the agent learns
 from (episode statistics stay in raw rewards).
 
-Anakin (`parallel_devices = D > 1`): `train_chunk` runs under `jax.shard_map` over a 1-D mesh of D
+Anakin (`config.parallel.num_devices = D > 1`): `train_chunk` runs under `jax.shard_map` over a 1-D mesh of D
 devices (`jaxml.core.parallel.make_mesh`, axis "data"). Each device holds `num_envs // D` envs;
 params, optimizer state, the key and the normaliser are replicated. Randomness is drawn for all
 `num_envs` envs from the global key (`split(key, num_envs)`) and each device takes its slice, so
@@ -83,7 +83,7 @@ def default_config() -> ml_collections.ConfigDict:
     c.reward_scale = 1.0
     c.total_env_steps = 500_000
     c.eval_episodes = 10
-    c.parallel_devices = 1        # > 1: Anakin, train_chunk under shard_map over this many devices
+    c.parallel = ml_collections.ConfigDict({"num_devices": 1})  # > 1: Anakin, shard_map over devices
     c.seed = 0
     return c
 
@@ -184,7 +184,8 @@ class PPOState:
 def _validate(config) -> dict:
     c = {k: check_int(config[k], f"config.{k}") for k in (
         "num_envs", "num_steps", "update_epochs", "num_minibatches", "total_env_steps",
-        "eval_episodes", "parallel_devices")}
+        "eval_episodes")}
+    c["parallel_devices"] = check_int(config.parallel.num_devices, "config.parallel.num_devices")
     for k, lo, hi in (("learning_rate", 0.0, None), ("gamma", 0.0, 1.0), ("gae_lambda", 0.0, 1.0),
                       ("clip_eps", 0.0, None), ("ent_coef", 0.0, None), ("vf_coef", 0.0, None),
                       ("max_grad_norm", 0.0, None), ("adam_eps", 0.0, None),
@@ -199,9 +200,9 @@ def _validate(config) -> dict:
                          "num_minibatches steps of every env)")
     if c["num_envs"] % c["parallel_devices"]:
         raise JaxmlError(f"config.num_envs={c['num_envs']} must be divisible by "
-                         f"config.parallel_devices={c['parallel_devices']} (envs are split evenly)")
+                         f"config.parallel.num_devices={c['parallel_devices']} (envs are split evenly)")
     if c["parallel_devices"] > len(jax.devices()):
-        raise JaxmlError(f"config.parallel_devices={c['parallel_devices']} but only "
+        raise JaxmlError(f"config.parallel.num_devices={c['parallel_devices']} but only "
                          f"{len(jax.devices())} devices are visible")
     per_iter = c["num_envs"] * c["num_steps"]
     if c["total_env_steps"] < per_iter:

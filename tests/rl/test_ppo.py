@@ -29,7 +29,10 @@ def tiny_config(**overrides):
     c.hidden = (16, 16)
     c.total_env_steps = 8 * 16 * 3
     for k, v in overrides.items():
-        c[k] = v
+        if k == "num_devices":
+            c.parallel.num_devices = v
+        else:
+            c[k] = v
     return c
 
 
@@ -175,7 +178,7 @@ def test_four_devices_equal_one_device(name, request):
     as on one device (seed vmap outside the shard_map)."""
     assert len(jax.devices()) >= 4
     one = request.getfixturevalue(f"{name}_one")
-    four = run(tiny_config(**(PENDULUM if name == "pendulum" else {}), parallel_devices=4))
+    four = run(tiny_config(**(PENDULUM if name == "pendulum" else {}), num_devices=4))
     assert len(four[0].env.obs.sharding.device_set) == 4   # the envs really were spread out
     for a, b in zip(jax.tree.leaves((one[0].params, one[0].norm, one[0].env.obs)),
                     jax.tree.leaves((four[0].params, four[0].norm, four[0].env.obs))):
@@ -189,9 +192,9 @@ def test_four_devices_equal_one_device(name, request):
 
 @pytest.mark.parametrize("overrides,match", [
     ({"num_minibatches": 3}, "num_minibatches=3 must divide config.num_steps=16"),
-    ({"parallel_devices": 3}, "num_envs=8 must be divisible by config.parallel_devices=3"),
-    ({"parallel_devices": 0}, "parallel_devices must be an int >= 1"),
-    ({"parallel_devices": 16, "num_envs": 16}, "parallel_devices=16 but only 8 devices"),
+    ({"num_devices": 3}, "num_envs=8 must be divisible by config.parallel.num_devices=3"),
+    ({"num_devices": 0}, "parallel.num_devices must be an int >= 1"),
+    ({"num_devices": 16, "num_envs": 16}, "parallel.num_devices=16 but only 8 devices"),
     ({"total_env_steps": 100}, "total_env_steps=100 < num_envs"),
     ({"activation": "gelu"}, "choose one of tanh, relu"),
     ({"learning_rate": 0.0}, "learning_rate=0.0 must be > 0"),
@@ -222,9 +225,10 @@ def test_learns_cartpole():
 def test_cli_two_devices(tmp_path):
     out = subprocess.run(jaxml_cmd("train", "ppo_cartpole", "--workdir", str(tmp_path),
                                    "--config.total_env_steps=4096", "--config.eval_every=2048",
-                                   "--config.num_seeds=2", "--config.parallel_devices=2",
+                                   "--config.num_seeds=2", "--config.parallel.num_devices=2",
                                    "--config.eval_episodes=2", "--config.tensorboard=false"),
                          cwd=REPO, env=cli_env(2), capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["env_steps"] == 4096 and len(result["eval_return_per_seed"]) == 2
+    assert result["devices"] == "cpu x2"

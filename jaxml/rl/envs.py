@@ -135,7 +135,9 @@ def vec_step(key: jax.Array, state: VecEnvState, action: jax.Array, env: Env,
     the transition (whose `next_obs` is the true next observation)."""
     num_envs = state.stats.finished.shape[0]
     if keys_per_env:
-        if key.shape != (num_envs,):
+        # typed keys have shape [num_envs]; raw uint32 keys (jax.random.PRNGKey) [num_envs, 2]
+        typed = jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+        if key.shape[:1] != (num_envs,) or key.ndim != (1 if typed else 2):
             raise JaxmlError(f"vec_step: keys_per_env=True needs {num_envs} keys, got shape {key.shape}")
         keys = key
     else:

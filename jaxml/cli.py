@@ -87,9 +87,9 @@ def run_training(name: str, config, workdir: Path) -> dict[str, Any]:
 def cmd_list(args) -> int:
     from jaxml import experiments
     rows = [experiments.info(n) for n in experiments.experiment_names()]
-    print(f"{'experiment':<20} {'method':<12} {'dataset':<15} {'expected':<36} suites")
+    print(f"{'experiment':<20} {'method':<17} {'data / env':<20} {'expected':<36} suites")
     for r in rows:
-        print(f"{r.name:<20} {r.method:<12} {r.dataset:<15} {r.expected_text:<36} {','.join(r.suites)}")
+        print(f"{r.name:<20} {r.method:<17} {r.dataset:<20} {r.expected_text:<36} {','.join(r.suites)}")
     return 0
 
 

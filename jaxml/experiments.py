@@ -107,7 +107,7 @@ def info(name: str) -> ExperimentInfo:
     _, path = resolve(name)
     module = load_module(path)
     config = module.get_config()
-    return ExperimentInfo(name=path.stem, method=config.get("method", "?"), dataset=str(config.get("dataset", "")),
+    return ExperimentInfo(name=path.stem, method=config.get("method", "?"), dataset=str(config.get("dataset", config.get("env", ""))),
                           expected=dict(getattr(module, "EXPECTED", {})), suites=tuple(getattr(module, "SUITES", ())),
                           path=path)
 

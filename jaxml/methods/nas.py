@@ -275,14 +275,18 @@ class Trainer:
         return [{**a.to_dict(), "val_accuracy": float(v), "test_accuracy": float(t), **info}
                 for a, v, t in zip(archs, val, test)]
 
-    def train_all(self, archs: list[Arch], vmapped: bool) -> list[dict[str, Any]]:
+    def train_all(self, archs: list[Arch], vmapped: bool, on_results=None) -> list[dict[str, Any]]:
+        """Trains `archs`: one call per shape (vmapped) or per architecture; `on_results(rows)` after each call."""
         groups: dict[tuple, list[Arch]] = {}
         for a in archs:
             groups.setdefault(a.shape_key, []).append(a)
         results = []
         for group in groups.values():
             for chunk in ([group] if vmapped else [[a] for a in group]):
-                results += self.train_group(chunk)
+                rows = self.train_group(chunk)
+                if on_results is not None:
+                    on_results(rows)
+                results += rows
         return results
 
 
@@ -394,11 +398,15 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     for generation in range(int(nas.generations) + 1):
         proposals = [s.propose(generation) for s in searches]
         new = list(dict.fromkeys(a for p in proposals for a in p if a not in results))
-        for row in trainer.train_all(new, bool(nas.vmap_candidates)):
-            arch = Arch(row["family"], row["depth"], row["width"], row["kernel"], row["activation"])
-            results[arch] = {**row, "signature": signature}
-            with cache_path.open("a") as f:
-                f.write(json.dumps(results[arch]) + "\n")
+
+        def record(rows: list[dict[str, Any]]) -> None:  # after every call, so that an interrupted run resumes
+            for row in rows:
+                arch = Arch(row["family"], row["depth"], row["width"], row["kernel"], row["activation"])
+                results[arch] = {**row, "signature": signature}
+                with cache_path.open("a") as f:
+                    f.write(json.dumps(results[arch]) + "\n")
+
+        trainer.train_all(new, bool(nas.vmap_candidates), on_results=record)
         trained += len(new)
         for s, p in zip(searches, proposals):
             s.observe(p, [results[a]["val_accuracy"] for a in p])

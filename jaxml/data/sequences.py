@@ -185,3 +185,143 @@ def span_f1(gold: np.ndarray, pred: np.ndarray, lengths: np.ndarray) -> dict[str
     out = {"precision": p, "recall": r, "f1": f}
     out.update({f"f1_{name}": prf(counts[k])[2] for k, name in enumerate(TOKEN_TYPES)})
     return out
+
+
+# ------------------------------------------------------------------------------------ digits -> number words
+
+SRC_PAD = 0
+PAD, BOS, EOS = 0, 1, 2  # target ids; characters start at 3
+
+
+def number_words(n: int, lang: str) -> str:
+    try:
+        from num2words import num2words
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise JaxmlError("the number-words data needs the num2words package: pip install num2words") from e
+    try:
+        return num2words(int(n), lang=lang)
+    except NotImplementedError as e:
+        raise JaxmlError(f"num2words has no language {lang!r}") from e
+
+
+@dataclasses.dataclass(frozen=True)
+class NumberData:
+    """Per-language training pools, a test split, and the vocabularies.
+
+    Source ids: 0 pad, 1..L language tags, L+1..L+10 the digits 0..9. Target ids: 0 pad, 1 BOS, 2 EOS,
+    3.. the characters of `chars`."""
+
+    languages: tuple[str, ...]
+    pools: tuple[np.ndarray, ...]  # per language: int32 [n_l, S + U] rows
+    test: Split
+    src_len: int
+    tgt_len: int
+    chars: str
+
+    @property
+    def src_vocab(self) -> int:
+        return 1 + len(self.languages) + 10
+
+    @property
+    def tgt_vocab(self) -> int:
+        return 3 + len(self.chars)
+
+    def decode_target(self, ids: np.ndarray) -> str:
+        out = []
+        for i in ids:
+            if i == EOS or i == PAD:
+                break
+            if i >= 3:
+                out.append(self.chars[i - 3])
+        return "".join(out)
+
+
+def _distinct_numbers(rng: np.random.Generator, count: int, max_digits: int) -> np.ndarray:
+    """`count` distinct numbers, the digit count drawn uniformly from 1..max_digits (then the value
+    uniformly among numbers with that many digits; 1 digit includes 0)."""
+    if count > 10 ** max_digits:
+        raise JaxmlError(f"asked for {count} distinct numbers of at most {max_digits} digits; raise max_digits")
+    seen: dict[int, None] = {}
+    while len(seen) < count:
+        d = rng.integers(1, max_digits + 1, size=count)
+        lo = np.where(d == 1, 0, 10 ** (d - 1))
+        for n in rng.integers(lo, 10 ** d):
+            seen.setdefault(int(n))
+            if len(seen) == count:
+                break
+    return rng.permutation(np.array(list(seen), np.int64))  # test and training numbers: the same distribution
+
+
+def number_data(languages: tuple[str, ...], train_counts: tuple[int, ...], *, test_per_language: int,
+                max_digits: int, seed: int) -> NumberData:
+    """For each language, `train_counts[l]` training and `test_per_language` test numbers, disjoint."""
+    if len(languages) != len(train_counts) or not languages:
+        raise JaxmlError(f"languages {languages} and train_counts {train_counts} must be non-empty and equally long")
+    rng = np.random.default_rng(seed)
+    texts, numbers = [], []
+    for lang, count in zip(languages, train_counts):
+        nums = _distinct_numbers(rng, int(count) + test_per_language, max_digits)
+        numbers.append(nums)
+        texts.append([number_words(n, lang) for n in nums])
+    chars = "".join(sorted({c for ts in texts for t in ts for c in t}))
+    index = {c: i + 3 for i, c in enumerate(chars)}
+    src_len = 1 + max_digits
+    tgt_len = -(-(max(len(t) for ts in texts for t in ts) + 2) // 8) * 8
+    rows = []
+    for li, (nums, ts) in enumerate(zip(numbers, texts)):
+        r = np.zeros((len(nums), src_len + tgt_len), np.int32)
+        for j, (n, t) in enumerate(zip(nums, ts)):
+            digits = [1 + len(languages) + int(c) for c in str(int(n))]
+            r[j, :1 + len(digits)] = [1 + li] + digits
+            r[j, src_len:src_len + len(t) + 2] = [BOS] + [index[c] for c in t] + [EOS]
+        rows.append(r)
+    test = np.concatenate([r[:test_per_language] for r in rows])
+    test_lang = np.repeat(np.arange(len(languages), dtype=np.int32), test_per_language)
+    return NumberData(tuple(languages), tuple(r[test_per_language:] for r in rows), Split(test, test_lang),
+                      src_len, tgt_len, chars)
+
+
+def language_probabilities(counts, temperature: float) -> np.ndarray:
+    """Sampling probability of each language, proportional to count ** (1 / temperature) (1: proportional
+    to the data, larger: flatter, towards uniform)."""
+    if temperature <= 0:
+        raise JaxmlError(f"sampling temperature must be positive, got {temperature}")
+    p = np.asarray(counts, np.float64) ** (1.0 / temperature)
+    return p / p.sum()
+
+
+def resample_languages(data: NumberData, temperature: float, size: int, seed: int) -> Split:
+    """A training split of `size` rows drawn language by language with `language_probabilities`; within a
+    language, examples are taken in shuffled passes over its pool (so a small pool is repeated evenly)."""
+    probs = language_probabilities([len(p) for p in data.pools], temperature)
+    rng = np.random.default_rng(seed)
+    langs = rng.choice(len(probs), size=size, p=probs)
+    rows = np.zeros((size, data.pools[0].shape[1]), np.int32)
+    for li, pool in enumerate(data.pools):
+        where = np.flatnonzero(langs == li)
+        passes = -(-len(where) // len(pool)) if len(where) else 0
+        order = np.concatenate([rng.permutation(len(pool)) for _ in range(passes)]) if passes else np.zeros(0, int)
+        rows[where] = pool[order[:len(where)]]
+    return Split(rows, langs.astype(np.int32))
+
+
+def chrf(hypotheses: list[str], references: list[str], *, max_order: int = 6, beta: float = 2.0) -> float:
+    """Corpus chrF (Popovic 2015; sacrebleu's default chrF2): character n-gram (n = 1..6, whitespace
+    removed) matches summed over the corpus; per order precision and recall, their F-beta averaged
+    over the orders that occur; 0..100."""
+    from collections import Counter
+
+    stats = np.zeros((max_order, 3))  # matches, hypothesis n-grams, reference n-grams
+    for h, r in zip(hypotheses, references):
+        h, r = "".join(h.split()), "".join(r.split())
+        for n in range(1, max_order + 1):
+            hc = Counter(h[i:i + n] for i in range(len(h) - n + 1))
+            rc = Counter(r[i:i + n] for i in range(len(r) - n + 1))
+            stats[n - 1] += [sum((hc & rc).values()), sum(hc.values()), sum(rc.values())]
+    scores = []
+    for match, hyp, ref in stats:
+        if hyp == 0 or ref == 0:
+            continue
+        p, r = match / hyp, match / ref
+        scores.append(0.0 if p + r == 0 else (1 + beta ** 2) * p * r / (beta ** 2 * p + r))
+    return 100.0 * float(np.mean(scores)) if scores else 0.0

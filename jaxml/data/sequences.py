@@ -306,9 +306,10 @@ def resample_languages(data: NumberData, temperature: float, size: int, seed: in
 
 
 def chrf(hypotheses: list[str], references: list[str], *, max_order: int = 6, beta: float = 2.0) -> float:
-    """Corpus chrF (Popovic 2015; sacrebleu's default chrF2): character n-gram (n = 1..6, whitespace
-    removed) matches summed over the corpus; per order precision and recall, their F-beta averaged
-    over the orders that occur; 0..100."""
+    """Corpus chrF (Popovic 2015; the definition of sacrebleu's default chrF2): character n-grams
+    (n = 1..6, whitespace removed) matched with clipped counts summed over the corpus; precision and
+    recall per order, each averaged over the orders that occur in both hypotheses and references, then
+    F-beta of the two averages; 0..100."""
     from collections import Counter
 
     stats = np.zeros((max_order, 3))  # matches, hypothesis n-grams, reference n-grams
@@ -318,10 +319,9 @@ def chrf(hypotheses: list[str], references: list[str], *, max_order: int = 6, be
             hc = Counter(h[i:i + n] for i in range(len(h) - n + 1))
             rc = Counter(r[i:i + n] for i in range(len(r) - n + 1))
             stats[n - 1] += [sum((hc & rc).values()), sum(hc.values()), sum(rc.values())]
-    scores = []
-    for match, hyp, ref in stats:
-        if hyp == 0 or ref == 0:
-            continue
-        p, r = match / hyp, match / ref
-        scores.append(0.0 if p + r == 0 else (1 + beta ** 2) * p * r / (beta ** 2 * p + r))
-    return 100.0 * float(np.mean(scores)) if scores else 0.0
+    used = (stats[:, 1] > 0) & (stats[:, 2] > 0)
+    if not used.any():
+        return 0.0
+    p = float(np.mean(stats[used, 0] / stats[used, 1]))
+    r = float(np.mean(stats[used, 0] / stats[used, 2]))
+    return 0.0 if p + r == 0 else 100.0 * (1 + beta ** 2) * p * r / (beta ** 2 * p + r)

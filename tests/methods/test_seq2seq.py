@@ -29,11 +29,16 @@ def test_chrf_hand_cases():
     assert sequences.chrf(["forty two"], ["forty two"]) == pytest.approx(100.0)
     assert sequences.chrf(["a b"], ["ab"]) == pytest.approx(100.0)  # whitespace is ignored
     assert sequences.chrf(["xyz"], ["abc"]) == 0.0
-    # "ab" vs "abc": unigrams P=1 R=2/3 -> F2=10/14; bigrams P=1 R=1/2 -> F2=5/9; no hypothesis trigrams
-    assert sequences.chrf(["ab"], ["abc"]) == pytest.approx(100 * (10 / 14 + 5 / 9) / 2)
-    # corpus level: statistics are summed over sentences before the F-score
-    assert sequences.chrf(["ab", "xyz"], ["abc", "xyz"]) == pytest.approx(
-        100 * np.mean([5 * (5 / 6) / (4 + 5 / 6), 5 * (3 / 4) / (4 + 3 / 4), 5 * (1 / 2) / (4 + 1 / 2)]))
+    # "ab" vs "abc": unigrams P=1 R=2/3, bigrams P=1 R=1/2, no hypothesis trigrams -> P=1, R=7/12
+    assert sequences.chrf(["ab"], ["abc"]) == pytest.approx(100 * 5 * (7 / 12) / (4 + 7 / 12))
+    # corpus level: counts are summed over sentences first; orders 1-3: P=1, R=(5/6 + 3/4 + 1/2)/3 = 25/36
+    assert sequences.chrf(["ab", "xyz"], ["abc", "xyz"]) == pytest.approx(100 * 125 / 169)
+
+
+def test_chrf_equals_sacrebleu_when_installed():
+    sacrebleu = pytest.importorskip("sacrebleu")  # not a dependency; agreed with 2.6.0 when checked
+    hyps, refs = ["quatre-vingt-dix-neuf", "mille deux cent", "ab"], ["quatre-vingt-dix-sept", "mille deux cents", "abc"]
+    assert sequences.chrf(hyps, refs) == pytest.approx(sacrebleu.corpus_chrf(hyps, [refs]).score, rel=1e-9)
 
 
 def test_number_data_is_disjoint_per_language_and_sampling_follows_the_temperature():

@@ -123,16 +123,16 @@ def test_fid_sanity_on_digits(fc_cache):
 
 
 def test_dcgan_lowers_fid_and_resumes(tmp_path, fc_cache):
-    c = tiny()
+    c = tiny(eval_every=200)  # one evaluation stage (each stage compiles the step anew): CI time
     c.fid.cache_dir = fc_cache
     r = gan.train(c, tmp_path)
     assert r["fid"] < r["fid_init"] / 2 and r["inception_score"] > r["inception_score_init"]
-    assert [s for s, _ in r["fid_curve"]] == [0, 100, 200]
+    assert [s for s, _ in r["fid_curve"]] == [0, 200]
     assert (tmp_path / "plots" / "samples_000200.png").exists() and (tmp_path / "plots" / "fid.png").exists()
     again = gan.train(c, tmp_path)  # finished run: resumes, recomputes nothing
     assert again["fid"] == r["fid"]
     rows = [json.loads(l) for l in (tmp_path / "sample_quality.jsonl").read_text().splitlines()]
-    assert [row["step"] for row in rows] == [0, 100, 200]
+    assert [row["step"] for row in rows] == [0, 200]
 
 
 @pytest.mark.parametrize("loss,conditional", [("wgan_gp", False), ("hinge", True)])

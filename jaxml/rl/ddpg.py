@@ -59,6 +59,7 @@ import optax
 from jaxml.core.config import check_int, check_number
 from jaxml.errors import JaxmlError
 from jaxml.models.mlp import MLP
+from jaxml.rl.agent import scanned, whole_run
 from jaxml.rl import buffers
 from jaxml.rl.envs import episode_metrics, evaluate, make_env, vec_reset, vec_step
 
@@ -356,18 +357,12 @@ def make_train(config) -> tuple[Callable, Callable]:
                    "return": ep["return"], "length": ep["length"], "episodes": ep["episodes"]}
         return state, metrics
 
-    def train_chunk(state: DDPGState, num_iterations: int):
-        num_iterations = check_int(num_iterations, "train_chunk: num_iterations (a static int)")
-        return jax.lax.scan(iteration, state, None, length=num_iterations)
-
-    return init, train_chunk
+    return init, scanned(iteration)
 
 
 def train(config, key: jax.Array):
     """init + one chunk of `total_env_steps // num_envs` iterations, jitted. vmap-able over keys."""
-    init, train_chunk = make_train(config)
-    n = int(config.total_env_steps) // int(config.num_envs)
-    return jax.jit(lambda k: train_chunk(init(k), n))(key)
+    return whole_run(make_train, config, key, int(config.num_envs))
 
 
 def greedy_eval(config, runner_state: DDPGState, key: jax.Array) -> dict:

@@ -35,6 +35,7 @@ from jaxml.core.config import check_int, check_number
 from jaxml.errors import JaxmlError
 from jaxml.models.layers import ACTIVATIONS
 from jaxml.models.mlp import MLP
+from jaxml.rl.agent import scanned, whole_run
 from jaxml.rl.envs import episode_metrics, evaluate, make_env, vec_reset, vec_step
 
 __all__ = ["default_config", "discounted_returns", "steps_per_iteration", "ReinforceState",
@@ -199,18 +200,12 @@ def make_train(config) -> tuple[Callable, Callable]:
         return ReinforceState(params=params, opt_state=opt_state, env=env_state, env_steps=steps,
                               key=key), metrics
 
-    def train_chunk(state: ReinforceState, num_iterations: int):
-        num_iterations = check_int(num_iterations, "train_chunk: num_iterations (a static int)")
-        return jax.lax.scan(iteration, state, None, length=num_iterations)
-
-    return init, train_chunk
+    return init, scanned(iteration)
 
 
 def train(config, key: jax.Array):
     """init + one chunk of `total_env_steps // steps_per_iteration` iterations, jitted."""
-    init, train_chunk = make_train(config)
-    n = int(config.total_env_steps) // steps_per_iteration(config)
-    return jax.jit(lambda k: train_chunk(init(k), n))(key)
+    return whole_run(make_train, config, key, steps_per_iteration(config))
 
 
 def greedy_eval(config, runner_state: ReinforceState, key: jax.Array) -> dict:

@@ -16,7 +16,9 @@ Measured:  `jaxml reproduce --suite full --only ddpg_pendulum` on 2026-11-23 (2-
 Hardware:  2-core CPU shared with other jobs.
 """
 
-from jaxml.rl import ddpg, runner
+from pathlib import Path
+
+from jaxml.experiments import load_module
 
 EXPECTED = {"metric": "eval_return", "at_least": -250,
             "reference": "well-tuned TD3 about -150 to -200 within 50-100k steps; gymnax-blines PPO -200.6 at 1M"}
@@ -24,11 +26,10 @@ SUITES = ("full",)
 
 
 def get_config():
-    c = runner.with_runner_keys(ddpg.default_config("ddpg"))
+    """td3_pendulum's config with the three TD3 switches off (one critic, no smoothing, no delay)."""
+    c = load_module(Path(__file__).with_name("td3_pendulum.py")).get_config()
     c.method = "ddpg"
-    c.num_seeds = 5
-    c.hidden = (64, 64)
-    c.total_env_steps = 20_000
-    c.learning_starts = 1_000
-    c.eval_every = 5_000
+    c.target_policy_smoothing = False
+    c.clipped_double_q = False
+    c.policy_delay = 1
     return c

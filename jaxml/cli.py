@@ -125,9 +125,9 @@ def cmd_eval(args, overrides: list[str]) -> int:
 
 def cmd_reproduce(args, overrides: list[str]) -> int:
     from jaxml.core import reproduce
-    reproduce.run_suite(args.suite, runs_dir=Path(args.runs_dir), out=Path(args.out), overrides=overrides,
-                        only=args.only)
-    return 0
+    done = reproduce.run_suite(args.suite, runs_dir=Path(args.runs_dir), out=Path(args.out), overrides=overrides,
+                               only=args.only, record_only=args.record_only)
+    return 0 if done or not args.record_only else 1
 
 
 def cmd_bench(args, overrides: list[str]) -> int:
@@ -164,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--runs-dir", default="runs/reproduce")
     r.add_argument("--out", default="RESULTS.md")
     r.add_argument("--only", nargs="*", help="run only these experiments of the suite")
+    r.add_argument("--record-only", action="store_true",
+                   help="record runs already finished in RUNS_DIR/<experiment> (same config) instead of training")
     b = sub.add_parser("bench", help="compile time, step time, examples/s, FLOPs, MFU")
     b.add_argument("experiment")
     b.add_argument("--steps", type=int, default=20, help="timed steps after warm-up")

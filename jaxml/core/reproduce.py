@@ -99,9 +99,28 @@ def load_records(results_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
 
 
+def finished_run(name: str, config, workdir: Path) -> dict[str, Any]:
+    """The result of a run already finished in `workdir` (e.g. by `jaxml train NAME --workdir W`), checked
+    to have been trained with exactly `config`."""
+    from jaxml.core import config as config_lib
+
+    result_file, config_file = workdir / "result.json", workdir / "config.json"
+    if not (result_file.exists() and config_file.exists()):
+        raise JaxmlError(f"--record-only: {workdir} holds no finished run of {name} (result.json and config.json)")
+    old, new = json.loads(config_file.read_text()), json.loads(config_lib.to_json(config))
+    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    if changed:
+        raise JaxmlError(f"--record-only: {workdir} was trained with a different config ({', '.join(changed)}); "
+                         "pass the same overrides or re-run it")
+    result = json.loads(result_file.read_text())
+    result["date_run"] = datetime.date.fromtimestamp(result_file.stat().st_mtime).isoformat()
+    return result
+
+
 def run_suite(suite: str, *, runs_dir: Path, out: Path, overrides: list[str], only: list[str] | None = None,
-              results_dir: Path | None = None) -> list[dict[str, Any]]:
-    """Runs the suite's experiments (fresh workdirs), records results, regenerates `out`."""
+              results_dir: Path | None = None, record_only: bool = False) -> list[dict[str, Any]]:
+    """Runs the suite's experiments (fresh workdirs), records results, regenerates `out`. With
+    `record_only`, records runs already finished in `<runs_dir>/<name>` instead of training."""
     from jaxml.cli import load_experiment_config, run_training
 
     infos = experiments.suite(suite)
@@ -120,14 +139,17 @@ def run_suite(suite: str, *, runs_dir: Path, out: Path, overrides: list[str], on
         try:
             name, config = load_experiment_config(info.name, overrides)
             workdir = runs_dir / name
-            if workdir.exists():
-                shutil.rmtree(workdir)  # a reproduction starts from scratch
-            result = run_training(name, config, workdir)
+            if record_only:
+                result = finished_run(name, config, workdir)
+            else:
+                if workdir.exists():
+                    shutil.rmtree(workdir)  # a reproduction starts from scratch
+                result = run_training(name, config, workdir)
         except JaxmlError as e:
             log.warning("%s skipped: %s", info.name, " ".join(str(e).split()))
             continue
         record = {**result, "expected": info.expected, "machine": machine(),
-                  "date": datetime.date.today().isoformat(),
+                  "date": result.pop("date_run", datetime.date.today().isoformat()),
                   "command": " ".join(["jaxml train", name, *overrides])}
         record["status"] = judge(record, info.expected)
         curve = workdir / "plots" / "learning_curve.png"

@@ -81,6 +81,13 @@ def test_reproduce_writes_results_table(tmp_path, monkeypatch):
     record = json.loads((tmp_path / "docs" / "results" / "mlp_digits.json").read_text())
     assert record["status"] == reproduce.judge(record, record["expected"])
     assert (tmp_path / "docs" / "plots" / "mlp_digits.png").exists()
+    # --record-only records the finished run again without training; a different config is refused
+    (tmp_path / "docs" / "results" / "mlp_digits.json").unlink()
+    done = reproduce.run_suite("quick", runs_dir=tmp_path / "runs", out=out, overrides=overrides,
+                               only=["mlp_digits"], record_only=True)
+    assert [r["test_accuracy"] for r in done] == [record["test_accuracy"]]
+    assert reproduce.run_suite("quick", runs_dir=tmp_path / "runs", out=out, only=["mlp_digits"],
+                               overrides=overrides[:-1] + ["--config.checkpoint_every=100"], record_only=True) == []
 
 
 def test_judge():

@@ -315,20 +315,14 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     return result
 
 
-def base_config() -> ml_collections.ConfigDict:
-    """A small char GPT (4 layers, width 128) on the KJV; config files override what they need."""
+def text_model_config(method: str, **model: Any) -> ml_collections.ConfigDict:
+    """The keys every character-Transformer method shares (lm, mlm): model, AdamW + warmup-cosine,
+    clipping, logging; `model` overrides the Transformer's defaults."""
     c = ml_collections.ConfigDict()
-    c.method = "lm"
-    c.corpus = "kjv"
-    c.corpus_fallback = True
-    c.max_chars = 0  # 0 = the whole corpus
-    c.val_fraction = 0.1
-    c.seq_len = 128
-    c.train_stride = 64
+    c.method = method
     c.seed = 0
     c.model = ml_collections.ConfigDict({"num_layers": 4, "num_heads": 4, "embed_dim": 128, "mlp_dim": 0,
-                                         "position": "learned", "impl": "einsum", "dropout": 0.0,
-                                         "tie_embeddings": True})
+                                         "position": "learned", "impl": "einsum", "dropout": 0.0, **model})
     c.dtype = "float32"
     c.optimizer = "adamw"
     c.learning_rate = 3e-3
@@ -336,11 +330,24 @@ def base_config() -> ml_collections.ConfigDict:
     c.warmup_steps = 100
     c.schedule = "cosine"
     c.grad_clip = 1.0
-    c.grad_accum = 1
-    c.steps = 2000
     c.batch_size = 32
     c.eval_batch_size = 256
     c.log_every = 50
+    c.parallel = ml_collections.ConfigDict({"backend": "shard_map", "num_devices": 0})
+    return c
+
+
+def base_config() -> ml_collections.ConfigDict:
+    """A small char GPT (4 layers, width 128) on the KJV; config files override what they need."""
+    c = text_model_config("lm", tie_embeddings=True)
+    c.corpus = "kjv"
+    c.corpus_fallback = True
+    c.max_chars = 0  # 0 = the whole corpus
+    c.val_fraction = 0.1
+    c.seq_len = 128
+    c.train_stride = 64
+    c.grad_accum = 1
+    c.steps = 2000
     c.eval_every = 1000
     c.checkpoint_every = 1000
     c.keep_checkpoints = 2
@@ -348,5 +355,4 @@ def base_config() -> ml_collections.ConfigDict:
     c.attention_text = "And God said, Let there be light: and there was light."
     c.sample = ml_collections.ConfigDict({"prompts": ("And God said", "Blessed are"), "num_chars": 120,
                                           "temperature": 0.8, "top_k": 10})
-    c.parallel = ml_collections.ConfigDict({"backend": "shard_map", "num_devices": 0})
     return c

@@ -10,7 +10,8 @@ Pre-training (`config.pretrain`): `mask_tokens` picks each real character with p
 `mask_rate` (15%); of those 80% become "<mask>", 10% a random character, 10% stay (Devlin et al.
 2019); cross-entropy on the picked positions only. Fine-tuning (`config.finetune`): for every
 label count n in `label_counts` and every seed, n labelled verses are drawn from the training
-chapters (seeded), and a classifier (tanh pooler on the "<cls>" position + linear) is trained on
+chapters (seeded), and a classifier (tanh pooler on the "<cls>" position, or on the mean of the
+valid positions with `pooling="mean"`, + linear) is trained on
 them twice: from the pre-trained encoder ("pretrained") and from a fresh initialisation
 ("scratch"), with the same steps, schedule and batches.
 
@@ -40,12 +41,14 @@ from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data import text as text_lib
 from jaxml.data.datasets import Split
 from jaxml.errors import JaxmlError
+from jaxml.methods.lm import text_model_config
 from jaxml.models.layers import DTYPES
 from jaxml.models.transformer import MaskedLM, TransformerConfig
 
 log = logging.getLogger("jaxml")
 SPECIALS = ("<pad>", "<mask>", "<cls>")
 PAD, MASK, CLS = 0, 1, 2
+POOLINGS = ("cls", "mean")
 MODEL_KEYS = ("num_layers", "num_heads", "embed_dim", "mlp_dim", "position", "impl", "dropout")
 
 
@@ -98,6 +101,8 @@ def model_config(config: ml_collections.ConfigDict, vocab_size: int) -> Transfor
         raise JaxmlError(f"config.model.{unknown[0]} is not a transformer field; valid: {', '.join(MODEL_KEYS)}")
     if config.dtype not in DTYPES:
         raise JaxmlError(f"config.dtype={config.dtype!r} is not valid; choose one of {', '.join(DTYPES)}")
+    if config.pooling not in POOLINGS:
+        raise JaxmlError(f"config.pooling={config.pooling!r} is not valid; choose one of {', '.join(POOLINGS)}")
     spec["mlp_dim"] = int(spec.get("mlp_dim") or 0) or None
     return TransformerConfig(vocab_size=vocab_size, max_len=int(config.seq_len), dtype=DTYPES[config.dtype], **spec)
 
@@ -164,7 +169,7 @@ def make_pretrain_recipe(config: ml_collections.ConfigDict, data: VerseData) -> 
 def make_finetune_recipe(config: ml_collections.ConfigDict, data: VerseData, train_split: Split,
                          pretrained: Any | None) -> loop.Recipe:
     cfg = model_config(config, data.tokenizer.vocab_size)
-    model = MaskedLM(cfg, num_classes=data.num_classes)
+    model = MaskedLM(cfg, num_classes=data.num_classes, pooling=config.pooling)
     tx = make_optimizer(config)
     seq = int(config.seq_len)
 
@@ -240,27 +245,17 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
 
 
 def base_config() -> ml_collections.ConfigDict:
-    c = ml_collections.ConfigDict()
-    c.method = "mlm"
+    """A 2-layer, 128-wide character encoder on KJV verses; config files override what they need."""
+    c = text_model_config("mlm", num_layers=2, dropout=0.1)
     c.dataset = "kjv"
     c.data_seed = 0
     c.test_fraction = 0.1
     c.seq_len = 96
-    c.seed = 0
     c.mask_rate = 0.15
-    c.model = ml_collections.ConfigDict({"num_layers": 2, "num_heads": 4, "embed_dim": 128, "mlp_dim": 0,
-                                         "position": "learned", "impl": "einsum", "dropout": 0.1})
-    c.dtype = "float32"
-    c.optimizer = "adamw"
+    c.pooling = "cls"  # the classifier's summary of a verse: "cls" (position 0, BERT's) or "mean" (valid positions)
     c.learning_rate = 2e-3
-    c.weight_decay = 0.01
-    c.warmup_steps = 100
-    c.schedule = "cosine"
-    c.grad_clip = 1.0
     c.steps = 1000
     c.batch_size = 64
-    c.eval_batch_size = 256
-    c.log_every = 50
     c.eval_every = 0
     c.checkpoint_every = 0
     c.keep_checkpoints = 1
@@ -269,5 +264,4 @@ def base_config() -> ml_collections.ConfigDict:
                                             "warmup_steps": 100, "checkpoint_every": 500})
     c.finetune = ml_collections.ConfigDict({"steps": 200, "learning_rate": 1e-3, "batch_size": 32, "warmup_steps": 20,
                                             "label_counts": (100, 500), "seeds": (0, 1, 2)})
-    c.parallel = ml_collections.ConfigDict({"backend": "shard_map", "num_devices": 0})
     return c

@@ -177,10 +177,12 @@ class Decoder(nn.Module):
 
 
 class MaskedLM(nn.Module):
-    """BERT-style encoder with a masked-LM head and an optional classification head on position 0."""
+    """BERT-style encoder with a masked-LM head and an optional classification head: a tanh pooler on
+    position 0 (`pooling="cls"`, BERT's) or on the mean of the valid positions (`pooling="mean"`)."""
 
     cfg: TransformerConfig
     num_classes: int = 0
+    pooling: str = "cls"
 
     @nn.compact
     def __call__(self, tokens: jax.Array, valid: jax.Array | None = None, *, train: bool = False) -> dict:
@@ -189,7 +191,14 @@ class MaskedLM(nn.Module):
         y = nn.LayerNorm(name="mlm_ln")(nn.gelu(Dense(cfg.embed_dim, dtype=cfg.dtype, name="mlm_dense")(h)))
         out = {"hidden": h, "mlm_logits": _output_logits(cfg, embedder, y)}
         if self.num_classes:
-            pooled = jnp.tanh(Dense(cfg.embed_dim, dtype=cfg.dtype, name="pool")(h[:, 0]))
+            if self.pooling == "mean":
+                w = (jnp.ones(tokens.shape, h.dtype) if valid is None else valid.astype(h.dtype))[..., None]
+                summary = jnp.sum(h * w, axis=1) / jnp.maximum(jnp.sum(w, axis=1), 1.0)
+            elif self.pooling == "cls":
+                summary = h[:, 0]
+            else:
+                raise JaxmlError(f"pooling={self.pooling!r} is not valid; choose one of cls, mean")
+            pooled = jnp.tanh(Dense(cfg.embed_dim, dtype=cfg.dtype, name="pool")(summary))
             pooled = nn.Dropout(cfg.dropout, deterministic=not train)(pooled)
             out["class_logits"] = Dense(self.num_classes, dtype=cfg.dtype, name="classifier")(pooled)
         return out

@@ -51,3 +51,23 @@ def test_finetune_init_copies_the_pretrained_encoder():
     assert not all(jax.tree.leaves(jax.tree.map(lambda a, b: bool(jnp.all(a == b)), pretrained["encoder"],
                                                 scratch["encoder"])))
     assert "classifier" in ft and "classifier" not in pretrained
+
+
+def test_mean_pooling_ignores_padding_and_bad_pooling_is_one_clear_error():
+    from jaxml.errors import JaxmlError
+    from jaxml.models.transformer import MaskedLM, TransformerConfig
+
+    cfg = TransformerConfig(vocab_size=20, max_len=12, num_layers=1, embed_dim=16, num_heads=2, mlp_dim=None,
+                            position="learned", impl="einsum", dropout=0.0)
+    model = MaskedLM(cfg, num_classes=3, pooling="mean")
+    tokens = jnp.array([[mlm.CLS, 5, 6, 7] + [mlm.PAD] * 8])
+    params = model.init(jax.random.key(0), tokens, tokens != mlm.PAD)["params"]
+    out = model.apply({"params": params}, tokens, tokens != mlm.PAD)
+    h = out["hidden"][0, :4]
+    pooled = jnp.tanh(h.mean(0) @ params["pool"]["kernel"] + params["pool"]["bias"])
+    np.testing.assert_allclose(out["class_logits"][0], pooled @ params["classifier"]["kernel"]
+                               + params["classifier"]["bias"], rtol=1e-5, atol=1e-6)
+    c = mlm.base_config()
+    c.pooling = "max"
+    with pytest.raises(JaxmlError, match="config.pooling='max' is not valid; choose one of cls, mean"):
+        mlm.model_config(c, 20)

@@ -28,11 +28,12 @@ def get_config():
     c.model.embed_dim = 128
     c.model.num_heads = 4
     c.model.dropout = 0.1
-    c.pretrain.steps = 800
+    c.pooling = "mean"  # the <cls> position is untrained by MLM; the mean of the verse's characters is not
+    c.pretrain.steps = 3000
     c.pretrain.batch_size = 64
     c.pretrain.learning_rate = 2e-3
     c.pretrain.warmup_steps = 100
-    c.pretrain.checkpoint_every = 400
+    c.pretrain.checkpoint_every = 1000
     c.finetune.steps = 150
     c.finetune.batch_size = 32
     c.finetune.learning_rate = 1e-3

@@ -11,7 +11,7 @@ Hardware:  2-core CPU shared with other jobs; needs Debian's dataset-fashion-mni
 
 from jaxml.methods.adversarial import base_config
 
-EXPECTED = {"metric": "robust_accuracy", "at_least": 0.65,
+EXPECTED = {"metric": "robust_accuracy", "at_least": 0.65, "also": ({"metric": "clean_accuracy_drop", "at_most": 0.08},),
             "reference": "issue 5 target; Madry 2018 MNIST eps=0.3: 89-93% robust"}
 SUITES = ("full",)
 
@@ -23,12 +23,12 @@ def get_config():
     c.learning_rate = 2e-3
     c.weight_decay = 5e-4
     c.warmup_steps = 100
-    c.steps = 1500
+    c.steps = 3000  # 1500 steps gave robust 0.6905 but a clean drop of 8.35 points (> 8), 2026-11-23
     c.batch_size = 128
     c.eval_batch_size = 1000
     c.log_every = 100
-    c.eval_every = 1500
-    c.checkpoint_every = 500
+    c.eval_every = 3000
+    c.checkpoint_every = 1000
     c.adversarial.update(train_eps=0.1, train_steps=5, train_step_size=0.03, eps=0.1, eval_steps=20,
                          eval_step_size=0.01, eps_grid=(0.0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2),
                          eval_examples=2000)

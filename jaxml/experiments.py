@@ -100,6 +100,8 @@ def expectation_text(expected: dict[str, Any], *, with_metric: bool, ascii_only:
         parts.append(f"{le} {expected['at_most']}")
     if "max_wall_s" in expected:
         parts.append(f"in {le} {expected['max_wall_s']} s")
+    for extra in expected.get("also", ()):  # further conditions, each always with its metric
+        parts.append("and " + expectation_text(extra, with_metric=True, ascii_only=ascii_only))
     return " ".join(parts)
 
 

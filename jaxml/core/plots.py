@@ -34,7 +34,10 @@ def plot_learning_curves(workdir: str | Path, title: str = "", out: str | Path |
     for split, rs in evals.items():
         if rs and rs[0].get("accuracy") is not None:
             ax_acc.plot([r["step"] for r in rs], [r["accuracy"] for r in rs], "o-", ms=3, label=f"{split} accuracy")
-    ax_acc.set_xlabel("step"); ax_acc.set_ylabel("accuracy"); ax_acc.legend(); ax_acc.grid(alpha=0.3)
+    if ax_acc.lines:
+        ax_acc.set_xlabel("step"); ax_acc.set_ylabel("accuracy"); ax_acc.legend(); ax_acc.grid(alpha=0.3)
+    else:  # no accuracy anywhere (GANs, language models): the loss panel alone
+        fig.delaxes(ax_acc)
     fig.suptitle(title)
     fig.tight_layout()
     out = Path(out) if out else Path(workdir) / "plots" / "learning_curve.png"

@@ -36,6 +36,7 @@ def machine() -> str:
 
 
 def judge(record: dict[str, Any], expected: dict[str, Any]) -> str:
+    """'met' when the metric (and every condition in `expected["also"]`) holds, 'missed', or 'missing'."""
     metric = expected.get("metric")
     value = record.get(metric)
     if value is None:
@@ -47,6 +48,11 @@ def judge(record: dict[str, Any], expected: dict[str, Any]) -> str:
         ok &= value <= expected["at_most"]
     if "max_wall_s" in expected:
         ok &= record.get("wall_s", float("inf")) <= expected["max_wall_s"]
+    for extra in expected.get("also", ()):
+        status = judge(record, extra)
+        if status == "missing":
+            return status
+        ok &= status == "met"
     return "met" if ok else "missed"
 
 

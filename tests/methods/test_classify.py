@@ -96,3 +96,9 @@ def test_judge():
     assert reproduce.judge({"test_accuracy": 0.95, "wall_s": 50}, e) == "missed"
     assert reproduce.judge({"test_accuracy": 0.85, "wall_s": 5}, e) == "missed"
     assert reproduce.judge({}, e) == "missing"
+    both = {"metric": "robust_accuracy", "at_least": 0.65, "also": ({"metric": "clean_accuracy_drop", "at_most": 0.08},)}
+    assert reproduce.judge({"robust_accuracy": 0.69, "clean_accuracy_drop": 0.07}, both) == "met"
+    assert reproduce.judge({"robust_accuracy": 0.69, "clean_accuracy_drop": 0.0835}, both) == "missed"
+    assert reproduce.judge({"robust_accuracy": 0.69}, both) == "missing"
+    from jaxml.experiments import expectation_text
+    assert expectation_text(both, with_metric=False) == "≥ 0.65 and clean_accuracy_drop ≤ 0.08"

@@ -23,21 +23,24 @@ def plot_learning_curves(workdir: str | Path, title: str = "", out: str | Path |
     for r in rows:
         if r.get("split") not in (None, "train"):
             evals.setdefault(r["split"], []).append(r)
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.4))
+    has_acc = train[0].get("accuracy") is not None or any(rs and rs[0].get("accuracy") is not None
+                                                          for rs in evals.values())
+    if has_acc:
+        fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.4))
+    else:  # GANs, language models: the loss panel alone
+        fig, ax_loss = plt.subplots(1, 1, figsize=(5, 3.4))
     ax_loss.plot([r["step"] for r in train], [r["loss"] for r in train], label="train loss", lw=1)
     for split, rs in evals.items():
         if rs and rs[0].get("loss") is not None:
             ax_loss.plot([r["step"] for r in rs], [r["loss"] for r in rs], "o-", ms=3, label=f"{split} loss")
     ax_loss.set_xlabel("step"); ax_loss.set_ylabel("loss"); ax_loss.set_yscale("log"); ax_loss.legend()
-    if train[0].get("accuracy") is not None:
+    if has_acc and train[0].get("accuracy") is not None:
         ax_acc.plot([r["step"] for r in train], [r["accuracy"] for r in train], label="train accuracy", lw=1)
     for split, rs in evals.items():
-        if rs and rs[0].get("accuracy") is not None:
+        if has_acc and rs and rs[0].get("accuracy") is not None:
             ax_acc.plot([r["step"] for r in rs], [r["accuracy"] for r in rs], "o-", ms=3, label=f"{split} accuracy")
-    if ax_acc.lines:
+    if has_acc:
         ax_acc.set_xlabel("step"); ax_acc.set_ylabel("accuracy"); ax_acc.legend(); ax_acc.grid(alpha=0.3)
-    else:  # no accuracy anywhere (GANs, language models): the loss panel alone
-        fig.delaxes(ax_acc)
     fig.suptitle(title)
     fig.tight_layout()
     out = Path(out) if out else Path(workdir) / "plots" / "learning_curve.png"

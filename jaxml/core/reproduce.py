@@ -158,7 +158,7 @@ def run_suite(suite: str, *, runs_dir: Path, out: Path, overrides: list[str], on
                   "date": result.pop("date_run", datetime.date.today().isoformat()),
                   "command": " ".join(["jaxml train", name, *overrides])}
         record["status"] = judge(record, info.expected)
-        curve = workdir / "plots" / "learning_curve.png"
+        curve = workdir / result.get("summary_plot", "plots/learning_curve.png")
         if curve.exists():
             dst = plots_dir / f"{name}.png"
             shutil.copyfile(curve, dst)

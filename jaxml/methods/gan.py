@@ -518,6 +518,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         "inception_score": final["inception_score"], "inception_score_init": first["inception_score"],
         "feature_classifier_accuracy": fc.test_accuracy, "fid_samples": n, **sanity,
         "fid_curve": [[r["step"], r["fid"]] for r in rows], "steps": total,
+        "summary_plot": "plots/fid.png",  # what RESULTS.md shows for this run instead of the loss curve
     }
     if conditional:
         result["conditional_accuracy"] = final["conditional_accuracy"]

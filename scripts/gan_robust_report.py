@@ -1,5 +1,5 @@
 """Writes docs/gan_robust.md (and copies small PNGs to docs/plots/) from finished runs of the issue-5
-experiments: dcgan_fashion, cgan_fashion, pgd_at_fashion, trades_fashion, interpret runs.
+experiments: dcgan_fashion, cgan_fashion, pgd_at_fashion, trades_fashion, interpret_fashion.
 
 Usage: python scripts/gan_robust_report.py --runs-dir /tmp/runs_gan5 [--note "2-core CPU, shared"]
 Each run is read from <runs-dir>/<experiment>/ (result.json, sample_quality.jsonl, plots/); missing runs
@@ -59,7 +59,7 @@ def adv_section(name: str, run: Path, plots: Path) -> list[str]:
     r = json.loads((run / "result.json").read_text())
     runs = sorted({k[: -len("_robust_accuracy_curve")] for k in r if k.endswith("_robust_accuracy_curve")})
     eps = r["eps_grid"]
-    lines = [f"### {name}", "", f"wall time {r['wall_s']:.0f} s; PGD on {r['eval_examples']} test images "
+    lines = [f"### {name}", "", f"{r['steps']} training steps per model; wall time {r['wall_s']:.0f} s; PGD on {r['eval_examples']} test images "
              "(cumulative over the ε grid).", "",
              "| model | clean | " + " | ".join(f"ε={e:g}" for e in eps) + " | conf. AUC |",
              "|---|---|" + "---|" * len(eps) + "---|"]
@@ -81,6 +81,20 @@ def adv_section(name: str, run: Path, plots: Path) -> list[str]:
     return lines
 
 
+def interpret_section(name: str, run: Path, plots: Path) -> list[str]:
+    r = json.loads((run / "result.json").read_text())
+    lines = [f"### {name}", "", f"CNN test accuracy {r['test_accuracy']:.4f}; integrated gradients (64 steps, black "
+             f"baseline) completeness error at most {100 * r['ig_completeness_error']:.2f}% over the explained images.", "",
+             "Deletion AUC (mean target probability while the most-attributed pixels are set to 0 first, 10 steps; "
+             "lower = the map points at what the model uses):", "", "| map | deletion AUC |", "|---|---|"]
+    lines += [f"| {k[len('deletion_auc_'):]} | {v:.3f} |" for k, v in r.items() if k.startswith("deletion_auc_")]
+    png = run / "plots" / "attributions.png"
+    if png.exists():
+        shutil.copy(png, plots / f"{name}.png")
+        lines += ["", f"![{name} attributions](plots/{name}.png)", ""]
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs-dir", required=True)
@@ -95,7 +109,8 @@ def main():
              f"Produced by `python scripts/gan_robust_report.py --runs-dir {args.runs_dir}` from runs of "
              "`jaxml reproduce --suite full --only <experiment>`. " + args.note, ""]
     for name, section in (("dcgan_fashion", gan_section), ("cgan_fashion", gan_section),
-                          ("pgd_at_fashion", adv_section), ("trades_fashion", adv_section)):
+                          ("pgd_at_fashion", adv_section), ("trades_fashion", adv_section),
+                          ("interpret_fashion", interpret_section)):
         run = runs / name
         if (run / "result.json").exists():
             lines += section(name, run, plots)

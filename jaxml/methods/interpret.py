@@ -182,7 +182,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
             for m in ATTRIBUTIONS}
     err = completeness_error(logits_fn, x, target, maps["integrated_gradients"])
     result = {"test_accuracy": metrics["test_accuracy"], "steps": metrics["steps"],
-              "ig_completeness_error": float(jnp.max(err))}
+              "ig_completeness_error": float(jnp.max(err)),
+              "summary_plot": "plots/attributions.png"}  # what RESULTS.md shows for this run
     rand = jax.random.uniform(jax.random.fold_in(key, 1), x.shape)
     for name, m in {**maps, "random": rand}.items():
         result[f"deletion_auc_{name}"] = float(jnp.mean(deletion_curve(logits_fn, x, target, m)))

@@ -42,6 +42,24 @@ def learning_rate_schedule(config: ml_collections.ConfigDict) -> optax.Schedule:
     return optax.warmup_cosine_decay_schedule(0.0, lr, warmup, max(steps, warmup + 1), end_value=0.0)
 
 
+def training_config(method: str, **keys: Any) -> ml_collections.ConfigDict:
+    """A method's base config with the optimizer and loop keys that `make_optimizer` and `core.loop`
+    read, at the defaults the sequence methods share (float32, AdamW, warmup + cosine, global-norm
+    clipping 1.0, keep 2 checkpoints, TensorBoard, shard_map over all devices); `keys` add or override."""
+    c = ml_collections.ConfigDict()
+    c.method = method
+    c.dtype = "float32"
+    c.optimizer = "adamw"
+    c.schedule = "cosine"
+    c.grad_clip = 1.0
+    c.keep_checkpoints = 2
+    c.tensorboard = True
+    c.parallel = ml_collections.ConfigDict({"backend": "shard_map", "num_devices": 0})
+    for k, v in keys.items():
+        c[k] = v
+    return c
+
+
 def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
     """AdamW / Adam / SGD(+momentum) with the config's schedule, weight decay and gradient clipping."""
     name = config.get("optimizer", "adamw")

@@ -43,7 +43,7 @@ import numpy as np
 import optax
 
 from jaxml.core import loop, parallel, profiling
-from jaxml.core.train_state import TrainState, make_optimizer
+from jaxml.core.train_state import TrainState, make_optimizer, training_config
 from jaxml.data import text as text_lib
 from jaxml.data.datasets import Split
 from jaxml.errors import JaxmlError
@@ -318,22 +318,10 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
 def text_model_config(method: str, **model: Any) -> ml_collections.ConfigDict:
     """The keys every character-Transformer method shares (lm, mlm): model, AdamW + warmup-cosine,
     clipping, logging; `model` overrides the Transformer's defaults."""
-    c = ml_collections.ConfigDict()
-    c.method = method
-    c.seed = 0
+    c = training_config(method, seed=0, learning_rate=3e-3, weight_decay=0.01, warmup_steps=100, batch_size=32,
+                        eval_batch_size=256, log_every=50)
     c.model = ml_collections.ConfigDict({"num_layers": 4, "num_heads": 4, "embed_dim": 128, "mlp_dim": 0,
                                          "position": "learned", "impl": "einsum", "dropout": 0.0, **model})
-    c.dtype = "float32"
-    c.optimizer = "adamw"
-    c.learning_rate = 3e-3
-    c.weight_decay = 0.01
-    c.warmup_steps = 100
-    c.schedule = "cosine"
-    c.grad_clip = 1.0
-    c.batch_size = 32
-    c.eval_batch_size = 256
-    c.log_every = 50
-    c.parallel = ml_collections.ConfigDict({"backend": "shard_map", "num_devices": 0})
     return c
 
 
@@ -350,8 +338,6 @@ def base_config() -> ml_collections.ConfigDict:
     c.steps = 2000
     c.eval_every = 1000
     c.checkpoint_every = 1000
-    c.keep_checkpoints = 2
-    c.tensorboard = True
     c.attention_text = "And God said, Let there be light: and there was light."
     c.sample = ml_collections.ConfigDict({"prompts": ("And God said", "Blessed are"), "num_chars": 120,
                                           "temperature": 0.8, "top_k": 10})

@@ -31,7 +31,7 @@ import optax
 
 from jaxml.core import loop, parallel
 from jaxml.core.plots import plot_learning_curves
-from jaxml.core.train_state import TrainState, make_optimizer
+from jaxml.core.train_state import TrainState, make_optimizer, training_config
 from jaxml.data import sequences
 from jaxml.data.datasets import Split
 from jaxml.data.sequences import BOS, EOS, PAD, NumberData
@@ -288,8 +288,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
 def base_config() -> ml_collections.ConfigDict:
     """Defaults: en/es/fr with 4000 training numbers each and pt with 200, numbers of 1-4 digits, a 2+2
     layer Transformer (width 64, 4 heads), temperatures 1 (proportional) and 5, beam width 4."""
-    c = ml_collections.ConfigDict()
-    c.method = "seq2seq"
+    c = training_config("seq2seq", learning_rate=2e-3, weight_decay=1e-4, warmup_steps=100, steps=2000,
+                        batch_size=64, eval_batch_size=200, log_every=100, eval_every=1000, checkpoint_every=1000)
     c.dataset = "numbers"
     c.data_seed = 0
     c.seed = 0
@@ -302,20 +302,4 @@ def base_config() -> ml_collections.ConfigDict:
     c.beam_width = 4
     c.model = ml_collections.ConfigDict(dict(encoder_layers=2, decoder_layers=2, num_heads=4, embed_dim=64,
                                              mlp_dim=256, dropout=0.0, impl="einsum"))
-    c.dtype = "float32"
-    c.optimizer = "adamw"
-    c.learning_rate = 2e-3
-    c.weight_decay = 1e-4
-    c.warmup_steps = 100
-    c.schedule = "cosine"
-    c.grad_clip = 1.0
-    c.steps = 2000
-    c.batch_size = 64
-    c.eval_batch_size = 200
-    c.log_every = 100
-    c.eval_every = 1000
-    c.checkpoint_every = 1000
-    c.keep_checkpoints = 2
-    c.tensorboard = True
-    c.parallel = ml_collections.ConfigDict({"backend": "shard_map", "num_devices": 0})
     return c

@@ -26,7 +26,7 @@ import numpy as np
 import optax
 
 from jaxml.core import loop, parallel
-from jaxml.core.train_state import TrainState, make_optimizer
+from jaxml.core.train_state import TrainState, make_optimizer, training_config
 from jaxml.data import sequences
 from jaxml.data.datasets import Split
 from jaxml.errors import JaxmlError
@@ -198,8 +198,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
 
 def base_config() -> ml_collections.ConfigDict:
     """Defaults: HMM data (6 states, 12 symbols), a 1-layer BiLSTM-CRF (embed 32, hidden 64), AdamW 3e-3."""
-    c = ml_collections.ConfigDict()
-    c.method = "sequence_labeling"
+    c = training_config("sequence_labeling", learning_rate=3e-3, weight_decay=1e-4, warmup_steps=50, steps=1000,
+                        batch_size=32, eval_batch_size=200, log_every=100, eval_every=500, checkpoint_every=500)
     c.dataset = "hmm"
     c.data_dir = ""
     c.data_seed = 0
@@ -209,20 +209,4 @@ def base_config() -> ml_collections.ConfigDict:
     c.pytokens = ml_collections.ConfigDict(dict(window=128, train_chars=300_000, test_chars=60_000, test_percent=20))
     c.model = ml_collections.ConfigDict(dict(encoder="bilstm", embed_dim=32, hidden=64, layers=1))
     c.use_crf = True
-    c.dtype = "float32"
-    c.optimizer = "adamw"
-    c.learning_rate = 3e-3
-    c.weight_decay = 1e-4
-    c.warmup_steps = 50
-    c.schedule = "cosine"
-    c.grad_clip = 1.0
-    c.steps = 1000
-    c.batch_size = 32
-    c.eval_batch_size = 200
-    c.log_every = 100
-    c.eval_every = 500
-    c.checkpoint_every = 500
-    c.keep_checkpoints = 2
-    c.tensorboard = True
-    c.parallel = ml_collections.ConfigDict({"backend": "shard_map", "num_devices": 0})
     return c

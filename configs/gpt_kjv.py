@@ -5,7 +5,7 @@ Expected:  val_loss <= 1.30 nats/char within 10 minutes wall clock (compile incl
            Record it with scripts/record_gpt_kjv.sh on an otherwise idle CPU.
 Sizing:    at ~85 GFLOP/s for ~500 s the budget is ~4e13 training FLOPs; at 6*N*D FLOPs and the
            compute-optimal D ~ 20 N (Hoffmann et al. 2022) that is N ~ 0.6M matmul parameters, so the
-           4x128 model (0.79M, ~2.2x the tokens/s of 4x192, BENCHMARKS.md) trains on ~8M characters instead
+           4x128 model (0.79M, 1.5-2.2x the tokens/s of 4x192 in BENCHMARKS.md) trains on ~8M characters instead
            of 4x192 on ~5M. The earlier 4x192, 1400-step config needed ~10.2k tokens/s, more than this
            CPU gives (8.0k measured at load ~1); a partial run of it under load had 1.83 at step 300.
 Measured:  scripts/record_gpt_kjv.sh, 2026-11-23, 2-core Xeon otherwise idle: 18.9k tokens/s in the

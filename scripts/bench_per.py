@@ -13,7 +13,8 @@ timed with the sum-tree update it uses on CPU (`device="cpu"`, a scan over the b
 accelerator variant (`device="gpu"`, bincount), both run here on the CPU.
 
 The sides alternate over `--rounds` rounds (this shared machine's speed drifts); ratios are medians of
-per-round ratios of iterations/s (> 1: jaxml faster).
+per-round ratios of iterations/s (> 1: jaxml faster). `--fanouts` times jaxml's sum-tree at several
+node widths (2 = a binary tree); the first fan-out listed is the numerator of the ratios.
 
 flashbax is not a jaxml dependency; install it outside the project environment, e.g.
     pip install --target /tmp/fbx flashbax==0.1.3 --no-deps
@@ -47,14 +48,14 @@ def random_items(key, n):
                       truncated=jnp.zeros((n,), bool))
 
 
-def jaxml_side(capacity, batch, add, steps):
+def jaxml_side(capacity, batch, add, steps, fanout):
     from jaxml.rl import buffers
 
     example = jax.tree.map(lambda x: x[0], random_items(jax.random.PRNGKey(0), 1))
     chunk = min(capacity, 10_000)
 
     def prefill(key):
-        buf = buffers.per_init(example, capacity, alpha=ALPHA, eps=EPS)
+        buf = buffers.per_init(example, capacity, alpha=ALPHA, eps=EPS, fanout=fanout)
 
         def body(buf, k):
             k1, k2 = jax.random.split(k)
@@ -128,6 +129,9 @@ def main() -> None:
     p.add_argument("--add", type=int, default=10, help="transitions added per iteration")
     p.add_argument("--steps", type=int, default=2000, help="iterations per timed call (one scan)")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--fanouts", default="16",
+                   help="jaxml sum-tree fan-outs to time (per_init's `fanout`; the first is the reference "
+                        "of the ratios; 2 = a binary tree)")
     p.add_argument("--fbx-devices", default="cpu,gpu",
                    help="flashbax sum-tree variants to time (its `device` argument)")
     args = p.parse_args()
@@ -143,7 +147,9 @@ def main() -> None:
     fbx_devices = [d for d in args.fbx_devices.split(",") if d]
     for cap in map(int, args.capacities.split(",")):
         for batch in map(int, args.batches.split(",")):
-            sides = {"jaxml": jaxml_side(cap, batch, args.add, args.steps)}
+            fanouts = [int(f) for f in args.fanouts.split(",") if f]
+            ref = f"jaxml[{fanouts[0]}]"
+            sides = {f"jaxml[{f}]": jaxml_side(cap, batch, args.add, args.steps, f) for f in fanouts}
             for d in fbx_devices:
                 sides[f"flashbax[{d}]"] = flashbax_side(cap, batch, args.add, args.steps, d)
             compiled, states, speed = {}, {}, {}
@@ -162,8 +168,8 @@ def main() -> None:
                 s = sorted(speed[name])[len(speed[name]) // 2]
                 line = (f"  capacity {cap:>8} batch {batch:>4}  {name:<14} "
                         f"{1e6 / s:8.1f} us/iteration  {s:9.0f} iterations/s")
-                if name != "jaxml":
-                    line += f"  jaxml / this: {ratio_summary(speed['jaxml'], speed[name])}"
+                if name != ref:
+                    line += f"  {ref} / this: {ratio_summary(speed[ref], speed[name])}"
                 print(line, flush=True)
 
 

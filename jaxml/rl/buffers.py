@@ -30,6 +30,7 @@ from jaxml.errors import JaxmlError
 __all__ = [
     "UniformBuffer", "uniform_init", "uniform_add", "uniform_sample", "can_sample",
     "PrioritizedBuffer", "per_init", "per_add", "per_sample", "per_update", "beta_schedule",
+    "leaf_priorities", "total_priority",
 ]
 
 
@@ -148,81 +149,105 @@ def can_sample(buf: UniformBuffer | PrioritizedBuffer, min_size: int) -> jax.Arr
 
 @flax.struct.dataclass
 class PrioritizedBuffer:
-    """A ring buffer with proportional priorities kept in a flat sum-tree.
+    """A ring buffer with proportional priorities kept in a sum-tree of fan-out `fanout` (F).
 
-    `tree` has length `2 * L`, `L` = capacity rounded up to a power of two. Leaf `i` (slot `i`) is at
-    `tree[L + i]`; node `j` has children `2j` and `2j + 1`; the root (total priority) is `tree[1]`;
-    `tree[0]` and the leaves of empty or unused slots are 0. Every internal node is computed as the
-    float32 sum of its two children (never by adding deltas), so the invariant holds exactly and
-    nothing drifts over a long run.
+    `levels[0]` holds the leaves: slot `i`'s priority is `levels[0][i]` (length: capacity rounded up
+    to a multiple of F; unused and empty slots hold 0). Viewed as rows of F, row `r` of level `k`
+    sums to `levels[k + 1][r]`; the last level is a single row, and the total priority is its sum.
+    A wide node (F = 16 by default) makes the tree shallow: 5 levels for up to a million items
+    instead of a binary tree's 20, so sampling and updating touch few, contiguous rows. Every node
+    is recomputed as the float32 sum of its children's row (never by adding deltas), so the
+    invariant holds exactly and nothing drifts over a long run.
 
     Priority space: the leaves and `max_priority` both hold priorities *after* the exponent,
-    p_i = (|td_i| + eps)^alpha, so P(i) = tree[L + i] / tree[1]. `max_priority` (initially 1.0) is
+    p_i = (|td_i| + eps)^alpha, so P(i) = levels[0][i] / total. `max_priority` (initially 1.0) is
     the largest p_i ever written by `per_update`; `per_add` gives new items exactly that value.
     """
 
     data: Any
-    tree: jax.Array
+    levels: tuple
     max_priority: jax.Array
     position: jax.Array
     size: jax.Array
     alpha: float = flax.struct.field(pytree_node=False)
     eps: float = flax.struct.field(pytree_node=False)
+    fanout: int = flax.struct.field(pytree_node=False, default=16)
 
     @property
     def capacity(self) -> int:
         return _capacity_of(self.data)
 
-    @property
-    def num_leaves(self) -> int:
-        """L: the capacity rounded up to a power of two."""
-        return self.tree.shape[-1] // 2
+
+def leaf_priorities(buf: PrioritizedBuffer) -> jax.Array:
+    """The priority of every slot, [capacity] (0 for empty slots)."""
+    return buf.levels[0][..., :buf.capacity]
 
 
-def _depth(num_leaves: int) -> int:
-    return num_leaves.bit_length() - 1  # log2(L), L a power of two
+def total_priority(buf: PrioritizedBuffer) -> jax.Array:
+    """The sum of all priorities (the root of the sum-tree)."""
+    return jnp.sum(buf.levels[-1], axis=-1)
 
 
-def _set_leaves(tree: jax.Array, slots: jax.Array, values: jax.Array, keep: jax.Array) -> jax.Array:
+def _rows(level: jax.Array, fanout: int) -> jax.Array:
+    return level.reshape(level.shape[:-1] + (level.shape[-1] // fanout, fanout))
+
+
+def _level_sizes(capacity: int, fanout: int) -> list[int]:
+    """Lengths of the levels, leaves first: each a multiple of `fanout`; the last is one row."""
+    sizes, n = [], capacity
+    while True:
+        rows = -(-n // fanout)
+        sizes.append(rows * fanout)
+        if rows == 1:
+            return sizes
+        n = rows
+
+
+def _set_leaves(levels: tuple, slots: jax.Array, values: jax.Array, keep: jax.Array,
+                fanout: int) -> tuple:
     """Sets leaves `slots[keep]` to `values[keep]` and recomputes their ancestors bottom-up.
 
     The kept slots must be distinct (callers de-duplicate). Each ancestor is set to the sum of its
-    children; an ancestor shared by several slots receives the same value from every writer, so the
-    scatter is deterministic. Cost O(N log L), independent of capacity.
+    children's row; an ancestor shared by several slots receives the same value from every writer,
+    so the scatter is deterministic. Cost O(N * F * depth), independent of capacity.
     """
-    num_leaves = tree.shape[0] // 2
-    dropped = jnp.full_like(slots, tree.shape[0])  # out of bounds: `mode="drop"` skips the write
-    tree = tree.at[jnp.where(keep, slots + num_leaves, dropped)].set(values, mode="drop")
-    node = jnp.where(keep, slots, 0) + num_leaves
-    for _ in range(_depth(num_leaves)):
-        node = node // 2
-        tree = tree.at[node].set(tree[2 * node] + tree[2 * node + 1])
-    return tree
+    leaves = levels[0]
+    dropped = jnp.full_like(slots, leaves.shape[0])  # out of bounds: `mode="drop"` skips the write
+    out = [leaves.at[jnp.where(keep, slots, dropped)].set(values, mode="drop")]
+    node = jnp.where(keep, slots, 0)
+    for level in levels[1:]:
+        node = node // fanout
+        sums = jnp.sum(_rows(out[-1], fanout)[node], axis=-1)
+        out.append(level.at[node].set(sums))
+    return tuple(out)
 
 
-def per_init(example: Any, capacity: int, alpha: float = 0.6, eps: float = 1e-6) -> PrioritizedBuffer:
-    """An empty prioritised buffer. `alpha >= 0` (0 = uniform), `eps > 0` keeps every P(i) > 0."""
+def per_init(example: Any, capacity: int, alpha: float = 0.6, eps: float = 1e-6,
+             fanout: int = 16) -> PrioritizedBuffer:
+    """An empty prioritised buffer. `alpha >= 0` (0 = uniform), `eps > 0` keeps every P(i) > 0;
+    `fanout >= 2` is the sum-tree's node width (a speed knob: sampling is exact for any value)."""
     capacity = check_int(capacity, "capacity")
     alpha = check_number(alpha, "alpha", lo=0.0)
     if check_number(eps, "eps", lo=0.0) == 0.0:
         raise JaxmlError("eps must be > 0 (it keeps every item's probability above zero), got 0")
-    num_leaves = 1 << (capacity - 1).bit_length()
+    fanout = check_int(fanout, "fanout", 2)
+    levels = tuple(jnp.zeros((n,), jnp.float32) for n in _level_sizes(capacity, fanout))
     return PrioritizedBuffer(
-        data=_storage(example, capacity), tree=jnp.zeros((2 * num_leaves,), jnp.float32),
+        data=_storage(example, capacity), levels=levels,
         max_priority=jnp.ones((), jnp.float32), position=jnp.zeros((), jnp.int32),
-        size=jnp.zeros((), jnp.int32), alpha=float(alpha), eps=float(eps))
+        size=jnp.zeros((), jnp.int32), alpha=float(alpha), eps=float(eps), fanout=fanout)
 
 
 def per_add(buf: PrioritizedBuffer, items: Any) -> PrioritizedBuffer:
     """Writes a batch of `N <= capacity` items, each with priority `max_priority` (alpha-space).
 
-    Overwritten slots (once the ring is full) lose their old priority. Cost O(N log L).
+    Overwritten slots (once the ring is full) lose their old priority. Cost O(N F depth).
     """
     items, n = _check_items(buf.data, items)
     slots, position, size = _advance(buf.position, buf.size, n, buf.capacity)
     values = jnp.broadcast_to(buf.max_priority, (n,))
-    tree = _set_leaves(buf.tree, slots, values, jnp.ones((n,), bool))
-    return buf.replace(data=_write(buf.data, slots, items), tree=tree, position=position, size=size)
+    levels = _set_leaves(buf.levels, slots, values, jnp.ones((n,), bool), buf.fanout)
+    return buf.replace(data=_write(buf.data, slots, items), levels=levels, position=position, size=size)
 
 
 def per_sample(buf: PrioritizedBuffer, key: jax.Array, batch_size: int,
@@ -230,9 +255,10 @@ def per_sample(buf: PrioritizedBuffer, key: jax.Array, batch_size: int,
     """Stratified proportional sampling; returns `(batch, indices, weights)`.
 
     `[0, total)` is split into `batch_size` equal segments and one value is drawn uniformly in each,
-    then located in the sum-tree (a vectorised descent over the log2(L) levels). The descent never
-    steps into a zero-sum subtree, so a float32 round-off that puts a value at or past the total lands
-    on the last stored item rather than an empty leaf; indices are also clipped to `[0, size)`.
+    then located in the sum-tree: at each level, from the root row down, the child whose cumulative
+    range holds the value (a vectorised descent, one row gather per level). The descent never steps
+    into a zero-sum child, so a float32 round-off that puts a value at or past a row's sum lands on
+    the row's last non-empty child rather than an empty leaf; indices are also clipped to `[0, size)`.
 
     Importance weights w_i = (size * P(i))^(-beta) are normalised by the maximum weight *in this
     batch*, so the largest is exactly 1 (computed as (min_batch p / p_i)^beta, which is the same
@@ -245,22 +271,25 @@ def per_sample(buf: PrioritizedBuffer, key: jax.Array, batch_size: int,
     """
     batch_size = check_int(batch_size, "batch_size")
     check_number(beta, "beta", lo=0.0, allow_arrays=True)
-    tree, num_leaves = buf.tree, buf.num_leaves
-    total = tree[1]
-    segment = total / batch_size
+    fanout = buf.fanout
+    segment = total_priority(buf) / batch_size
     offsets = jax.random.uniform(key, (batch_size,), jnp.float32)
     values = (jnp.arange(batch_size, dtype=jnp.float32) + offsets) * segment
 
-    node = jnp.ones((batch_size,), jnp.int32)
-    for _ in range(_depth(num_leaves)):
-        left = tree[2 * node]
-        right = tree[2 * node + 1]
-        go_right = (values >= left) & (right > 0)
-        values = jnp.where(go_right, values - left, values)
-        node = 2 * node + go_right.astype(jnp.int32)
-    indices = jnp.clip(node - num_leaves, 0, jnp.maximum(buf.size - 1, 0)).astype(jnp.int32)
+    node = jnp.zeros((batch_size,), jnp.int32)     # row index within the current level
+    last_child = jnp.arange(fanout, dtype=jnp.int32)
+    for level in reversed(buf.levels):
+        children = _rows(level, fanout)[node]                                     # [B, F]
+        upto = jnp.cumsum(children, axis=-1)                                      # inclusive
+        child = jnp.sum(upto <= values[:, None], axis=-1, dtype=jnp.int32)        # first upto > v
+        nonempty = jnp.max(jnp.where(children > 0, last_child, 0), axis=-1)
+        child = jnp.minimum(child, nonempty)
+        before = jnp.take_along_axis(upto - children, child[:, None], axis=-1)[:, 0]
+        values = values - before
+        node = node * fanout + child
+    indices = jnp.clip(node, 0, jnp.maximum(buf.size - 1, 0)).astype(jnp.int32)
 
-    priorities = jnp.maximum(tree[num_leaves + indices], jnp.finfo(jnp.float32).tiny)
+    priorities = jnp.maximum(buf.levels[0][indices], jnp.finfo(jnp.float32).tiny)
     weights = (jnp.min(priorities) / priorities) ** jnp.asarray(beta, jnp.float32)
     return _gather(buf.data, indices), indices, weights
 
@@ -271,7 +300,7 @@ def per_update(buf: PrioritizedBuffer, indices: jax.Array, td_errors: jax.Array)
     Duplicate indices are resolved deterministically: the *last* occurrence wins, and only the
     values actually written count towards `max_priority`. Indices outside `[0, size)` (no stored
     item there) are ignored. Only the touched leaves and their ancestors are recomputed, each
-    ancestor as the exact sum of its children: cost O(B log L) for B indices (plus an O(B log B)
+    ancestor as the exact sum of its children: cost O(B F depth) for B indices (plus an O(B log B)
     sort for the de-duplication), never O(capacity), and no float32 drift from incremental deltas.
     """
     indices = jnp.asarray(indices)
@@ -294,9 +323,9 @@ def per_update(buf: PrioritizedBuffer, indices: jax.Array, td_errors: jax.Array)
     last = jnp.zeros(indices.shape, bool).at[order].set(last_of_run)
     keep = last & (indices >= 0) & (indices < buf.size)
 
-    tree = _set_leaves(buf.tree, jnp.where(keep, indices, 0), priorities, keep)
+    levels = _set_leaves(buf.levels, jnp.where(keep, indices, 0), priorities, keep, buf.fanout)
     max_priority = jnp.maximum(buf.max_priority, jnp.max(jnp.where(keep, priorities, 0.0)))
-    return buf.replace(tree=tree, max_priority=max_priority)
+    return buf.replace(levels=levels, max_priority=max_priority)
 
 
 def beta_schedule(start: float, end: float, steps: int) -> Callable[[jax.Array], jax.Array]:

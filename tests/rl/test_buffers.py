@@ -53,19 +53,23 @@ def per_with_priorities(priorities, alpha=1.0, eps=0.5):
     return pupdate(buf, *pad8(np.arange(n), priorities ** (1 / alpha) - eps))
 
 
-def check_tree(buf):
-    """Each internal node == sum of its children (float32), and ~ a float64 rebuild from leaves."""
-    tree = np.asarray(buf.tree)
-    num_leaves = len(tree) // 2
-    np.testing.assert_array_equal(tree[1:num_leaves], tree[2::2][: num_leaves - 1] + tree[3::2][: num_leaves - 1])
-    level = tree[num_leaves:].astype(np.float64)
-    ref = [level]
-    while len(level) > 1:
-        level = level.reshape(-1, 2).sum(1)
-        ref.append(level)
-    ref64 = np.concatenate([[0.0]] + ref[::-1])
-    np.testing.assert_allclose(tree, ref64, rtol=1e-5, atol=0)
-    assert tree[0] == 0.0
+def check_tree(buf, exact=None):
+    """Each node == the float32 sum of its children's row (exactly for fan-out 2, where the sum has
+    one order), and every level ~ a float64 rebuild from the leaves."""
+    F = buf.fanout
+    levels = [np.asarray(level) for level in buf.levels]
+    exact = F == 2 if exact is None else exact
+    ref = levels[0].astype(np.float64)
+    for lower, upper in zip(levels, levels[1:]):
+        sums = lower.reshape(-1, F).sum(1, dtype=np.float32)
+        assert np.all(upper[len(sums):] == 0.0)
+        if exact:
+            np.testing.assert_array_equal(upper[:len(sums)], sums)
+        ref = ref.reshape(-1, F).sum(1)
+        np.testing.assert_allclose(upper[:len(sums)], ref, rtol=1e-5, atol=0)
+        ref = np.concatenate([ref, np.zeros(len(upper) - len(ref))])
+    assert len(levels[-1]) == F
+    np.testing.assert_allclose(float(B.total_priority(buf)), levels[0].astype(np.float64).sum(), rtol=1e-5)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,11 +152,12 @@ def test_uniform_jit_and_vmap_match_unbatched():
 # Prioritised buffer (capacity 8 unless the test is about capacity; batches 8 or 20000).
 # ---------------------------------------------------------------------------------------------
 
-def test_per_tree_invariant_and_leaves_after_random_adds_and_updates():
+@pytest.mark.parametrize("fanout, sizes", [(2, (10, 6, 4, 2)), (3, (12, 6, 3)), (32, (32,))])
+def test_per_tree_invariant_and_leaves_after_random_adds_and_updates(fanout, sizes):
     rng = np.random.default_rng(0)
-    capacity, alpha, eps = 10, 0.6, 1e-6  # not a power of two: leaves 10..15 stay unused
-    buf = B.per_init(EXAMPLE, capacity, alpha=alpha, eps=eps)
-    assert buf.tree.shape == (32,) and buf.num_leaves == 16 and float(buf.max_priority) == 1.0
+    capacity, alpha, eps = 10, 0.6, 1e-6  # not a multiple of the fan-out: padded leaves stay unused
+    buf = B.per_init(EXAMPLE, capacity, alpha=alpha, eps=eps, fanout=fanout)
+    assert tuple(len(level) for level in buf.levels) == sizes and float(buf.max_priority) == 1.0
     ref = np.zeros(capacity)  # float64 model of the leaves
     max_p, pos, size, count = 1.0, 0, 0, 0
     for step in range(8):
@@ -171,10 +176,10 @@ def test_per_tree_invariant_and_leaves_after_random_adds_and_updates():
         written = {i: (abs(float(t)) + eps) ** alpha for i, t in zip(idx, td)}
         max_p = max(max_p, *written.values())
         check_tree(buf)
-        np.testing.assert_allclose(np.asarray(buf.tree)[16:26], ref, rtol=1e-5)
-        np.testing.assert_array_equal(np.asarray(buf.tree)[26:], 0.0)
+        np.testing.assert_allclose(B.leaf_priorities(buf), ref, rtol=1e-5)
+        np.testing.assert_array_equal(np.asarray(buf.levels[0])[capacity:], 0.0)
         np.testing.assert_allclose(float(buf.max_priority), max_p, rtol=1e-5)
-        np.testing.assert_allclose(float(buf.tree[1]), ref.sum(), rtol=1e-5)
+        np.testing.assert_allclose(float(B.total_priority(buf)), ref.sum(), rtol=1e-5)
         assert int(buf.size) == size and int(buf.position) == pos
     assert count > capacity  # the ring wrapped
 
@@ -190,10 +195,27 @@ def test_per_sampling_frequencies_proportional_to_priorities():
     np.testing.assert_array_equal(batch["action"], idx)
 
 
+@pytest.mark.parametrize("fanout", [2, 4, 16, 32])
+def test_per_multilevel_sampling_frequencies_match_priorities(fanout):
+    """100 items with random priorities through 2-7 levels: frequencies within 4 sigma of P(i)."""
+    rng = np.random.default_rng(7)
+    p = rng.exponential(1.0, 100).astype(np.float32) + 0.05
+    buf = B.per_init(EXAMPLE, 100, alpha=1.0, eps=0.01, fanout=fanout)
+    buf = padd(buf, items(0, 100))
+    buf = jax.jit(B.per_update)(buf, jnp.arange(100, dtype=jnp.int32), jnp.asarray(p - 0.01))
+    check_tree(buf)
+    n = 50_000
+    _, idx, _ = jax.jit(B.per_sample, static_argnums=2)(buf, key(11), n, 0.4)
+    freq = np.bincount(np.asarray(idx), minlength=100) / n
+    prob = p.astype(np.float64) / p.sum()
+    sigma = np.sqrt(prob * (1 - prob) / n)
+    assert np.all(np.abs(freq - prob) < 4 * sigma + 1e-4)
+
+
 def test_per_stratified_sampling_returns_each_segments_item():
     # Priorities 1,3,2,2 (exact in float32): cumulative 1,4,6,8, total 8, 8 segments of width 1.
     buf = per_with_priorities([1.0, 3.0, 2.0, 2.0])
-    np.testing.assert_array_equal(np.asarray(buf.tree)[8:], [1.0, 3.0, 2.0, 2.0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(B.leaf_priorities(buf), [1.0, 3.0, 2.0, 2.0, 0, 0, 0, 0])
     for seed in range(4):
         _, idx, _ = psample(buf, key(seed), 8, 0.5)
         np.testing.assert_array_equal(idx, [0, 1, 1, 1, 2, 2, 3, 3])
@@ -205,7 +227,7 @@ def test_per_importance_weights_match_numpy_formula(beta):
     buf = fill(B.per_init(EXAMPLE, 8), 5)  # default alpha=0.6, eps=1e-6
     buf = pupdate(buf, *pad8(np.arange(5), rng.exponential(2.0, 5)))
     _, idx, w = psample(buf, key(3), 8, beta)
-    leaves = np.asarray(buf.tree, np.float64)[8:13]
+    leaves = np.asarray(B.leaf_priorities(buf), np.float64)[:5]
     prob = leaves[np.asarray(idx)] / leaves.sum()
     ref = (5 * prob) ** (-beta)
     ref /= ref.max()
@@ -217,11 +239,11 @@ def test_per_importance_weights_match_numpy_formula(beta):
 
 def test_per_new_items_get_max_priority_and_are_sampled_accordingly():
     buf = fill(B.per_init(EXAMPLE, 8, alpha=1.0, eps=0.5), 4)
-    np.testing.assert_array_equal(np.asarray(buf.tree)[8:12], 1.0)  # initial max_priority
+    np.testing.assert_array_equal(B.leaf_priorities(buf)[:4], 1.0)  # initial max_priority
     buf = pupdate(buf, *pad8(np.arange(4), [0.1, 5.0, 0.2, 0.3]))
     np.testing.assert_allclose(float(buf.max_priority), 5.5, rtol=1e-6)
     buf = fill(buf, 1, start=4)
-    assert float(buf.tree[8 + 4]) == float(buf.max_priority)
+    assert float(B.leaf_priorities(buf)[4]) == float(buf.max_priority)
     _, idx, _ = psample(buf, key(4), 20000, 0.4)
     freq = np.bincount(np.asarray(idx), minlength=8) / 20000
     p = np.array([0.1, 5.0, 0.2, 0.3, 5.0]) + 0.5
@@ -231,13 +253,13 @@ def test_per_new_items_get_max_priority_and_are_sampled_accordingly():
 
 def test_per_zero_td_error_keeps_positive_probability():
     buf = per_with_priorities([0.5, 1.5, 1.5, 1.5])  # td = 0, 1, 1, 1 with eps = 0.5
-    assert float(buf.tree[8]) == 0.5
+    assert float(B.leaf_priorities(buf)[0]) == 0.5
     _, idx, _ = psample(buf, key(5), 20000, 0.5)
     np.testing.assert_allclose(np.mean(np.asarray(idx) == 0), 0.5 / 5.0, atol=0.01)
     # With the default tiny eps and alpha, a zero TD error still leaves a strictly positive leaf.
     buf = pupdate(fill(B.per_init(EXAMPLE, 8), 4), *pad8(np.arange(4), np.zeros(4)))
-    np.testing.assert_allclose(np.asarray(buf.tree)[8:12], (1e-6) ** 0.6, rtol=1e-5)
-    assert np.all(np.asarray(buf.tree)[8:12] > 0)
+    np.testing.assert_allclose(B.leaf_priorities(buf)[:4], (1e-6) ** 0.6, rtol=1e-5)
+    assert np.all(B.leaf_priorities(buf)[:4] > 0)
 
 
 def test_per_update_duplicate_indices_is_deterministic_last_wins():
@@ -245,10 +267,11 @@ def test_per_update_duplicate_indices_is_deterministic_last_wins():
     update = pad8([2, 2, 3, 2], [9.0, 5.0, 3.0, 2.0])
     a = pupdate(buf, *update)
     b = pupdate(buf, *update)
-    np.testing.assert_array_equal(a.tree, b.tree)
+    for x, y in zip(a.levels, b.levels):
+        np.testing.assert_array_equal(x, y)
     assert float(a.max_priority) == float(b.max_priority)
     eps = 0.5
-    np.testing.assert_array_equal(np.asarray(a.tree)[8:13], [1.0, 1.0, 2.0 + eps, 3.0 + eps, 1.0])
+    np.testing.assert_array_equal(B.leaf_priorities(a)[:5], [1.0, 1.0, 2.0 + eps, 3.0 + eps, 1.0])
     # Only written values count: 9 was overwritten by the later 2 at index 2.
     assert float(a.max_priority) == 3.0 + eps
     check_tree(a)
@@ -257,15 +280,15 @@ def test_per_update_duplicate_indices_is_deterministic_last_wins():
 def test_per_update_ignores_indices_without_items():
     buf = fill(B.per_init(EXAMPLE, 8, alpha=1.0, eps=0.5), 3)
     new = pupdate(buf, *pad8([5, -1, 1, 9, 8], [7.0, 7.0, 1.5, 7.0, 7.0]))
-    np.testing.assert_array_equal(np.asarray(new.tree)[8:], [1.0, 2.0, 1.0, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(B.leaf_priorities(new), [1.0, 2.0, 1.0, 0, 0, 0, 0, 0])
     assert float(new.max_priority) == 2.0
     check_tree(new)
 
 
 def test_per_never_samples_beyond_size():
-    buf = fill(B.per_init(EXAMPLE, 8), 3)
+    buf = fill(B.per_init(EXAMPLE, 8, fanout=2), 3)
     # A root above the leaves' sum (as from round-off) must not reach the empty leaves either.
-    inflated = buf.replace(tree=buf.tree.at[1].multiply(1.5))
+    inflated = buf.replace(levels=buf.levels[:-1] + (buf.levels[-1] * 1.5,))
     for b in (buf, inflated):
         for seed in range(3):
             _, idx, w = psample(b, key(seed), 20000, 0.5)
@@ -303,7 +326,7 @@ def test_per_vmapped_over_seeds_matches_unbatched():
         single = (buf, *psample(buf, keys[s], 8, 0.58))
         for got, want in zip(jax.tree.leaves(batched), jax.tree.leaves(single)):
             np.testing.assert_allclose(np.asarray(got)[s], want, rtol=1e-6)
-    assert not np.array_equal(batched[0].tree[0], batched[0].tree[1])
+    assert not np.array_equal(batched[0].levels[0][0], batched[0].levels[0][1])
 
 
 def test_beta_schedule_endpoints():

@@ -213,3 +213,18 @@ def split_validation(split: Split, fraction: float, seed: int) -> tuple[Split, S
     perm = np.random.default_rng(seed).permutation(n)
     val_idx, train_idx = np.sort(perm[:num_val]), np.sort(perm[num_val:])
     return _subset(split.images, split.labels, train_idx), _subset(split.images, split.labels, val_idx)
+
+
+def per_class_subset(split: Split, per_class: int, num_classes: int, seed: int) -> Split:
+    """``per_class`` examples of each class of ``split``, drawn by a permutation seeded with ``seed``
+    (class-major order: all of class 0, then class 1, ...)."""
+    if per_class < 1:
+        raise JaxmlError(f"per_class must be >= 1, got {per_class}")
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k in range(num_classes):
+        members = np.flatnonzero(split.labels == k)
+        if len(members) < per_class:
+            raise JaxmlError(f"class {k} has {len(members)} examples, fewer than the {per_class} per class asked for")
+        parts.append(rng.permutation(members)[:per_class])
+    return _subset(split.images, split.labels, np.concatenate(parts))

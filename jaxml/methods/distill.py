@@ -14,9 +14,12 @@ temperatures (Hinton 2015, §2). Two modes (`distill.mode`):
 
 The teacher is a `classify` model: loaded from the newest checkpoint of a classify run
 (`teacher_workdir`, whose config.json describes it) or trained first in `<workdir>/teacher` from the
-`teacher` config group. The student (config.model) is trained `seeds` times with distillation
+`teacher` config group (its config.json is written beside it, so `teacher_workdir=<workdir>/teacher`
+reuses it). The student (config.model) is trained `seeds` times with distillation
 (`<workdir>/distill_seed<k>`) and, with `scratch`, from scratch on labels with the same optimizer,
-steps and augmentation (`<workdir>/scratch_seed<k>`). Every sub-run resumes from its own checkpoints.
+steps and augmentation, `distill.mixup_alpha` included (`<workdir>/scratch_seed<k>`). With
+`student_per_class > 0` both students see only that many training images per class (a small transfer
+set, Hinton 2015 §2); the teacher always sees them all. Every sub-run resumes from its own checkpoints.
 
 result.json metrics: `test_accuracy` (distilled students, mean over seeds) and `test_accuracy_std`,
 `scratch_accuracy` (+ `_std`), `teacher_accuracy`, `gap_closed` = (distilled − scratch) / (teacher −
@@ -42,7 +45,7 @@ from jaxml.core.checkpoint import Checkpointer
 from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data.augment import augment_batch, mixup
 from jaxml.data.batching import eval_batches
-from jaxml.data.datasets import Dataset, Split
+from jaxml.data.datasets import Dataset, Split, per_class_subset
 from jaxml.errors import JaxmlError
 from jaxml.methods import classify
 
@@ -109,6 +112,9 @@ def check_distill_config(config: ml_collections.ConfigDict) -> ml_collections.Co
     config_lib.check_number(d.alpha, "config.distill.alpha", lo=0.0, hi=1.0)
     config_lib.check_number(d.mixup_alpha, "config.distill.mixup_alpha", lo=0.0)
     config_lib.check_int(config.seeds, "config.seeds")
+    if float(config.augment.get("mixup_alpha", 0.0)) > 0:
+        raise JaxmlError("config.augment.mixup_alpha is not used by distill; set config.distill.mixup_alpha "
+                         "(it mixes images, labels and teacher targets, and the scratch control gets the same)")
     return d
 
 
@@ -229,6 +235,8 @@ def obtain_teacher(config: ml_collections.ConfigDict, workdir: Path, data: Datas
         recipe = classify.make_recipe(tconf, data.train, {"test": data.test}, data.num_classes)
         state, metrics = loop.run(recipe, tconf, workdir / "teacher", desc="teacher")
         accuracy = metrics["test_accuracy"]
+        if jax.process_index() == 0:  # so `teacher_workdir=<workdir>/teacher` can reuse it
+            (workdir / "teacher" / "config.json").write_text(config_lib.to_json(tconf))
     variables = {"params": state.params, **state.model_state}
     return Teacher(model=classify.build_model(tconf, data.num_classes), variables=variables, config=tconf), accuracy
 
@@ -258,6 +266,15 @@ def seed_config(config: ml_collections.ConfigDict, seed: int, **distill: Any) ->
     return c
 
 
+def scratch_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """The from-scratch control: the student's classify config with the distilled student's augmentation,
+    i.e. `distill.mixup_alpha` becomes `augment.mixup_alpha` (mixup on hard labels)."""
+    c = ml_collections.ConfigDict(config.to_dict())
+    if float(config.distill.mixup_alpha) > 0:
+        c.augment.mixup_alpha = float(config.distill.mixup_alpha)
+    return c
+
+
 def recipe_for(config: ml_collections.ConfigDict) -> loop.Recipe:
     """The distillation recipe with an untrained teacher and zero teacher logits: the same shapes and
     the same compute as `train` (for `jaxml bench`, and as the template for restoring checkpoints)."""
@@ -266,8 +283,9 @@ def recipe_for(config: ml_collections.ConfigDict) -> loop.Recipe:
     model = classify.build_model(tconf, data.num_classes)
     variables = model.init({"params": jax.random.key(0)}, jnp.zeros((1,) + data.train.images.shape[1:]), train=False)
     teacher = Teacher(model=model, variables=variables, config=tconf)
-    logits = np.zeros((len(data.train), data.num_classes), np.float32)
-    return make_recipe(config, data.train, {"test": data.test}, data.num_classes, teacher, logits)
+    train_split = student_train_split(config, data)
+    logits = np.zeros((len(train_split), data.num_classes), np.float32)
+    return make_recipe(config, train_split, {"test": data.test}, data.num_classes, teacher, logits)
 
 
 def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
@@ -275,25 +293,49 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str
     return loop.evaluate_checkpoint(recipe_for(config), config, Path(workdir) / f"distill_seed{int(config.seed)}")
 
 
+def describe_model(model) -> str:
+    """'MLP 784-256-10'-style one-line description of a classify model config (for tables)."""
+    m = dict(model)
+    if m.get("name") == "mlp":
+        return "MLP " + "-".join(["in", *map(str, m.get("hidden", ())), "out"])
+    if m.get("name") == "cnn":
+        return "CNN conv" + "-".join(map(str, m.get("features", ()))) + " dense" + "-".join(map(str, m.get("dense", ())))
+    return str(m.get("name"))
+
+
+def student_train_split(config: ml_collections.ConfigDict, data: Dataset) -> Split:
+    """The students' training (transfer) set: the whole training split, or `student_per_class` examples
+    of each class (seeded by `data_seed`) when that is > 0. The teacher always saw the whole split."""
+    per = int(config.get("student_per_class", 0))
+    if per < 0:
+        raise JaxmlError(f"config.student_per_class={per} is not valid; use 0 (whole training set) or >= 1")
+    if per == 0:
+        return data.train
+    split = per_class_subset(data.train, per, data.num_classes, int(config.data_seed))
+    log.info("students train on %d examples (%d per class); the teacher on all %d", len(split), per, len(data.train))
+    return split
+
+
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
     workdir = Path(workdir)
     d = check_distill_config(config)
     data = classify.load_data(config)
     eval_splits = {"test": data.test}
+    train_split = student_train_split(config, data)   # bad values fail before the teacher trains
     teacher, teacher_acc = obtain_teacher(config, workdir, data)
     log.info("teacher test accuracy %.4f", teacher_acc)
-    logits = None if d.mode == "consistent" else teacher_logits_on(teacher, data.train)
+    logits = None if d.mode == "consistent" else teacher_logits_on(teacher, train_split)
     distilled, scratch = [], []
     params = 0
     for k in range(int(config.seeds)):
         seed = int(config.seed) + k
         c = seed_config(config, seed)
-        recipe = make_recipe(c, data.train, eval_splits, data.num_classes, teacher, logits)
+        recipe = make_recipe(c, train_split, eval_splits, data.num_classes, teacher, logits)
         state, m = loop.run(recipe, c, workdir / f"distill_seed{seed}", desc=f"distill seed {seed}")
         distilled.append(m["test_accuracy"])
         params = loop.count_params(state.student.params)
         if config.scratch:
-            scratch.append(classify.train_once(c, workdir / f"scratch_seed{seed}", data.train, eval_splits,
+            scratch.append(classify.train_once(scratch_config(c), workdir / f"scratch_seed{seed}", train_split, eval_splits,
                                                data.num_classes, desc=f"scratch seed {seed}")["test_accuracy"])
         log.info("seed %d: distilled %.4f%s", seed, distilled[-1],
                  f", scratch {scratch[-1]:.4f}" if scratch else "")
@@ -302,7 +344,10 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         "test_accuracy_per_seed": distilled, "teacher_accuracy": teacher_acc, "seeds": int(config.seeds),
         "steps": int(config.steps), "params": params,
         "teacher_params": loop.count_params(teacher.variables["params"]),
-        "temperature": float(d.temperature), "alpha": float(d.alpha), "mode": d.mode}
+        "temperature": float(d.temperature), "alpha": float(d.alpha), "mode": d.mode,
+        "student_train_examples": len(train_split), "mixup_alpha": float(d.mixup_alpha),
+        "shift": int(config.augment.shift), "student_model": describe_model(config.model),
+        "teacher_model": describe_model(teacher.config.model)}
     if scratch:
         gap = teacher_acc - float(np.mean(scratch))
         per_seed = [(a - s) / (teacher_acc - s) if teacher_acc != s else float("nan")
@@ -354,4 +399,5 @@ def base_config() -> ml_collections.ConfigDict:
     c.distill = ml_collections.ConfigDict({"mode": "fixed", "temperature": 4.0, "alpha": 0.9, "mixup_alpha": 0.0})
     c.seeds = 1
     c.scratch = True
+    c.student_per_class = 0      # > 0: students see only this many training examples per class
     return c

@@ -57,7 +57,7 @@ import optax
 from jaxml.core import loop, parallel
 from jaxml.core.metrics import MetricsWriter
 from jaxml.core.train_state import TrainState
-from jaxml.data.datasets import Dataset, Split
+from jaxml.data.datasets import Dataset, Split, per_class_subset
 from jaxml.errors import JaxmlError
 from jaxml.methods import classify
 from jaxml.models.gan import DISC_NORMS, Discriminator, Generator
@@ -530,11 +530,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
 def augmentation_study(config, workdir: Path, data: Dataset, state, sampler) -> dict[str, float]:
     """A classify CNN on `labels_per_class` real labels per class, with and without cGAN samples."""
     s = config.augment_study
-    rng = np.random.default_rng(int(config.data_seed))
     per = int(s.labels_per_class)
-    idx = np.concatenate([rng.permutation(np.flatnonzero(data.train.labels == k))[:per]
-                          for k in range(data.num_classes)])
-    few = Split(data.train.images[idx], data.train.labels[idx])
+    few = per_class_subset(data.train, per, data.num_classes, int(config.data_seed))
     state = jax.device_get(state)
     syn_labels = np.repeat(np.arange(data.num_classes, dtype=np.int32), int(s.synthetic_per_class))
     syn = sampler(state["ema"], state["gen"].model_state, jax.random.key(int(config.seed) + 4242), syn_labels)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from jaxml.data import datasets
-from jaxml.data.datasets import DATASETS, Split, load_dataset, split_validation
+from jaxml.data.datasets import DATASETS, Split, load_dataset, per_class_subset, split_validation
 from jaxml.data.idx import write_idx
 from jaxml.errors import JaxmlError
 
@@ -141,6 +141,21 @@ def test_split_validation():
     assert not np.array_equal(other.labels, val.labels)
     with pytest.raises(JaxmlError):
         split_validation(split, 1.0, seed=0)
+
+
+def test_per_class_subset():
+    labels = np.repeat(np.arange(3, dtype=np.int32), [5, 7, 9])
+    split = Split(images=np.arange(21, dtype=np.uint8).reshape(21, 1, 1, 1), labels=labels)
+    few = per_class_subset(split, 4, 3, seed=0)
+    assert np.bincount(few.labels, minlength=3).tolist() == [4, 4, 4]
+    picked = few.images[:, 0, 0, 0]
+    assert len(set(picked.tolist())) == 12 and np.array_equal(split.labels[picked], few.labels)  # rows kept whole
+    np.testing.assert_array_equal(per_class_subset(split, 4, 3, seed=0).images, few.images)
+    assert not np.array_equal(per_class_subset(split, 4, 3, seed=1).images, few.images)
+    with pytest.raises(JaxmlError, match="class 0 has 5 examples"):
+        per_class_subset(split, 6, 3, seed=0)
+    with pytest.raises(JaxmlError, match="per_class"):
+        per_class_subset(split, 0, 3, seed=0)
 
 
 def test_split_length_mismatch():

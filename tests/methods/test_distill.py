@@ -112,6 +112,14 @@ def test_fixed_mode_trains_teacher_student_and_scratch(tmp_path):
     # re-running resumes every sub-run (nothing retrained) with identical numbers
     again = distill.train(c, tmp_path)
     assert again["test_accuracy_per_seed"] == result["test_accuracy_per_seed"]
+    # the in-command teacher is reusable; students can train on a per-class subset (the transfer set)
+    few = tiny(seeds=1, teacher_workdir=str(tmp_path / "teacher"), student_per_class=20)
+    few.distill.mixup_alpha = 0.2
+    sub = distill.train(few, tmp_path / "few")
+    assert sub["teacher_accuracy"] == pytest.approx(result["teacher_accuracy"])
+    assert sub["student_train_examples"] == 200 and not (tmp_path / "few" / "teacher").exists()
+    assert sub["student_model"] == "MLP in-16-out" and sub["mixup_alpha"] == 0.2
+    assert distill.scratch_config(few).augment.mixup_alpha == 0.2  # the control gets the same mixup
 
 
 def test_fixed_equals_consistent_without_augmentation(tmp_path):
@@ -156,6 +164,13 @@ def test_bad_config_values_name_the_key(tmp_path):
     c.distill.alpha = 1.5
     with pytest.raises(JaxmlError, match="alpha"):
         distill.train(c, tmp_path)
+    c = tiny()
+    c.augment.mixup_alpha = 0.2
+    with pytest.raises(JaxmlError, match="config.distill.mixup_alpha"):
+        distill.train(c, tmp_path)
+    for per, match in ((-1, "student_per_class=-1"), (100_000, "fewer than")):
+        with pytest.raises(JaxmlError, match=match):
+            distill.train(tiny(student_per_class=per), tmp_path)
 
 
 def test_distill_config_file_loads():

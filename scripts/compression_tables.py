@@ -4,10 +4,10 @@
         --teacher-workdir /tmp/runs_distill/distill_fashion/teacher --prune-workdir /tmp/runs_prune/prune_fashion
 
 Runs (each once; an existing <runs-dir>/<name>/result.json is reused, so re-running only re-renders):
-- distillation temperature sweep T in {1, 2, 4, 8, 20} (fixed logits, alpha 0.9, seed 0), the teacher
+- distillation temperature sweep T in {1, 2, 4, 8, 20} (distill_fashion's settings, seed 0), the teacher
   restored from --teacher-workdir (the classify run `jaxml reproduce --only distill_fashion` trained);
-- fixed vs consistent teacher at equal steps, both with random shifts and mixup (Beyer 2022);
-- students of several sizes (distilled and from scratch, seed 0);
+- fixed vs consistent teacher at equal steps, both with distill_fashion's shifts and mixup (Beyer 2022);
+- two more student sizes (distilled and from scratch, seed 0);
 - magnitude vs random global gradual pruning at 80% and 90% (90% magnitude is prune_fashion itself).
 The main rows come from docs/results/{distill,prune}_fashion.json; per-layer sparsity and the sparse vs
 dense file sizes from --prune-workdir/pruning.json.
@@ -32,7 +32,7 @@ from jaxml.core.reproduce import machine  # noqa: E402
 log = logging.getLogger("jaxml")
 
 TEMPERATURES = (1.0, 2.0, 4.0, 8.0, 20.0)
-STUDENT_WIDTHS = (16, 64, 256)
+STUDENT_SIZES = (((8, 16), (32,)), ((32, 64), (128,)))   # CNN students besides distill_fashion's own
 
 
 RENDER_ONLY = False  # --render-only: rows whose run is missing say so instead of training it
@@ -60,21 +60,26 @@ def distill_tables(runs_dir: Path, teacher: str, main: dict) -> list[str]:
     common = [f"--config.teacher_workdir={teacher}", "--config.seeds=1", "--config.scratch=false"]
     scratch = main["scratch_accuracy"]
     gap = main["teacher_accuracy"] - scratch
+    setting = (f"{main['mode']} teacher, T={main['temperature']:g}, α={main['alpha']:g}, ±{main['shift']}-px shifts, "
+               f"mixup α_mix={main['mixup_alpha']:g}")
     lines = ["## Distillation", "",
-             f"Teacher (CNN, {main['teacher_params']} params): {pct(main['teacher_accuracy'])}% test accuracy. Student: "
-             f"MLP 784-64-10 ({main['params']} params), {main['steps']} steps. From `jaxml reproduce --suite full "
-             f"--only distill_fashion` ({main.get('date', '')}, {main.get('machine', '')}):", "",
+             f"Teacher ({main['teacher_model']}, {main['teacher_params']} params, trained on all 60k labels): "
+             f"{pct(main['teacher_accuracy'])}% test accuracy. Student: {main['student_model']} ({main['params']} params), "
+             f"{main['steps']} steps on {main['student_train_examples']} labelled training images; {setting}. The scratch "
+             f"control is the same student on the same images, shifts and mixup with hard labels. From `jaxml reproduce "
+             f"--suite full --only distill_fashion` ({main.get('date', '')}, {main.get('machine', '')}):", "",
              "| student | test accuracy (%) | per seed |", "|---|---|---|",
              f"| from scratch on labels | {pct(scratch)} ± {pct(main['scratch_accuracy_std'])} | "
              f"{', '.join(pct(a) for a in main['scratch_accuracy_per_seed'])} |",
-             f"| distilled (fixed logits, T={main['temperature']:g}, α={main['alpha']:g}) | {pct(main['test_accuracy'])} ± "
+             f"| distilled | {pct(main['test_accuracy'])} ± "
              f"{pct(main['test_accuracy_std'])} | {', '.join(pct(a) for a in main['test_accuracy_per_seed'])} |", "",
              f"Gap closed: {main['gap_closed']:.3f} (± {main['gap_closed_std']:.3f} over seeds, each seed's distilled "
              f"student against its scratch twin).", ""]
 
     lines += ["### Temperature sweep", "",
-              f"Fixed logits, α = 0.9, seed 0, {main['steps']} steps; gap closed against the 3-seed scratch mean "
-              f"{pct(scratch)}%.", "", "| T | test accuracy (%) | gap closed | command |", "|---|---|---|---|"]
+              f"distill_fashion's settings with T varied (the soft loss is T²·KL at temperature T), seed 0; gap closed "
+              f"against the 3-seed scratch mean {pct(scratch)}%.", "",
+              "| T | test accuracy (%) | gap closed | command |", "|---|---|---|---|"]
     for t in TEMPERATURES:
         r = run(runs_dir, f"distill_T{t:g}", "distill_fashion", common + [f"--config.distill.temperature={t}"])
         if r is None:
@@ -83,13 +88,14 @@ def distill_tables(runs_dir: Path, teacher: str, main: dict) -> list[str]:
         lines.append(f"| {t:g} | {pct(r['test_accuracy'])} | {(r['test_accuracy'] - scratch) / gap:.3f} | `{r['command']}` |")
 
     lines += ["", "### Fixed vs consistent teacher at equal steps", "",
-              "Both students see random ±1-pixel shifts and mixup (α_mix = 0.2), T = 4, α = 0.9, seed 0, same steps. "
-              "Fixed: the stored clean-image teacher logits, mixed with the same λ. Consistent: the teacher scores the "
-              "student's exact augmented, mixed-up batch every step.", "",
+              "distill_fashion's settings (shifts and mixup on every batch, T and α as above), seed 0, same steps. "
+              "Fixed: the teacher's logits on the clean images, computed once and mixed with the same λ and partner as "
+              "the images. Consistent: the teacher scores the student's exact augmented, mixed-up batch every step.", "",
               "| mode | test accuracy (%) | gap closed | wall time (s) | command |", "|---|---|---|---|---|"]
     for mode in ("fixed", "consistent"):
-        r = run(runs_dir, f"distill_{mode}_mixup", "distill_fashion",
-                common + [f"--config.distill.mode={mode}", "--config.distill.mixup_alpha=0.2", "--config.augment.shift=1"])
+        name, extra = (f"distill_T{main['temperature']:g}", [f"--config.distill.temperature={main['temperature']}"]) \
+            if mode == main["mode"] else (f"distill_{mode}", [f"--config.distill.mode={mode}"])
+        r = run(runs_dir, name, "distill_fashion", common + extra)
         if r is None:
             lines.append(f"| {mode} | not run | | | |")
             continue
@@ -97,15 +103,19 @@ def distill_tables(runs_dir: Path, teacher: str, main: dict) -> list[str]:
                      f"{r['wall_s']:.0f} | `{r['command']}` |")
 
     lines += ["", "### Student size", "",
-              "MLP 784-h-10 students, seed 0, fixed logits, T = 4, α = 0.9; each with its own scratch twin.", "",
-              "| hidden | params | scratch (%) | distilled (%) | gap closed | command |", "|---|---|---|---|---|---|"]
-    for h in STUDENT_WIDTHS:
-        r = run(runs_dir, f"distill_h{h}", "distill_fashion",
-                [f"--config.teacher_workdir={teacher}", "--config.seeds=1", f"--config.model.hidden=({h},)"])
+              "CNN students, seed 0, distill_fashion's settings; each with its own scratch twin.", "",
+              "| student | params | scratch (%) | distilled (%) | gap closed | command |", "|---|---|---|---|---|---|",
+              f"| {main['student_model']} (distill_fashion, 3 seeds) | {main['params']} | {pct(scratch)} | "
+              f"{pct(main['test_accuracy'])} | {main['gap_closed']:.3f} | `jaxml train distill_fashion` |"]
+    for features, dense in STUDENT_SIZES:
+        tag = "-".join(map(str, features)) + "_" + "-".join(map(str, dense))
+        r = run(runs_dir, f"distill_cnn{tag}", "distill_fashion",
+                [f"--config.teacher_workdir={teacher}", "--config.seeds=1",
+                 f"--config.model.features={tuple(features)}", f"--config.model.dense={tuple(dense)}"])
         if r is None:
-            lines.append(f"| {h} | not run | | | | |")
+            lines.append(f"| CNN {tag} | not run | | | | |")
             continue
-        lines.append(f"| {h} | {r['params']} | {pct(r['scratch_accuracy'])} | {pct(r['test_accuracy'])} | "
+        lines.append(f"| {r['student_model']} | {r['params']} | {pct(r['scratch_accuracy'])} | {pct(r['test_accuracy'])} | "
                      f"{r['gap_closed']:.3f} | `{r['command']}` |")
     return lines
 

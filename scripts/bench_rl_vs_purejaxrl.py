@@ -101,6 +101,8 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=1, help="seeds vmapped in one program, both sides")
     p.add_argument("--dqn-steps", type=int, default=500_000)
     p.add_argument("--ppo-steps", type=int, default=500_000)
+    p.add_argument("--dqn-vanilla", action="store_true",
+                   help="jaxml's DQN with double_q=False: PureJaxRL's two-pass target (equal algorithms)")
     args = p.parse_args()
 
     sys.path.insert(0, os.path.abspath(args.purejaxrl_dir))
@@ -118,6 +120,7 @@ def main() -> None:
 
         c = dqn.default_config()
         c.total_env_steps = args.dqn_steps
+        c.double_q = not args.dqn_vanilla
         jx = JaxmlRun("dqn", c, num_seeds=n)
         pj = PureJaxRLRun(pj_dqn, purejaxrl_dqn_config(c), n, jx.env_steps // n)
         net = pj_dqn.QNetwork(action_dim=2)

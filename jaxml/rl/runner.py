@@ -12,7 +12,8 @@ The agent contract (every module in AGENTS follows it):
 - `steps_per_iteration(config) -> int` (optional; default `num_envs`): env steps per iteration;
 - `greedy_eval(config, state, key) -> dict` with `return_mean` (plus any other scalars to log).
 
-This runner `vmap`s init, train_chunk and greedy_eval over `config.num_seeds` seeds, runs
+This runner `vmap`s init, train_chunk and greedy_eval over `config.num_seeds` seeds (with
+`config.seed_loop`, train_chunk runs the seeds one after another instead, see `seeds_in_turn`), runs
 `eval_every // steps_per_iteration` iterations per compiled call, then evaluates every seed on
 separate eval envs, logs (process 0), saves a checkpoint (keyed by env steps) and honours
 SIGTERM. Re-running on the same workdir resumes; the result equals an uninterrupted run (tested).
@@ -51,6 +52,7 @@ def with_runner_keys(config: ml_collections.ConfigDict) -> ml_collections.Config
     """Adds the runner's keys (and their defaults) to an agent's default config."""
     c = config
     c.num_seeds = 1
+    c.seed_loop = False            # True: run the seeds one after another through an unbatched program
     c.eval_every = 50_000          # env steps per compiled chunk, then evaluate / log / checkpoint
     c.keep_checkpoints = 3
     c.checkpoint = True
@@ -94,6 +96,21 @@ def eval_summary(evaluation: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def seeds_in_turn(fn, num_seeds: int):
+    """`fn` (one seed's state -> (state, metrics)) applied to each seed of a stacked state in turn,
+    through one compiled unbatched program; returns the outputs stacked like `jax.vmap(fn)` would.
+    Under `vmap` an agent's `lax.cond`s become selects that run both branches, and an env step with
+    branches (MinAtar) or a gather-heavy minibatch loop can cost more batched than looped; on a CPU
+    with few cores looping the seeds can then be faster (`config.seed_loop`)."""
+    one = jax.jit(fn, donate_argnums=0)
+
+    def run(state):
+        outs = [one(jax.tree.map(lambda x: x[i], state)) for i in range(num_seeds)]
+        return jax.tree.map(lambda *xs: jax.numpy.stack(xs), *outs)
+
+    return run
+
+
 def _agent(method: str):
     if method not in AGENTS:
         raise JaxmlError(f"config.method={method!r} is not an RL agent; choose one of {', '.join(AGENTS)}")
@@ -115,7 +132,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     seed_keys = jax.random.split(jax.random.key(int(config.seed)), num_seeds)
     eval_key = jax.random.fold_in(jax.random.key(int(config.seed)), 1)
     init_all = jax.jit(jax.vmap(init))
-    chunk_all = jax.jit(jax.vmap(lambda s: train_chunk(s, every // per_iter)), donate_argnums=0)
+    chunk_all = seeds_in_turn(lambda s: train_chunk(s, every // per_iter), num_seeds) \
+        if config.get("seed_loop", False) else \
+        jax.jit(jax.vmap(lambda s: train_chunk(s, every // per_iter)), donate_argnums=0)
     eval_all = jax.jit(jax.vmap(lambda s, k: agent.greedy_eval(config, s, k)))
 
     state = init_all(seed_keys)

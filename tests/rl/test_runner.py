@@ -108,3 +108,22 @@ def test_eval_row_keeps_the_seed_spread():
                         "returns": np.zeros((2, 4)), "length_mean": np.array([5.0, 7.0])})
     assert row["return_mean"] == 2.0 and row["return_std"] == 1.0 and row["return_per_seed"] == [1.0, 3.0]
     assert row["episode_return_std"] == 15.0 and row["length_mean"] == 6.0 and "returns" not in row
+
+
+def test_seed_loop_equals_vmapped_seeds(tmp_path):
+    """config.seed_loop runs the seeds one after another through an unbatched program: same per-seed
+    eval returns and final states as the vmapped run."""
+    from jaxml import cli
+    from jaxml.rl import runner
+
+    small = ["--config.total_env_steps=20000", "--config.eval_every=10000", "--config.num_seeds=3",
+             "--config.tensorboard=false"]
+    results, states = {}, {}
+    for loop in (False, True):
+        _, config = cli.load_experiment_config("qlearning_frozenlake", small + [f"--config.seed_loop={loop}"])
+        results[loop] = runner.train(config, tmp_path / str(loop))
+        states[loop] = final_state(tmp_path / str(loop))
+    assert results[True]["eval_return_per_seed"] == results[False]["eval_return_per_seed"]
+    assert len(set(results[True]["eval_return_per_seed"])) > 1 or results[True]["eval_return"] > 0
+    for a, b in zip(jax.tree.leaves(states[False]), jax.tree.leaves(states[True])):
+        np.testing.assert_allclose(plain(a), plain(b), rtol=1e-6, atol=1e-6)

@@ -294,7 +294,7 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str
 
 
 def describe_model(model) -> str:
-    """'MLP 784-256-10'-style one-line description of a classify model config (for tables)."""
+    """A one-line description of a classify model config for tables: 'MLP in-256-out', 'CNN conv16-32 dense64'."""
     m = dict(model)
     if m.get("name") == "mlp":
         return "MLP " + "-".join(["in", *map(str, m.get("hidden", ())), "out"])

@@ -46,6 +46,12 @@ class Recipe:
     init(key) -> state; train_step(state, batch, key) -> (state, metrics) per device, metrics
     `pmean`-ed and including "loss"; eval_step(state, batch) -> per-batch SUMS per device (the loop
     psums them over devices and batches and divides by the "count" entry).
+
+    evaluators: {name: fn(state, key) -> {metric: float}} run after the eval splits at every eval
+    point (`eval_every` steps and the end) inside the same run: FID of samples, robust accuracy, a
+    linear probe. Each is called with the global (replicated) state and a key that is a function of
+    the seed, the evaluator's name and the step; build its compiled function once, when the recipe
+    is made. Its metrics are logged under split `name` and returned as `<name>_<metric>`.
     """
 
     init: Callable[[jax.Array], State]
@@ -54,6 +60,7 @@ class Recipe:
     train_split: Split
     eval_splits: Mapping[str, Split]
     main_metric: str = "accuracy"
+    evaluators: Mapping[str, Callable[[State, jax.Array], Mapping[str, float]]] = dataclasses.field(default_factory=dict)
 
 
 class Preempted(Exception):
@@ -131,6 +138,18 @@ def first_nonfinite(metrics: Mapping[str, np.ndarray]) -> int | None:
     return int(np.argmax(bad)) if bad is not None and bad.any() else None
 
 
+def evaluator_key(seed: int, name: str, step: int) -> jax.Array:
+    """The key evaluator `name` gets at `step`: a function of (seed, name, step) only."""
+    tag = int.from_bytes(name.encode()[:4].ljust(4, b"\0"), "little") & 0x7FFFFFFF
+    return jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), 2), tag), step)
+
+
+def run_evaluators(recipe: Recipe, state: State, seed: int, step: int) -> dict[str, dict[str, float]]:
+    """{name: metrics} of every evaluator of `recipe` at `step`."""
+    return {name: {k: float(v) for k, v in fn(state, evaluator_key(seed, name, step)).items()}
+            for name, fn in recipe.evaluators.items()}
+
+
 def train_key(seed: int) -> jax.Array:
     return jax.random.fold_in(jax.random.key(seed), 1)
 
@@ -194,6 +213,9 @@ def _run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path,
         results = {}
         for name, batches in eval_data.items():
             metrics = summarize_eval(evaluate(state, batches))
+            writer.write(step, name, metrics)
+            results.update({f"{name}_{k}": v for k, v in metrics.items()})
+        for name, metrics in run_evaluators(recipe, state, int(config.seed), step).items():
             writer.write(step, name, metrics)
             results.update({f"{name}_{k}": v for k, v in metrics.items()})
         return results
@@ -265,6 +287,8 @@ def evaluate_checkpoint(recipe: Recipe, config: ml_collections.ConfigDict, workd
         batches = parallel.shard_batch(eval_batches(split, global_batch=eval_batch, process_index=jax.process_index(),
                                                     process_count=jax.process_count()), mesh, batch_axis=1)
         results.update({f"{name}_{k}": v for k, v in summarize_eval(evaluate(state, batches)).items()})
+    for name, metrics in run_evaluators(recipe, state, int(config.seed), step).items():
+        results.update({f"{name}_{k}": v for k, v in metrics.items()})
     return results
 
 

@@ -120,6 +120,11 @@ def local_example_keys(key: jax.Array, local_batch: int) -> jax.Array:
     return jax.lax.dynamic_slice_in_dim(all_keys, index * local_batch, local_batch)
 
 
+def data_mean(tree: Any) -> Any:
+    """The mean of `tree` over the devices of the "data" axis (inside `data_parallel`)."""
+    return jax.lax.pmean(tree, AXIS)
+
+
 def device_key(key: jax.Array) -> jax.Array:
     """A key that differs per device (dropout); results then depend on the device count."""
     return jax.random.fold_in(key, jax.lax.axis_index(AXIS))

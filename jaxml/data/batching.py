@@ -66,8 +66,8 @@ def process_slice(indices: np.ndarray, process_index: int, process_count: int) -
 
 
 def gather(split: Split, indices: np.ndarray) -> dict[str, np.ndarray]:
-    """The examples at ``indices`` (any shape) as ``{"image": ..., "label": ...}``."""
-    return {"image": split.images[indices], "label": split.labels[indices]}
+    """The examples at ``indices`` (any shape) of every named array of ``split``."""
+    return split.gather(indices)
 
 
 def train_batches(

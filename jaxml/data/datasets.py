@@ -6,6 +6,7 @@ import dataclasses
 import difflib
 import functools
 import os
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -39,27 +40,83 @@ FASHION_MNIST_CLASSES: tuple[str, ...] = (
 )
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
 class Split:
-    """One split held on the host.
+    """One split held on the host: named arrays of equal length (the batch contract).
 
-    ``images`` is uint8 ``[N, H, W, C]`` for image data (float32 ``[N, D]`` is allowed
-    for tabular data); ``labels`` is int32 ``[N]``. Equality and hashing are by identity.
+    ``Split(image=uint8 [N, H, W, C], label=int32 [N])`` for image classification; any other names
+    (``tokens``, ``targets``, ``lengths``, ``language``, ``user``, ``item``, ``audio``, ...) a method
+    needs. A value is a numpy array or an array-like with ``shape``, ``dtype`` and ``__getitem__``
+    on an index array (examples built on indexing, e.g. meta-learning episodes). Batching, resumable
+    order, per-process slicing, eval masking and sharding work for any keys (``data/batching.py``).
+    ``mask`` is reserved for the eval batches' padding mask. Equality and hashing are by identity.
     """
 
-    images: np.ndarray
-    labels: np.ndarray
+    __slots__ = ("_arrays",)
 
-    def __post_init__(self) -> None:
-        """Checks that images and labels agree in length."""
-        if self.images.shape[:1] != self.labels.shape or self.labels.ndim != 1:
-            raise JaxmlError(
-                f"Split images {self.images.shape} and labels {self.labels.shape} disagree in length"
-            )
+    def __init__(self, arrays: Mapping[str, Any] | None = None, _labels: Any = None, /, **named: Any) -> None:
+        if arrays is not None and not isinstance(arrays, Mapping):  # transitional: Split(images, labels)
+            arrays, named = None, {"image": arrays, "label": _labels, **named}
+        for old, new in (("images", "image"), ("labels", "label")):  # transitional keyword names
+            if old in named:
+                named[new] = named.pop(old)
+        arrays = {**(dict(arrays) if arrays is not None else {}), **named}
+        if not arrays:
+            raise JaxmlError("a Split needs at least one named array")
+        if "mask" in arrays:
+            raise JaxmlError("'mask' is reserved for the eval padding mask; name the array otherwise")
+        lengths = {k: int(v.shape[0]) if getattr(v, "ndim", 1) else -1 for k, v in arrays.items()}
+        if len(set(lengths.values())) != 1 or -1 in lengths.values():
+            shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in arrays.items())
+            raise JaxmlError(f"Split arrays disagree in length: {shapes}")
+        object.__setattr__(self, "_arrays", arrays)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Split is immutable; build a new one with .replace(...) or .take(...)")
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._arrays[key]
+        except KeyError:
+            raise JaxmlError(f"this split has no array {key!r}; it holds {', '.join(self._arrays)}") from None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._arrays
 
     def __len__(self) -> int:
         """Number of examples."""
-        return int(self.labels.shape[0])
+        return int(next(iter(self._arrays.values())).shape[0])
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={getattr(v, 'dtype', '?')}{list(v.shape)}" for k, v in self._arrays.items())
+        return f"Split({inner})"
+
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self._arrays)
+
+    def items(self):
+        return self._arrays.items()
+
+    def take(self, indices: np.ndarray) -> "Split":
+        """The examples at ``indices`` (a 1-D index array) of every array, as a new Split."""
+        return Split({k: v[indices] for k, v in self._arrays.items()})
+
+    def replace(self, **arrays: Any) -> "Split":
+        """A Split with these arrays added or replaced (``name=None`` drops one)."""
+        merged = {**self._arrays, **arrays}
+        return Split({k: v for k, v in merged.items() if v is not None})
+
+    def gather(self, indices: np.ndarray) -> dict[str, np.ndarray]:
+        """``{name: array[indices]}`` for an index array of any shape (the batching primitive)."""
+        return {k: np.asarray(v[indices]) for k, v in self._arrays.items()}
+
+    # Transitional names for the two classification arrays (``split["image"]``, ``split["label"]``).
+    @property
+    def images(self) -> Any:
+        return self["image"]
+
+    @property
+    def labels(self) -> Any:
+        return self["label"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,8 +137,8 @@ def _readonly(array: np.ndarray) -> np.ndarray:
 
 
 def _subset(images: np.ndarray, labels: np.ndarray, indices: np.ndarray) -> Split:
-    """Returns the examples at ``indices`` as a Split."""
-    return Split(images=images[indices], labels=labels[indices])
+    """Returns the examples at ``indices`` as an image/label Split."""
+    return Split(image=images[indices], label=labels[indices])
 
 
 @functools.lru_cache(maxsize=1)
@@ -164,8 +221,8 @@ def _load_fashion_mnist(data_dir: str | None) -> Dataset:
             arrays = _fashion_mnist_arrays(os.path.abspath(directory))
             return Dataset(
                 name="fashion_mnist",
-                train=Split(images=arrays["train_images"], labels=arrays["train_labels"]),
-                test=Split(images=arrays["test_images"], labels=arrays["test_labels"]),
+                train=Split(image=arrays["train_images"], label=arrays["train_labels"]),
+                test=Split(image=arrays["test_images"], label=arrays["test_labels"]),
                 num_classes=len(FASHION_MNIST_CLASSES),
                 class_names=FASHION_MNIST_CLASSES,
             )
@@ -212,7 +269,7 @@ def split_validation(split: Split, fraction: float, seed: int) -> tuple[Split, S
         raise JaxmlError(f"Validation fraction {fraction} of {n} examples leaves an empty part")
     perm = np.random.default_rng(seed).permutation(n)
     val_idx, train_idx = np.sort(perm[:num_val]), np.sort(perm[num_val:])
-    return _subset(split.images, split.labels, train_idx), _subset(split.images, split.labels, val_idx)
+    return split.take(train_idx), split.take(val_idx)
 
 
 def per_class_subset(split: Split, per_class: int, num_classes: int, seed: int) -> Split:
@@ -223,8 +280,8 @@ def per_class_subset(split: Split, per_class: int, num_classes: int, seed: int) 
     rng = np.random.default_rng(seed)
     parts = []
     for k in range(num_classes):
-        members = np.flatnonzero(split.labels == k)
+        members = np.flatnonzero(np.asarray(split["label"]) == k)
         if len(members) < per_class:
             raise JaxmlError(f"class {k} has {len(members)} examples, fewer than the {per_class} per class asked for")
         parts.append(rng.permutation(members)[:per_class])
-    return _subset(split.images, split.labels, np.concatenate(parts))
+    return split.take(np.concatenate(parts))

@@ -49,7 +49,7 @@ def _source_to_split(source: Any, name: str, split: str) -> Split:
             f"tfds:{name} images have shape {image_array.shape[1:]} and dtype {image_array.dtype}; "
             "jaxml needs uint8 [H, W, C]"
         )
-    return Split(images=image_array, labels=np.asarray(labels).astype(np.int32).reshape(n))
+    return Split(image=image_array, label=np.asarray(labels).astype(np.int32).reshape(n))
 
 
 def load_tfds(name: str, data_dir: str | None = None) -> Dataset:

@@ -8,7 +8,6 @@ with `cv_folds > 1`: `cv_accuracy` (mean over folds of the held-out-fold accurac
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -20,57 +19,24 @@ import numpy as np
 import optax
 
 from jaxml.core import loop, parallel
+from jaxml.core.steps import Normaliser, apply_gradients, classification_sums
 from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data.augment import augment_batch, mixup
 from jaxml.data.datasets import Dataset, Split, load_dataset, split_validation
 from jaxml.errors import JaxmlError
-from jaxml.models import MODELS
-from jaxml.models.layers import CONV_IMPLS, POOL_IMPLS, compute_dtype
+from jaxml.models.build import build_model
 
 log = logging.getLogger("jaxml")
-
-
-def build_model(config: ml_collections.ConfigDict, num_classes: int):
-    """The Flax module named by `config.model.name`, its other keys passed as fields."""
-    spec = dict(config.model.to_dict())
-    name = spec.pop("name")
-    if name not in MODELS:
-        raise JaxmlError(f"config.model.name={name!r} is not valid; choose one of {', '.join(MODELS)}")
-    cls = MODELS[name]
-    fields = {f.name for f in dataclasses.fields(cls)} - {"parent", "name", "num_classes", "dtype"}
-    unknown = sorted(set(spec) - fields)
-    if unknown:
-        raise JaxmlError(f"config.model.{unknown[0]} is not a field of model {name!r}; valid: {', '.join(sorted(fields))}")
-    if spec.get("conv_impl", "slices") not in CONV_IMPLS:
-        raise JaxmlError(f"config.model.conv_impl={spec['conv_impl']!r} is not valid; choose one of {', '.join(CONV_IMPLS)}")
-    if spec.get("pool_impl", "reshape") not in POOL_IMPLS:
-        raise JaxmlError(f"config.model.pool_impl={spec['pool_impl']!r} is not valid; choose one of {', '.join(POOL_IMPLS)}")
-    for k, v in spec.items():
-        if isinstance(v, list):
-            spec[k] = tuple(v)
-    return cls(num_classes=num_classes, dtype=compute_dtype(config.dtype), **spec)
-
-
-def input_stats(split: Split) -> tuple[float, float]:
-    """Mean and std of the training images in [0, 1] (inputs are standardised with them)."""
-    x = split.images.astype(np.float32) / 255.0 if split.images.dtype == np.uint8 else split.images
-    return float(x.mean()), float(x.std() + 1e-6)
 
 
 def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_splits: dict[str, Split],
                 num_classes: int) -> loop.Recipe:
     model = build_model(config, num_classes)
     tx = make_optimizer(config)
-    mean, std = input_stats(train_split)
+    prepare = Normaliser.fit(train_split)
     aug = config.augment
     smoothing = float(config.label_smoothing)
-    sample = jnp.zeros((1,) + train_split.images.shape[1:], jnp.float32)
-
-    def prepare(images):
-        x = images.astype(jnp.float32)
-        if train_split.images.dtype == np.uint8:
-            x = x / 255.0
-        return (x - mean) / std
+    sample = jnp.zeros((1,) + train_split["image"].shape[1:], jnp.float32)
 
     def init(key):
         variables = model.init({"params": key, "dropout": key}, sample, train=False)
@@ -97,21 +63,21 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
             return optax.softmax_cross_entropy(logits, targets).mean(), (logits, updates)
 
         (loss, (logits, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-        grads = jax.lax.pmean(grads, parallel.AXIS)
-        state = state.apply_gradients(tx, grads, dict(updates) if updates else None)
-        metrics = {"loss": loss, "accuracy": jnp.mean(jnp.argmax(logits, -1) == labels),
-                   "grad_norm": optax.tree.norm(grads)}
-        return state, jax.lax.pmean(metrics, parallel.AXIS)
+        metrics = {"loss": loss, "accuracy": jnp.mean(jnp.argmax(logits, -1) == labels)}
+        return apply_gradients(state, tx, grads, metrics, model_state=dict(updates) if updates else None)
 
     def eval_step(state: TrainState, batch):
         logits = model.apply({"params": state.params, **state.model_state}, prepare(batch["image"]), train=False)
-        mask = batch["mask"]
-        losses = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"])
-        return {"loss": jnp.sum(losses * mask), "accuracy": jnp.sum((jnp.argmax(logits, -1) == batch["label"]) * mask),
-                "count": jnp.sum(mask)}
+        return classification_sums(logits, batch["label"], batch["mask"])
 
     return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step, train_split=train_split,
                        eval_splits=eval_splits, main_metric="accuracy")
+
+
+def input_stats(split: Split) -> tuple[float, float]:
+    """Transitional: `Normaliser.fit(split)`'s mean and std (use `core.steps.Normaliser`)."""
+    norm = Normaliser.fit(split)
+    return norm.mean, norm.std
 
 
 def load_data(config: ml_collections.ConfigDict) -> Dataset:
@@ -145,9 +111,8 @@ def cross_validate(config, workdir: Path, data: Dataset) -> dict[str, Any]:
     folds = int(config.cv_folds)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=int(config.data_seed))
     cv_acc, test_acc = [], []
-    for k, (tr, va) in enumerate(splitter.split(np.zeros(len(data.train)), data.train.labels)):
-        train_split = Split(data.train.images[tr], data.train.labels[tr])
-        val_split = Split(data.train.images[va], data.train.labels[va])
+    for k, (tr, va) in enumerate(splitter.split(np.zeros(len(data.train)), data.train["label"])):
+        train_split, val_split = data.train.take(tr), data.train.take(va)
         m = train_once(config, workdir / f"fold_{k}", train_split, {"val": val_split, "test": data.test},
                        data.num_classes, desc=f"fold {k + 1}/{folds}")
         cv_acc.append(m["val_accuracy"])

@@ -10,11 +10,8 @@ import argparse
 import datetime
 import json
 import logging
-import os
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 from jaxml.errors import JaxmlError
 
@@ -27,63 +24,6 @@ def _setup_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def load_experiment_config(name_or_path: str, overrides: list[str]):
-    from jaxml import experiments
-    from jaxml.core import config as config_lib
-
-    name, path = experiments.resolve(name_or_path)
-    config = config_lib.load_config_file(path)
-    config = config_lib.apply_overrides(config, config_lib.parse_override_args(overrides))
-    experiments.method_module(config.get("method", ""))  # validates the method name
-    with config.unlocked():
-        config.name = name
-    return name, config
-
-
-def write_json(path: Path, obj: Any) -> None:
-    import jax
-    if jax.process_index() != 0:
-        return
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=float) + "\n")
-    os.replace(tmp, path)
-
-
-def run_training(name: str, config, workdir: Path) -> dict[str, Any]:
-    """Trains (or resumes) one experiment in `workdir`; writes config.json, result.json and plots."""
-    import jax
-
-    from jaxml import experiments
-    from jaxml.core import config as config_lib, parallel
-    from jaxml.core.plots import plot_learning_curves
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    saved = workdir / "config.json"
-    if saved.exists():
-        old, new = json.loads(saved.read_text()), json.loads(config_lib.to_json(config))
-        changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        if changed:
-            log.warning("workdir %s holds a run with a different config (%s); resuming with the new one",
-                        workdir, ", ".join(changed))
-    if jax.process_index() == 0:
-        saved.write_text(config_lib.to_json(config))
-    # Methods without a `parallel` group run on one device (the RL runner, until multi-device lands).
-    mesh = parallel.make_mesh(int(config.parallel.num_devices) if "parallel" in config else 1)
-    t0 = time.time()
-    metrics = experiments.train_fn(config.method)(config, workdir)
-    result = {"experiment": name, "method": config.method, "steps": int(metrics.pop("steps", config.get("steps", 0))),
-              "wall_s": round(time.time() - t0, 2), "devices": parallel.describe_devices(mesh),
-              "jax_version": jax.__version__, **metrics}
-    write_json(workdir / "result.json", result)
-    if jax.process_index() == 0:
-        out = workdir / "plots" / "learning_curve.png"
-        if plot_learning_curves(workdir, title=name) is None:  # cross-validation: curves live in fold_k/
-            folds = sorted(workdir.glob("fold_*"))
-            if folds:
-                plot_learning_curves(folds[0], title=f"{name} ({folds[0].name} of {len(folds)})", out=out)
-    return result
-
-
 def cmd_list(args) -> int:
     from jaxml import experiments
     rows = [experiments.info(n) for n in experiments.experiment_names()]
@@ -94,13 +34,25 @@ def cmd_list(args) -> int:
 
 
 def cmd_train(args, overrides: list[str]) -> int:
-    from jaxml.core import parallel
-    parallel.initialize_distributed()
-    name, config = load_experiment_config(args.experiment, overrides)
+    from jaxml import experiments
+    from jaxml.core.distributed_env import distributed_requested
+    from jaxml.core.run import WorkdirSession
+
+    primary = True
+    if distributed_requested():
+        import jax
+
+        from jaxml.core import parallel
+        parallel.initialize_distributed()
+        primary = jax.process_index() == 0
+    name, _ = experiments.resolve(args.experiment)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     workdir = Path(args.workdir or f"runs/{name}-{stamp}")
-    log.info("experiment %s -> workdir %s", name, workdir)
-    result = run_training(name, config, workdir)
+    # The workdir's lock first, before the heavy imports: a busy workdir is refused at once.
+    with WorkdirSession(workdir, is_primary=primary):
+        name, config = experiments.load_experiment_config(args.experiment, overrides)
+        log.info("experiment %s -> workdir %s", name, workdir)
+        result = experiments.run_training(name, config, workdir)
     print(json.dumps(result))
     return 0
 
@@ -109,11 +61,12 @@ def cmd_eval(args, overrides: list[str]) -> int:
     from jaxml import experiments
     from jaxml.core import config as config_lib, parallel
     parallel.initialize_distributed()
+    from jaxml.core.run import read_config_file
     workdir = Path(args.workdir)
     saved = workdir / "config.json"
     if not saved.exists():
         raise JaxmlError(f"{workdir} holds no config.json; is it a jaxml workdir?")
-    config = config_lib.apply_overrides(config_lib.from_json(saved.read_text()),
+    config = config_lib.apply_overrides(config_lib.from_dict(read_config_file(saved)),
                                         config_lib.parse_override_args(overrides))
     module = experiments.method_module(config.method)
     if not hasattr(module, "evaluate"):
@@ -132,6 +85,7 @@ def cmd_reproduce(args, overrides: list[str]) -> int:
 
 def cmd_bench(args, overrides: list[str]) -> int:
     from jaxml.core import parallel, profiling
+    from jaxml.experiments import load_experiment_config
     parallel.initialize_distributed()
     name, config = load_experiment_config(args.experiment, overrides)
     report = profiling.bench_experiment(name, config, steps=args.steps, warmup=args.warmup,
@@ -148,6 +102,19 @@ def cmd_export(args, overrides: list[str]) -> int:
     out = export_workdir(args.workdir, args.format, args.out)
     print(json.dumps({"export_dir": str(out), "format": args.format}))
     return 0
+
+
+def _count(lo: int, hi: int):
+    """An argparse type: an int in [lo, hi]."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an int in [{lo}, {hi}], got {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"expected an int in [{lo}, {hi}], got {value}")
+        return value
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,8 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="record runs already finished in RUNS_DIR/<experiment> (same config) instead of training")
     b = sub.add_parser("bench", help="compile time, step time, examples/s, FLOPs, MFU")
     b.add_argument("experiment")
-    b.add_argument("--steps", type=int, default=20, help="timed steps after warm-up")
-    b.add_argument("--warmup", type=int, default=3)
+    b.add_argument("--steps", type=_count(1, 100_000), default=20, help="timed steps after warm-up (1..100000)")
+    b.add_argument("--warmup", type=_count(0, 10_000), default=3, help="untimed steps first (0..10000)")
     b.add_argument("--trace", help="write a jax.profiler trace to this directory")
     x = sub.add_parser("export", help="serialized inference function of a workdir (jax.export; tf/tflite via jax2tf)")
     x.add_argument("workdir")
@@ -179,8 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from jaxml.core.loop import Preempted
+    from jaxml.core.run import Preempted, install_signal_handlers
 
+    install_signal_handlers()  # first: a SIGTERM / Ctrl-C during imports and set-up is honoured too
     _setup_logging()
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
@@ -196,9 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     except JaxmlError as e:
         print(f"jaxml: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
+    except OSError as e:  # the file system said no (full, read-only, missing): one line, the path named
+        what = e.strerror or type(e).__name__
+        where = f"cannot write or read {e.filename}: {what}" if e.filename else f"{what} (while writing the run's files)"
+        print(f"jaxml: error: {where}", file=sys.stderr)
+        return 2
     except Preempted as e:
         log.info("%s", e)
-        return 0
+        return e.exit_code
     except KeyboardInterrupt:
         print("jaxml: interrupted", file=sys.stderr)
         return 130

@@ -1,17 +1,26 @@
-"""Registry: experiment name -> config file; method name -> module with `train(config, workdir)`.
+"""Registry: experiment name -> config file; method name -> module with `train(config, workdir)`;
+and `run_training`, which trains one experiment in one workdir (what `jaxml train` and `jaxml
+reproduce` call).
 
 An experiment is `configs/<name>.py`. Besides `get_config()`, its module may define
 `EXPECTED = {"metric": ..., "at_least"/"at_most": ..., "reference": ...}` (what `jaxml reproduce`
 checks) and `SUITES = ("quick", "full")`.
+
+A finished workdir holds `result.json` (the run's results: the same config, seed and machine give
+the same file) and `timing.json` (wall time and throughput, which differ between identical runs).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import importlib
 import importlib.util
+import json
+import logging
 import os
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
@@ -29,6 +38,9 @@ METHODS: dict[str, str] = {
     **{agent: "jaxml.rl.runner" for agent in ("dqn", "qlearning", "reinforce", "ppo", "ddpg", "td3")},
 }
 SUITES = ("quick", "full")
+TIMING_SUFFIXES = ("wall_s", "_per_s")  # result keys that measure time, kept in timing.json
+
+log = logging.getLogger("jaxml")
 
 
 def configs_dir() -> Path:
@@ -118,3 +130,74 @@ def suite(name: str) -> list[ExperimentInfo]:
     if name not in SUITES:
         raise JaxmlError(f"unknown suite {name!r}; choose one of {', '.join(SUITES)}")
     return [i for i in (info(n) for n in experiment_names()) if name in i.suites]
+
+
+# ----------------------------------------------------------------------------------------- training
+
+def load_experiment_config(name_or_path: str, overrides: list[str]):
+    """(experiment name, config with the `--config.k=v` overrides applied and validated)."""
+    from jaxml.core import config as config_lib
+
+    name, path = resolve(name_or_path)
+    config = config_lib.load_config_file(path)
+    config = config_lib.apply_overrides(config, config_lib.parse_override_args(overrides))
+    method_module(config.get("method", ""))  # validates the method name
+    with config.unlocked():
+        config.name = name
+    return name, config
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Writes `obj` atomically (process 0 only)."""
+    import jax
+
+    from jaxml.core.run import write_text_atomic
+    if jax.process_index() != 0:
+        return
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=float) + "\n")
+
+
+def split_timing(metrics: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(results, timings): the keys that measure time (`*wall_s`, `*_per_s`) apart from the rest."""
+    timing = {k: v for k, v in metrics.items() if k.endswith(TIMING_SUFFIXES)}
+    return {k: v for k, v in metrics.items() if k not in timing}, timing
+
+
+def run_training(name: str, config, workdir: str | Path) -> dict[str, Any]:
+    """Trains (or resumes) one experiment in `workdir` on the run skeleton's `WorkdirSession` (lock,
+    config.json written only once the run proceeds); writes result.json, timing.json and the learning
+    curve. Returns the results and timings together."""
+    import jax
+
+    from jaxml.core import config as config_lib, parallel
+    from jaxml.core.plots import plot_learning_curves
+    from jaxml.core.run import WorkdirSession, current_session
+
+    workdir = Path(workdir)
+    outer = current_session(workdir)
+    with contextlib.nullcontext(outer) if outer else WorkdirSession(workdir, is_primary=jax.process_index() == 0) \
+            as session:
+        session.config_json = config_lib.to_json(config)
+        previous = session.previous
+        if previous is not None and (previous.get("name"), previous.get("method")) != (name, config.method):
+            raise JaxmlError(f"workdir {workdir} holds a run of {previous.get('name')} (method "
+                             f"{previous.get('method')}), not {name}; use another --workdir")
+        # Methods without a `parallel` group run on one device (the RL runner, until multi-device lands).
+        mesh = parallel.make_mesh(int(config.parallel.num_devices) if "parallel" in config else 1)
+        t0 = time.time()
+        metrics = train_fn(config.method)(config, workdir)
+        session.commit_config()
+        metrics, timing = split_timing(metrics)
+        timing = {"wall_s": round(time.time() - t0, 2), **timing}
+        result = {"experiment": name, "method": config.method,
+                  "steps": int(metrics.pop("steps", config.get("steps", 0))),
+                  "devices": parallel.describe_devices(mesh), "jax_version": jax.__version__, **metrics}
+        write_json(workdir / "result.json", result)
+        write_json(workdir / "timing.json", timing)
+        if jax.process_index() == 0:
+            out = workdir / "plots" / "learning_curve.png"
+            if plot_learning_curves(workdir, title=name) is None:  # cross-validation: curves live in fold_k/
+                folds = sorted(workdir.glob("fold_*"))
+                if folds:
+                    plot_learning_curves(folds[0], title=f"{name} ({folds[0].name} of {len(folds)})", out=out)
+    return {**result, **timing}

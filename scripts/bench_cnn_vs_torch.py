@@ -77,7 +77,7 @@ def main() -> None:
     import jax
     import torch
 
-    from jaxml.cli import load_experiment_config
+    from jaxml.experiments import load_experiment_config
     from jaxml.core.profiling import StepTimer
     from jaxml.data.batching import train_batches
     from jaxml.methods import classify

@@ -30,7 +30,7 @@ def main() -> None:
     p.add_argument("--scan", type=int, default=10, help="steps per call in the scanned mode")
     args = p.parse_args()
 
-    from jaxml.cli import load_experiment_config
+    from jaxml.experiments import load_experiment_config
     from jaxml.core import loop, parallel
     from jaxml.core.profiling import StepTimer, time_calls
     from jaxml.data.batching import train_batches

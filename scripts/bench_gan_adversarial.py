@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from jaxml import cli
+from jaxml import experiments
 from jaxml.core import profiling
 from jaxml.methods import adversarial, gan
 
@@ -25,7 +25,7 @@ def main():
                              ("PGD-AT step (5 attack steps)", "pgd_at_fashion", "pgd_at"),
                              ("TRADES step (5 attack steps)", "trades_fashion", "trades"),
                              ("DCGAN step (1 D + 1 G update)", "dcgan_fashion", None)):
-        _, c = cli.load_experiment_config(exp, [f"--config.parallel.num_devices={args.devices}",
+        _, c = experiments.load_experiment_config(exp, [f"--config.parallel.num_devices={args.devices}",
                                                  "--config.log_every=10"])
         if mode is None:
             recipe = gan.recipe_for(c)

@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from jaxml import cli  # noqa: E402
+from jaxml import experiments  # noqa: E402
 from jaxml.core.reproduce import machine  # noqa: E402
 
 log = logging.getLogger("jaxml")
@@ -46,8 +46,8 @@ def run(runs_dir: Path, name: str, experiment: str, overrides: list[str]) -> dic
     elif RENDER_ONLY:
         return None
     else:
-        exp, config = cli.load_experiment_config(experiment, overrides)
-        result = cli.run_training(exp, config, workdir)
+        exp, config = experiments.load_experiment_config(experiment, overrides)
+        result = experiments.run_training(exp, config, workdir)
     result["command"] = " ".join(["jaxml train", experiment, f"--workdir {workdir}", *overrides])
     return result
 

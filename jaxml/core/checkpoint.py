@@ -9,8 +9,11 @@ restore because the state's structure changed raises `JaxmlError`.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,47 @@ from jaxml.errors import JaxmlError
 log = logging.getLogger("jaxml")
 
 
+def _first_line(err: BaseException, limit: int = 200) -> str:
+    """A short, one-line description of an exception (orbax/TensorStore messages run to pages)."""
+    text = " ".join(str(err).split())
+    for marker in (". See full TensorStore details", " [source locations=", " [tensorstore_spec", "tensorstore_spec="):
+        text = text.split(marker)[0]
+    text = text[:limit] + ("..." if len(text) > limit else "")
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+@contextlib.contextmanager
+def _quiet_failures():
+    """Silences what a failed restore prints besides its exception: "Exception ignored in
+    coroutine" reports of orbax's abandoned async reads, and asyncio/absl error logs."""
+    previous_hook = sys.unraisablehook
+    loggers = [logging.getLogger(n) for n in ("asyncio", "absl", "orbax", "tensorstore")]
+    levels = [lg.level for lg in loggers]
+    sys.unraisablehook = lambda unraisable: None
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        gc.collect()  # abandoned coroutines report while the hook is still silent
+        sys.unraisablehook = previous_hook
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def restore_checkpoint(workdir: str | Path, like: Any) -> tuple[int, Any]:
+    """(step, state) of the newest readable checkpoint of `workdir` restored into the structure of
+    `like`; one JaxmlError if there is none. Closes the checkpointer on every path."""
+    checkpointer = Checkpointer(workdir, create=False)
+    try:
+        restored = checkpointer.restore_latest(like)
+    finally:
+        checkpointer.close()
+    if restored is None:
+        raise JaxmlError(f"no checkpoint in {Path(workdir) / 'checkpoints'}; train first with `jaxml train`")
+    return restored
+
+
 def _abstract(state: Any) -> Any:
     return jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
 
@@ -29,13 +73,16 @@ def _abstract(state: Any) -> Any:
 class Checkpointer:
     """A thin, safe wrapper over `ocp.CheckpointManager` for one workdir."""
 
-    def __init__(self, workdir: str | Path, keep: int = 3):
+    def __init__(self, workdir: str | Path, keep: int = 3, *, create: bool = True):
         self.workdir = Path(workdir).absolute()
         self.directory = self.workdir / "checkpoints"
         options = ocp.CheckpointManagerOptions(
-            max_to_keep=max(int(keep), 1), create=True, enable_async_checkpointing=False,
-            cleanup_tmp_directories=True)
-        self.manager = ocp.CheckpointManager(self.directory, options=options)
+            max_to_keep=max(int(keep), 1), create=create, enable_async_checkpointing=False,
+            cleanup_tmp_directories=create)
+        try:
+            self.manager = ocp.CheckpointManager(self.directory, options=options)
+        except OSError as e:
+            raise JaxmlError(f"cannot open the checkpoints of {self.workdir}: {e.strerror or e}") from None
 
     def steps(self) -> list[int]:
         return sorted(self.manager.all_steps())
@@ -45,10 +92,21 @@ class Checkpointer:
         return steps[-1] if steps else None
 
     def save(self, step: int, state: Any) -> None:
+        """Saves `state` at `step` (atomically); a failure (disk full, read-only) is one JaxmlError
+        and leaves the previous checkpoints intact."""
         if step in self.manager.all_steps():
             return
-        self.manager.save(step, args=ocp.args.StandardSave(state), force=True)
-        self.manager.wait_until_finished()
+        try:
+            with _quiet_failures():
+                self.manager.save(step, args=ocp.args.StandardSave(state), force=True)
+                self.manager.wait_until_finished()
+        except Exception as e:  # noqa: BLE001 - orbax wraps OS errors in several exception types
+            for partial in self.directory.glob(f"{step}.orbax-checkpoint-tmp*"):  # this save's own leftovers
+                shutil.rmtree(partial, ignore_errors=True)
+            last = self.latest_step()
+            kept = f"the checkpoint at step {last} is intact" if last is not None else "no earlier checkpoint exists"
+            raise JaxmlError(f"could not save the checkpoint at step {step} in {self.directory}: "
+                             f"{_first_line(e)}; {kept}") from None
 
     def restore_latest(self, like: Any) -> tuple[int, Any] | None:
         """Restores the newest readable checkpoint into the structure/shardings of `like`."""
@@ -58,21 +116,23 @@ class Checkpointer:
         errors = []
         for step in reversed(steps):
             try:
-                state = self.manager.restore(step, args=ocp.args.StandardRestore(_abstract(like)))
+                with _quiet_failures():
+                    state = self.manager.restore(step, args=ocp.args.StandardRestore(_abstract(like)))
             except Exception as e:  # unreadable: try the previous one
                 errors.append((step, e))
+                log.warning("checkpoint at step %d is unreadable (%s)%s", step, _first_line(e),
+                            "; trying the previous one" if step != steps[0] else "")
                 continue
-            for bad_step, err in errors:
+            for bad_step, _ in errors:
                 self._move_aside(bad_step)
-                log.warning("checkpoint at step %d is unreadable (%s: %s); resumed from step %d instead and moved "
-                            "it to %s", bad_step, type(err).__name__, str(err).splitlines()[0][:200], step,
+            if errors:
+                log.warning("resumed from step %d instead; moved the unreadable checkpoint(s) to %s", step,
                             self.workdir / "checkpoints_unreadable")
             return step, state
         step, err = errors[0]
-        first = str(err).splitlines()[0][:300] if str(err) else type(err).__name__
         raise JaxmlError(
-            f"no checkpoint in {self.directory} could be restored (newest: step {step}: {first}); it may come "
-            f"from a different config (compare {self.workdir / 'config.json'}) — use a new --workdir")
+            f"no checkpoint in {self.directory} could be restored (newest: step {step}: {_first_line(err)}); it may "
+            f"come from a different config (compare {self.workdir / 'config.json'}) — use a new --workdir")
 
     def _move_aside(self, step: int) -> None:
         if jax.process_index() != 0:
@@ -91,5 +151,8 @@ class Checkpointer:
         self.manager.reload()
 
     def close(self) -> None:
-        self.manager.wait_until_finished()
-        self.manager.close()
+        with _quiet_failures():
+            try:
+                self.manager.wait_until_finished()
+            finally:
+                self.manager.close()

@@ -26,6 +26,31 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "parallel.backend": ("shard_map", "pmap"),
 }
 
+# Ranges of numeric keys, wherever they appear in a config (checked once, after the overrides):
+# key -> (low, high, low_exclusive). For a tuple the range holds for every element; keys in
+# NONEMPTY must not be empty tuples.
+_STEPS, _SEED = 10**9, 2**31 - 1
+_FRACTION = (0.0, 1.0, False)
+BOUNDS: dict[str, tuple[float | None, float | None, bool]] = {
+    "steps": (1, _STEPS, False), "total_env_steps": (1, 10**12, False),
+    "batch_size": (1, 2**24, False), "eval_batch_size": (1, 2**24, False),
+    "log_every": (1, _STEPS, False), "eval_every": (0, 10**12, False), "checkpoint_every": (0, _STEPS, False),
+    "keep_checkpoints": (1, 10_000, False), "warmup_steps": (0, _STEPS, False),
+    "seed": (0, _SEED, False), "data_seed": (0, _SEED, False), "test_seed": (0, _SEED, False),
+    "num_seeds": (1, 10_000, False), "num_envs": (1, 2**24, False), "eval_episodes": (1, 10**7, False),
+    "num_devices": (0, 2**16, False), "cv_folds": (0, 1000, False), "shift": (0, 64, False),
+    "learning_rate": (0.0, None, True), "pretrain_learning_rate": (0.0, None, True),
+    "qat_learning_rate": (0.0, None, True), "gen_lr": (0.0, None, True), "disc_lr": (0.0, None, True),
+    "inner_lr": (0.0, None, True),
+    "weight_decay": (0.0, None, False), "grad_clip": (0.0, None, False), "mixup_alpha": (0.0, None, False),
+    "momentum": _FRACTION, "gamma": _FRACTION, "tau": _FRACTION, "dropout": (0.0, 0.999, False),
+    "label_smoothing": (0.0, 0.999, False), "validation_fraction": (0.0, 0.999, False), "mask_rate": _FRACTION,
+    "hidden": (1, 2**20, False), "features": (1, 2**20, False), "widths": (1, 2**20, False),
+    "dense": (1, 2**20, False), "embed_dim": (1, 2**20, False), "num_heads": (1, 4096, False),
+    "num_layers": (1, 4096, False),
+}
+NONEMPTY = ("hidden", "features", "widths")
+
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -90,7 +115,7 @@ def _parse_value(key: str, text: str, current: Any) -> Any:
             value = tuple(part.strip() for part in text.split(",") if part.strip())
         if not isinstance(value, (tuple, list)):
             value = (value,)
-        return type(current)(value)
+        return type(current)(_check_elements(key, text, value, current))
     if current is None:
         try:
             return ast.literal_eval(text)
@@ -99,6 +124,32 @@ def _parse_value(key: str, text: str, current: Any) -> Any:
     if isinstance(current, str):
         return text
     raise JaxmlError(f"--config.{key}: cannot override a value of type {type(current).__name__}")
+
+
+def _element_kind(values: Any) -> type | None:
+    """The one scalar type of a tuple's elements (int, float, str or bool), else None."""
+    kinds = {bool if isinstance(v, bool) else int if isinstance(v, numbers.Integral) else
+             float if isinstance(v, numbers.Real) else str if isinstance(v, str) else None for v in values}
+    if kinds == {int, float}:
+        return float
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def _check_elements(key: str, text: str, value: Any, current: Any) -> Any:
+    """The override's elements, checked to be of the type of the current tuple's elements."""
+    kind = _element_kind(current)
+    if kind is None:
+        return value
+    names = {int: "ints", float: "numbers", str: "strings", bool: "bools"}
+    out = []
+    for v in value:
+        ok = (isinstance(v, bool) if kind is bool else
+              isinstance(v, numbers.Integral) and not isinstance(v, bool) if kind is int else
+              isinstance(v, numbers.Real) and not isinstance(v, bool) if kind is float else isinstance(v, str))
+        if not ok:
+            raise JaxmlError(f"--config.{key}={text}: expected a tuple of {names[kind]}, got the element {v!r}")
+        out.append(float(v) if kind is float else v)
+    return out
 
 
 def _flat_keys(config: ml_collections.ConfigDict, prefix: str = "") -> list[str]:
@@ -163,6 +214,41 @@ def parse_override_args(args: Iterable[str]) -> list[tuple[str, str]]:
     return pairs
 
 
+def _out_of_range(value: Any, lo, hi, lo_open: bool) -> bool:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return True
+    if not math.isfinite(value):
+        return True
+    return (lo is not None and (value <= lo if lo_open else value < lo)) or (hi is not None and value > hi)
+
+
+def validate_bounds(config: ml_collections.ConfigDict, prefix: str = "") -> None:
+    """Checks every key named in BOUNDS / NONEMPTY, at any level of the config."""
+    for k, v in config.items():
+        full = f"{prefix}{k}"
+        if isinstance(v, ml_collections.ConfigDict):
+            validate_bounds(v, full + ".")
+            continue
+        if k in NONEMPTY and isinstance(v, (tuple, list)) and not v:
+            raise JaxmlError(f"config.{full}=() is empty; give at least one value, e.g. (64,)")
+        if k not in BOUNDS or v is None:
+            continue
+        lo, hi, lo_open = BOUNDS[k]
+        values = v if isinstance(v, (tuple, list)) else (v,)
+        bad = [x for x in values if _out_of_range(x, lo, hi, lo_open)]
+        if bad:
+            low = f"({lo}" if lo_open else f"[{lo if lo is not None else '-inf'}"
+            span = f"{low}, {hi if hi is not None else 'inf'}]"
+            what = "every element must be" if isinstance(v, (tuple, list)) else "must be"
+            raise JaxmlError(f"config.{full}={v!r} is out of range: {what} in {span}")
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+    """The checks every config passes once, after its overrides: choices and numeric ranges."""
+    validate_choices(config)
+    validate_bounds(config)
+
+
 def validate_choices(config: ml_collections.ConfigDict) -> None:
     """Checks every key listed in CHOICES that the config holds."""
     for key, choices in CHOICES.items():
@@ -181,7 +267,7 @@ def apply_overrides(config: ml_collections.ConfigDict, pairs: Iterable[tuple[str
     config = ml_collections.ConfigDict(config.to_dict())
     for key, value in pairs:
         set_override(config, key, value)
-    validate_choices(config)
+    validate(config)
     return config
 
 
@@ -191,6 +277,10 @@ def to_json(config: ml_collections.ConfigDict) -> str:
 
 def from_json(text: str) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(json.loads(text))
+
+
+def from_dict(data: dict) -> ml_collections.ConfigDict:
+    return ml_collections.ConfigDict(data)
 
 
 def check_int(value: Any, name: str, minimum: int = 1) -> int:

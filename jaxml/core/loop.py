@@ -15,8 +15,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import signal
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -27,8 +25,8 @@ import ml_collections
 import numpy as np
 
 from jaxml.core import parallel
-from jaxml.core.checkpoint import Checkpointer
-from jaxml.core.metrics import MetricsWriter, progress_bar
+from jaxml.core.checkpoint import restore_checkpoint
+from jaxml.core.run import Preempted, Run, first_nonfinite  # noqa: F401  (re-exported for callers)
 from jaxml.data.batching import eval_batches, train_batches
 from jaxml.data.datasets import Split
 from jaxml.errors import JaxmlError
@@ -61,31 +59,6 @@ class Recipe:
     eval_splits: Mapping[str, Split]
     main_metric: str = "accuracy"
     evaluators: Mapping[str, Callable[[State, jax.Array], Mapping[str, float]]] = dataclasses.field(default_factory=dict)
-
-
-class Preempted(Exception):
-    """Raised inside the loop when SIGTERM arrived; the state has been saved."""
-
-
-class SigtermFlag:
-    """Sets a flag on SIGTERM (main thread only); restores the previous handler on exit."""
-
-    def __init__(self):
-        self.raised = False
-        self._previous = None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        self.raised = True
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
-        return False
 
 
 def make_train_chunk(recipe: Recipe, mesh, backend: str) -> Callable:
@@ -127,17 +100,6 @@ def summarize_eval(sums: Mapping[str, Any]) -> dict[str, float]:
     return {k: float(v) / count for k, v in sums.items() if k != "count"}
 
 
-def first_nonfinite(metrics: Mapping[str, np.ndarray]) -> int | None:
-    """Index along the leading (step) axis of the first step with a non-finite float metric."""
-    bad = None
-    for v in metrics.values():
-        v = np.asarray(v)
-        if v.ndim >= 1 and np.issubdtype(v.dtype, np.floating):
-            row = ~np.isfinite(v.reshape(v.shape[0], -1)).all(axis=1)
-            bad = row if bad is None else bad | row
-    return int(np.argmax(bad)) if bad is not None and bad.any() else None
-
-
 def evaluator_key(seed: int, name: str, step: int) -> jax.Array:
     """The key evaluator `name` gets at `step`: a function of (seed, name, step) only."""
     tag = int.from_bytes(name.encode()[:4].ljust(4, b"\0"), "little") & 0x7FFFFFFF
@@ -162,17 +124,10 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
         desc: str = "train") -> tuple[State, dict[str, float]]:
     """Trains to `config.steps`, resuming from `workdir`; returns (state, final metrics).
 
-    SIGTERM at any point (also during set-up and compilation) is honoured at the next chunk
-    boundary: the state is saved and `Preempted` is raised (the CLI exits 0).
+    On the `core.run.Run` skeleton: SIGTERM or Ctrl-C at any point (also during set-up and
+    compilation) is honoured at the next chunk boundary: the state is saved and `Preempted` raised.
     """
-    with SigtermFlag() as sigterm:
-        return _run(recipe, config, workdir, desc, sigterm)
-
-
-def _run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, desc: str,
-         sigterm: SigtermFlag) -> tuple[State, dict[str, float]]:
     workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
     total_steps = int(config.steps)
     log_every = max(1, min(int(config.log_every), total_steps))
     eval_every = int(config.eval_every) or total_steps
@@ -188,104 +143,94 @@ def _run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path,
     parallel.check_batch_size(eval_batch, mesh, "eval_batch_size")
     if len(recipe.train_split) < global_batch:
         raise JaxmlError(f"config.batch_size={global_batch} exceeds the {len(recipe.train_split)} training examples")
+    check_eval_batch(eval_batch, recipe.eval_splits, mesh)
 
     pidx, pcount = jax.process_index(), jax.process_count()
-    state = parallel.on_mesh(lambda: recipe.init(init_key(config.seed)), mesh)
-    checkpointer = Checkpointer(workdir, keep=int(config.keep_checkpoints)) if ckpt_every else None
-    start_step = 0
-    if checkpointer is not None:
-        restored = checkpointer.restore_latest(state)
-        if restored is not None:
-            start_step, state = restored
-            log.info("resumed from %s at step %d", checkpointer.directory, start_step)
-    writer = MetricsWriter(workdir, tensorboard=bool(config.get("tensorboard", True)))
-    writer.truncate_after(start_step)
+    seed = int(config.seed)
+    with Run(workdir, total=total_steps, config=config, desc=desc, checkpoint=bool(ckpt_every),
+             keep=int(config.keep_checkpoints), tensorboard=bool(config.get("tensorboard", True))) as run:
+        state = run.restore(parallel.on_mesh(lambda: recipe.init(init_key(seed)), mesh))
+        train_chunk = make_train_chunk(recipe, mesh, backend)
+        evaluate = make_eval(recipe, mesh, backend)
+        eval_data = {name: shard_eval_split(split, eval_batch, mesh) for name, split in recipe.eval_splits.items()}
+        key = parallel.on_mesh(lambda: train_key(seed), mesh)
 
-    train_chunk = make_train_chunk(recipe, mesh, backend)
-    evaluate = make_eval(recipe, mesh, backend)
-    eval_data = {
-        name: parallel.shard_batch(eval_batches(split, global_batch=eval_batch, process_index=pidx,
-                                                process_count=pcount), mesh, batch_axis=1)
-        for name, split in recipe.eval_splits.items()}
-    key = parallel.on_mesh(lambda: train_key(config.seed), mesh)
+        def run_eval(step: int) -> dict[str, float]:
+            results = {}
+            for name, batches in eval_data.items():
+                metrics = summarize_eval(evaluate(state, batches))
+                run.log(name, metrics, step)
+                results.update({f"{name}_{k}": v for k, v in metrics.items()})
+            for name, metrics in run_evaluators(recipe, state, seed, step).items():
+                run.log(name, metrics, step)
+                results.update({f"{name}_{k}": v for k, v in metrics.items()})
+            return results
 
-    def run_eval(step: int) -> dict[str, float]:
-        results = {}
-        for name, batches in eval_data.items():
-            metrics = summarize_eval(evaluate(state, batches))
-            writer.write(step, name, metrics)
-            results.update({f"{name}_{k}": v for k, v in metrics.items()})
-        for name, metrics in run_evaluators(recipe, state, int(config.seed), step).items():
-            writer.write(step, name, metrics)
-            results.update({f"{name}_{k}": v for k, v in metrics.items()})
-        return results
-
-    final: dict[str, float] = {}
-    step = start_step
-    bar = progress_bar(total_steps, start_step, desc)
-    postfix: dict[str, str] = {}
-    t_start = time.time()
-    try:
-        while step < total_steps:
+        final: dict[str, float] = {}
+        postfix: dict[str, str] = {}
+        t_start = time.time()
+        run.stop(None)  # a stop requested during set-up: nothing new to save
+        while run.step < total_steps:
+            step = run.step
             num = min(log_every, total_steps - step)
-            host = train_batches(recipe.train_split, start_step=step, num_steps=num,
-                                 global_batch=global_batch, seed=int(config.seed),
-                                 process_index=pidx, process_count=pcount)
+            host = train_batches(recipe.train_split, start_step=step, num_steps=num, global_batch=global_batch,
+                                 seed=seed, process_index=pidx, process_count=pcount)
             batches = parallel.shard_batch(host, mesh, batch_axis=1)
             state, metrics = train_chunk(state, batches, key, jnp.int32(step))
             metrics = jax.device_get(metrics)
-            bad = first_nonfinite(metrics)
-            if bad is not None:
-                last = checkpointer.latest_step() if checkpointer else None
-                kept = f"the last good checkpoint (step {last}) is intact" if last is not None else "no checkpoint was written"
-                raise JaxmlError(f"non-finite loss at step {step + bad + 1} (learning_rate={config.get('learning_rate')}); "
-                                 f"stopped without saving, {kept}; lower the learning rate")
-            step += num
+            run.check_finite(metrics)
             row = {k: float(np.mean(v)) for k, v in metrics.items()}
             row["steps_per_s"] = num / max(time.time() - t_start, 1e-9)
             t_start = time.time()
-            writer.write(step, "train", row)
-            bar.update(num)
+            run.advance(num)
+            run.log("train", row)
             postfix["loss"] = f"{row['loss']:.4f}"
+            step = run.step
             if step % eval_every == 0 or step == total_steps:
                 final = run_eval(step)
                 main = next((k for k in final if k.endswith(recipe.main_metric)), None)
                 if main:
                     postfix[main] = f"{final[main]:.4f}"
-            bar.set_postfix(postfix)
-            if checkpointer and (step % ckpt_every == 0 or step == total_steps or sigterm.raised):
-                checkpointer.save(step, state)
-            if sigterm.raised and step < total_steps:
-                if checkpointer is None:
-                    raise Preempted(f"SIGTERM: stopped at step {step}; checkpointing is off (checkpoint_every=0), "
-                                    f"nothing was saved")
-                raise Preempted(f"SIGTERM: saved a checkpoint at step {step} in {workdir}; "
-                                f"re-run the same command to resume")
-        if not final:
-            final = run_eval(step)
-    finally:
-        bar.close()
-        writer.close()
-        if checkpointer:
-            checkpointer.close()
-    final["steps"] = step
+            run.bar.set_postfix(postfix)
+            if ckpt_every and (step % ckpt_every == 0 or step == total_steps or run.stop_requested()):
+                run.save(state)
+            if step < total_steps:
+                run.stop(state)
+        if not final:  # resumed at the end: the evaluation rows at this step are rewritten, not repeated
+            final = run_eval(run.step)
+        final["steps"] = run.step
     return state, final
 
 
+def check_eval_batch(eval_batch: int, splits: Mapping[str, Split], mesh) -> None:
+    """An eval batch larger than every eval split (rounded up to the devices) only pads: refuse it."""
+    if not splits:
+        return
+    devices = mesh.devices.size
+    largest = max(len(s) for s in splits.values())
+    limit = -(-largest // devices) * devices
+    if eval_batch > limit:
+        raise JaxmlError(f"config.eval_batch_size={eval_batch} exceeds the {largest} examples of the largest eval "
+                         f"split; use at most {limit}")
+
+
+def shard_eval_split(split: Split, eval_batch: int, mesh) -> Any:
+    """The whole split as padded, masked global batches [N, B, ...] sharded over "data"."""
+    return parallel.shard_batch(eval_batches(split, global_batch=eval_batch, process_index=jax.process_index(),
+                                             process_count=jax.process_count()), mesh, batch_axis=1)
+
+
 def evaluate_checkpoint(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, float]:
-    """Restores the newest readable checkpoint of `workdir` and evaluates it on the recipe's eval splits."""
+    """Restores the newest readable checkpoint of `workdir` and evaluates it on the recipe's eval splits
+    and evaluators."""
     mesh = parallel.make_mesh(int(config.parallel.num_devices))
-    state = parallel.on_mesh(lambda: recipe.init(init_key(config.seed)), mesh)
-    restored = Checkpointer(workdir, keep=int(config.keep_checkpoints)).restore_latest(state)
-    if restored is None:
-        raise JaxmlError(f"no checkpoint in {Path(workdir) / 'checkpoints'}; train first with `jaxml train`")
-    step, state = restored
+    like = parallel.on_mesh(lambda: recipe.init(init_key(config.seed)), mesh)
+    step, state = restore_checkpoint(workdir, like)
     evaluate = make_eval(recipe, mesh, config.parallel.backend)
     eval_batch = int(config.get("eval_batch_size", config.batch_size))
     results: dict[str, float] = {"step": step}
     for name, split in recipe.eval_splits.items():
-        batches = parallel.shard_batch(eval_batches(split, global_batch=eval_batch, process_index=jax.process_index(),
-                                                    process_count=jax.process_count()), mesh, batch_axis=1)
+        batches = shard_eval_split(split, eval_batch, mesh)
         results.update({f"{name}_{k}": v for k, v in summarize_eval(evaluate(state, batches)).items()})
     for name, metrics in run_evaluators(recipe, state, int(config.seed), step).items():
         results.update({f"{name}_{k}": v for k, v in metrics.items()})

@@ -12,6 +12,8 @@ from typing import Any, Mapping
 import jax
 import numpy as np
 
+from jaxml.errors import JaxmlError
+
 
 def _plain(value: Any) -> Any:
     value = np.asarray(value)
@@ -22,31 +24,48 @@ def _plain(value: Any) -> Any:
 
 
 class MetricsWriter:
-    """Appends `{"step": s, "split": ..., name: value}` rows to metrics.jsonl and TensorBoard."""
+    """Appends `{"step": s, "split": ..., name: value}` rows to metrics.jsonl and TensorBoard.
+
+    One row per (step, split): writing a (step, split) that is already in the file (a re-run of a
+    finished run re-evaluates its last step) replaces the old row instead of repeating it.
+    """
 
     def __init__(self, workdir: str | Path, *, tensorboard: bool = True):
         self.enabled = jax.process_index() == 0
         self.path = Path(workdir) / "metrics.jsonl"
         self._tb = None
+        self._seen: set[tuple[int, str]] = set()
+        if self.enabled:
+            self._seen = {(int(r.get("step", 0)), str(r.get("split"))) for r in read_metrics(self.path.parent)}
         if self.enabled and tensorboard:
             from tensorboardX import SummaryWriter
             self._tb = SummaryWriter(logdir=str(Path(workdir) / "tensorboard"), flush_secs=30)
+
+    def _rewrite(self, keep) -> None:
+        rows = [r for r in read_metrics(self.path.parent) if keep(r)]
+        tmp = self.path.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        os.replace(tmp, self.path)
+        self._seen = {(int(r.get("step", 0)), str(r.get("split"))) for r in rows}
 
     def truncate_after(self, step: int) -> None:
         """Drops rows logged after `step` (a run killed after its last checkpoint logged them)."""
         if not self.enabled or not self.path.exists():
             return
-        rows = [r for r in read_metrics(self.path.parent) if r.get("step", 0) <= step]
-        tmp = self.path.with_suffix(".jsonl.tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        os.replace(tmp, self.path)
+        self._rewrite(lambda r: r.get("step", 0) <= step)
 
     def write(self, step: int, split: str, metrics: Mapping[str, Any]) -> None:
         if not self.enabled:
             return
         row = {"step": int(step), "split": split, **{k: _plain(v) for k, v in metrics.items()}}
-        with self.path.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        try:
+            if (row["step"], split) in self._seen:
+                self._rewrite(lambda r: (r.get("step", 0), r.get("split")) != (row["step"], split))
+            with self.path.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+        except OSError as e:
+            raise JaxmlError(f"cannot write {self.path}: {e.strerror or e}; the checkpoints are untouched") from None
+        self._seen.add((row["step"], split))
         if self._tb is not None:
             for k, v in row.items():
                 if k not in ("step", "split") and isinstance(v, (int, float)):

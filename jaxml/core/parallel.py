@@ -19,15 +19,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from jaxml.core.distributed_env import distributed_requested
 from jaxml.errors import JaxmlError
 
 AXIS = "data"
 BACKENDS = ("shard_map", "pmap")
-
-
-def _multi_worker_tpu() -> bool:
-    hosts = os.environ.get("TPU_WORKER_HOSTNAMES", "")
-    return len([h for h in hosts.split(",") if h.strip()]) > 1
 
 
 def initialize_distributed() -> bool:
@@ -37,7 +33,7 @@ def initialize_distributed() -> bool:
     JAXML_COORDINATOR_ADDRESS, JAXML_NUM_PROCESSES, JAXML_PROCESS_ID. On CPU the collectives use gloo.
     Returns True when a distributed job was initialised.
     """
-    if os.environ.get("JAXML_DISTRIBUTED") != "1" and not _multi_worker_tpu():
+    if not distributed_requested():
         return False
     if jax.distributed.is_initialized():
         return True

@@ -119,6 +119,9 @@ def finished_run(name: str, config, workdir: Path) -> dict[str, Any]:
         raise JaxmlError(f"--record-only: {workdir} was trained with a different config ({', '.join(changed)}); "
                          "pass the same overrides or re-run it")
     result = json.loads(result_file.read_text())
+    timing_file = workdir / "timing.json"
+    if timing_file.exists():
+        result.update(json.loads(timing_file.read_text()))
     result["date_run"] = datetime.date.fromtimestamp(result_file.stat().st_mtime).isoformat()
     return result
 
@@ -127,7 +130,7 @@ def run_suite(suite: str, *, runs_dir: Path, out: Path, overrides: list[str], on
               results_dir: Path | None = None, record_only: bool = False) -> list[dict[str, Any]]:
     """Runs the suite's experiments (fresh workdirs), records results, regenerates `out`. With
     `record_only`, records runs already finished in `<runs_dir>/<name>` instead of training."""
-    from jaxml.cli import load_experiment_config, run_training
+    from jaxml.experiments import load_experiment_config, run_training
 
     infos = experiments.suite(suite)
     if only:

@@ -36,9 +36,8 @@ import jax
 import ml_collections
 import numpy as np
 
-from jaxml.core.checkpoint import Checkpointer
-from jaxml.core.loop import Preempted, SigtermFlag, first_nonfinite
-from jaxml.core.metrics import MetricsWriter, progress_bar, read_metrics
+from jaxml.core.metrics import read_metrics
+from jaxml.core.run import Run
 from jaxml.errors import JaxmlError
 
 log = logging.getLogger("jaxml")
@@ -119,7 +118,6 @@ def _agent(method: str):
 
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
     workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
     agent = _agent(config.method)
     per_iter = steps_per_iteration(config)
     total, every, num_seeds = int(config.total_env_steps), int(config.eval_every), int(config.num_seeds)
@@ -137,45 +135,27 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         jax.jit(jax.vmap(lambda s: train_chunk(s, every // per_iter)), donate_argnums=0)
     eval_all = jax.jit(jax.vmap(lambda s, k: agent.greedy_eval(config, s, k)))
 
-    state = init_all(seed_keys)
-    steps = 0
-    checkpointer = Checkpointer(workdir, keep=int(config.keep_checkpoints)) if config.checkpoint else None
-    if checkpointer is not None:
-        restored = checkpointer.restore_latest(state)
-        if restored is not None:
-            steps, state = restored
-            log.info("resumed from %s at env step %d", checkpointer.directory, steps)
-    writer = MetricsWriter(workdir, tensorboard=bool(config.tensorboard))
-    writer.truncate_after(steps)
-    bar = progress_bar(total, steps, f"{config.get('name', config.method)} env steps")
-    try:
-        with SigtermFlag() as sigterm:
-            while steps < total:
-                state, metrics = chunk_all(state)
-                metrics = jax.device_get(metrics)
-                losses = {k: np.asarray(v).T for k, v in metrics.items() if "loss" in k}  # [iterations, seeds]
-                bad = first_nonfinite(losses)
-                if bad is not None:
-                    raise JaxmlError(f"non-finite {config.method} loss at env step {steps + (bad + 1) * per_iter}; "
-                                     f"stopped without saving (learning_rate={config.get('learning_rate')})")
-                steps += every
-                evaluation = jax.device_get(
-                    eval_all(state, jax.random.split(jax.random.fold_in(eval_key, steps), num_seeds)))
-                returns = np.asarray(evaluation["return_mean"])
-                writer.write(steps, "train", train_summary(metrics))
-                writer.write(steps, "eval", eval_summary(evaluation))
-                bar.update(every)
-                bar.set_postfix({"eval_return": f"{returns.mean():.1f}"})
-                if checkpointer is not None:
-                    checkpointer.save(steps, state)
-                if sigterm.raised and steps < total:
-                    raise Preempted(f"SIGTERM: saved a checkpoint at env step {steps} in {workdir}; re-run the "
-                                    f"same command to resume")
-    finally:
-        bar.close()
-        writer.close()
-        if checkpointer is not None:
-            checkpointer.close()
+    with Run(workdir, total=total, config=config, desc=f"{config.get('name', config.method)} env steps",
+             unit="env step", checkpoint=bool(config.checkpoint), keep=int(config.keep_checkpoints),
+             tensorboard=bool(config.tensorboard)) as run:
+        state = run.restore(init_all(seed_keys))
+        run.stop(None)  # a stop requested during set-up: nothing new to save
+        while run.step < total:
+            state, metrics = chunk_all(state)
+            metrics = jax.device_get(metrics)
+            run.check_finite({k: np.asarray(v).T for k, v in metrics.items() if "loss" in k},  # [iterations, seeds]
+                             per_row=per_iter)
+            run.advance(every)
+            evaluation = jax.device_get(
+                eval_all(state, jax.random.split(jax.random.fold_in(eval_key, run.step), num_seeds)))
+            returns = np.asarray(evaluation["return_mean"])
+            run.log("train", train_summary(metrics))
+            run.log("eval", eval_summary(evaluation))
+            run.bar.set_postfix({"eval_return": f"{returns.mean():.1f}"})
+            run.save(state)
+            if run.step < total:
+                run.stop(state)
+    steps = run.step
     evals = [r for r in read_metrics(workdir) if r.get("split") == "eval"]
     if not evals:
         raise JaxmlError(f"{workdir} has no evaluation logged; delete it or use a new --workdir")

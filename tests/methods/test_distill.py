@@ -9,7 +9,7 @@ import numpy as np
 import optax
 import pytest
 
-from jaxml import cli
+from jaxml import experiments
 from jaxml.core.metrics import read_metrics
 from jaxml.errors import JaxmlError
 from jaxml.methods import classify, distill
@@ -142,7 +142,7 @@ def test_consistent_mode_with_mixup_learns_from_loaded_classify_teacher(tmp_path
     teacher.model.hidden = (64,)
     teacher.steps, teacher.log_every, teacher.eval_every, teacher.checkpoint_every = 300, 50, 300, 300
     teacher.parallel.num_devices = 1
-    teacher_result = cli.run_training("mlp_teacher", teacher, tmp_path / "teacher_run")
+    teacher_result = experiments.run_training("mlp_teacher", teacher, tmp_path / "teacher_run")
     c = tiny(seeds=1, scratch=False, teacher_workdir=str(tmp_path / "teacher_run"))
     c.distill.mode, c.distill.mixup_alpha = "consistent", 0.2
     result = distill.train(c, tmp_path / "student")

@@ -113,14 +113,14 @@ def test_eval_row_keeps_the_seed_spread():
 def test_seed_loop_equals_vmapped_seeds(tmp_path):
     """config.seed_loop runs the seeds one after another through an unbatched program: same per-seed
     eval returns and final states as the vmapped run."""
-    from jaxml import cli
+    from jaxml import experiments
     from jaxml.rl import runner
 
     small = ["--config.total_env_steps=20000", "--config.eval_every=10000", "--config.num_seeds=3",
              "--config.tensorboard=false"]
     results, states = {}, {}
     for loop in (False, True):
-        _, config = cli.load_experiment_config("qlearning_frozenlake", small + [f"--config.seed_loop={loop}"])
+        _, config = experiments.load_experiment_config("qlearning_frozenlake", small + [f"--config.seed_loop={loop}"])
         results[loop] = runner.train(config, tmp_path / str(loop))
         states[loop] = final_state(tmp_path / str(loop))
     assert results[True]["eval_return_per_seed"] == results[False]["eval_return_per_seed"]

@@ -34,21 +34,52 @@ def _first_line(err: BaseException, limit: int = 200) -> str:
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
+def _from_orbax(unraisable) -> bool:
+    """An unraisable report of orbax's abandoned async work: its coroutine, or a callback that
+    found its event loop closed."""
+    code = getattr(unraisable.object, "cr_code", None)
+    if code is not None and "orbax" in code.co_filename:
+        return True
+    exc = unraisable.exc_value
+    if isinstance(exc, RuntimeError) and "Event loop is closed" in str(exc):
+        return True
+    tb = unraisable.exc_traceback
+    while tb is not None:
+        if "orbax" in tb.tb_frame.f_code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _drop_orbax_unraisables() -> None:
+    """Installs (once) a `sys.unraisablehook` that drops the "Exception ignored in coroutine" reports
+    of orbax's abandoned async reads after a failed restore (they arrive whenever the coroutines are
+    collected, up to interpreter exit); every other report goes to the previous hook."""
+    previous = sys.unraisablehook
+    if getattr(previous, "_jaxml_orbax_filter", False):
+        return
+
+    def hook(unraisable):
+        if not _from_orbax(unraisable):
+            previous(unraisable)
+
+    hook._jaxml_orbax_filter = True
+    sys.unraisablehook = hook
+
+
 @contextlib.contextmanager
 def _quiet_failures():
-    """Silences what a failed restore prints besides its exception: "Exception ignored in
-    coroutine" reports of orbax's abandoned async reads, and asyncio/absl error logs."""
-    previous_hook = sys.unraisablehook
+    """Silences what a failed orbax call logs besides its exception (asyncio / absl error logs with
+    tracebacks from its worker threads)."""
+    _drop_orbax_unraisables()
     loggers = [logging.getLogger(n) for n in ("asyncio", "absl", "orbax", "tensorstore")]
     levels = [lg.level for lg in loggers]
-    sys.unraisablehook = lambda unraisable: None
     for lg in loggers:
         lg.setLevel(logging.CRITICAL)
     try:
         yield
     finally:
-        gc.collect()  # abandoned coroutines report while the hook is still silent
-        sys.unraisablehook = previous_hook
+        gc.collect()
         for lg, level in zip(loggers, levels):
             lg.setLevel(level)
 

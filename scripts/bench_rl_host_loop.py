@@ -180,7 +180,7 @@ def main() -> None:
         dt, state, m = jx.run(seed=r)
         g = jx.greedy_return(state)[0]
         rows["jaxml"].append(jx.env_steps / dt)
-        print(f"  round {r} jaxml dqn.train        {dt:7.1f} s {jx.env_steps / dt:9.0f} steps/s  "
+        print(f"  round {r} jaxml whole run      {dt:7.1f} s {jx.env_steps / dt:9.0f} steps/s  "
               f"train return (last 10%) {last_fraction_mean(m['return']):6.1f}  greedy {g:6.1f}",
               flush=True)
         dt, steps, params, rets = host.train(args.steps, seed=r)

@@ -1,4 +1,5 @@
-"""Pieces every scanned RL agent shares: the chunk of iterations and the whole run in one call."""
+"""What every scanned RL agent shares: its chunk of iterations in one `lax.scan`. (The agents'
+typed hyper-parameters are `jaxml.rl.agent_config`.)"""
 
 from __future__ import annotations
 
@@ -19,10 +20,3 @@ def scanned(iteration: Callable[[Any, None], tuple[Any, dict]]) -> Callable[[Any
 
     return train_chunk
 
-
-def whole_run(make_train: Callable, config, key: jax.Array, steps_per_iteration: int):
-    """init + one chunk of `total_env_steps // steps_per_iteration` iterations, jitted; vmap-able
-    over keys. Returns `(state, metrics)`."""
-    init, train_chunk = make_train(config)
-    n = int(config.total_env_steps) // int(steps_per_iteration)
-    return jax.jit(lambda k: train_chunk(init(k), n))(key)

@@ -10,6 +10,9 @@ Actor-Critic Methods") is DDPG (Lillicrap et al. 2016) plus three switches, each
 - `policy_delay`: the actor and all target networks are updated once every `policy_delay`
   critic updates.
 
+The typed config `DDPGConfig` holds them (with `policy_noise` and `noise_clip`) as one group,
+`DDPGConfig.td3` (a `TD3Options`), read from the same flat config keys.
+
 `default_config("td3")` turns all three on (`policy_delay=2`); `default_config("ddpg")` turns them
 off (one critic, `policy_delay=1`). Method "ddpg" insists on the plain-DDPG switches (an error names
 them otherwise); method "td3" accepts any combination, for ablations.
@@ -47,6 +50,7 @@ iteration's updates.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable
 
 import flax
@@ -56,18 +60,17 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core.config import check_int, check_number
 from jaxml.errors import JaxmlError
 from jaxml.models.mlp import MLP
-from jaxml.rl.agent import scanned, whole_run
+from jaxml.rl.agent import scanned
+from jaxml.rl.agent_config import AgentConfig, param
 from jaxml.rl import buffers
 from jaxml.rl.envs import episode_metrics, evaluate, make_env, vec_reset, vec_step
 
-__all__ = ["default_config", "td3_target", "smoothed_target_action", "scale_action", "polyak",
-           "Learner", "DDPGState", "make_train", "train", "greedy_eval"]
+__all__ = ["default_config", "DDPGConfig", "TD3Options", "Config", "td3_target", "smoothed_target_action",
+           "scale_action", "polyak", "Learner", "DDPGState", "make_train", "greedy_eval"]
 
 METHODS = ("ddpg", "td3")
-TD3_SWITCHES = ("target_policy_smoothing", "clipped_double_q", "policy_delay")
 
 
 def default_config(method: str = "td3") -> ml_collections.ConfigDict:
@@ -167,68 +170,83 @@ class DDPGState:
     key: jax.Array
 
 
-# ----------------------------------------------------------------------------------- validation
+# ----------------------------------------------------------------------------------- config
 
 
-def _validate(config) -> dict:
-    method = config.get("method", None)
-    if method is not None and method not in METHODS:
-        raise JaxmlError(f"config.method={method!r} is not handled by jaxml.rl.ddpg; choose one of "
-                         f"{', '.join(METHODS)}")
-    c = {k: check_int(config[k], f"config.{k}") for k in (
-        "num_envs", "buffer_size", "batch_size", "total_env_steps", "eval_episodes",
-        "updates_per_step", "policy_delay")}
-    c["learning_starts"] = check_int(config.learning_starts, "config.learning_starts", 0)
-    if c["batch_size"] > c["buffer_size"]:
-        raise JaxmlError(f"config.batch_size {c['batch_size']} exceeds config.buffer_size {c['buffer_size']}")
-    if c["num_envs"] > c["buffer_size"]:
-        raise JaxmlError(f"config.num_envs {c['num_envs']} exceeds config.buffer_size {c['buffer_size']}")
-    if c["total_env_steps"] < c["num_envs"]:
-        raise JaxmlError(f"config.total_env_steps {c['total_env_steps']} < config.num_envs "
-                         f"{c['num_envs']}: no iteration would run")
-    for k, lo, hi in (("learning_rate", 0.0, None), ("tau", 0.0, 1.0), ("gamma", 0.0, 1.0),
-                      ("exploration_noise", 0.0, None), ("policy_noise", 0.0, None),
-                      ("noise_clip", 0.0, None)):
-        c[k] = check_number(config[k], f"config.{k}", lo, hi)
-    if c["learning_rate"] <= 0 or c["tau"] <= 0:
-        raise JaxmlError("config.learning_rate and config.tau must be > 0")
-    hidden = config.hidden
-    if isinstance(hidden, (int, str)) or not tuple(hidden):
-        raise JaxmlError(f"config.hidden must be a non-empty tuple of layer widths, got {hidden!r}")
-    c["hidden"] = tuple(check_int(h, "config.hidden entries") for h in hidden)
-    for k in ("target_policy_smoothing", "clipped_double_q"):
-        if not isinstance(config[k], (bool, np.bool_)):
-            raise JaxmlError(f"config.{k} must be True or False, got {config[k]!r}")
-        c[k] = bool(config[k])
-    if method == "ddpg" and (c["target_policy_smoothing"] or c["clipped_double_q"] or c["policy_delay"] != 1):
-        raise JaxmlError("config.method='ddpg' is plain DDPG: set target_policy_smoothing=False, "
-                         "clipped_double_q=False, policy_delay=1 (got "
-                         f"{c['target_policy_smoothing']}, {c['clipped_double_q']}, {c['policy_delay']}), "
-                         "or use method 'td3' for these TD3 pieces")
-    c["num_critics"] = 2 if c["clipped_double_q"] else 1
-    c["env"] = config.env
-    return c
+@dataclasses.dataclass(frozen=True)
+class TD3Options(AgentConfig):
+    """The pieces TD3 adds to DDPG (module docstring); all off is plain DDPG."""
+
+    target_policy_smoothing: bool = param()
+    policy_noise: float = param(ge=0.0)
+    noise_clip: float = param(ge=0.0)
+    clipped_double_q: bool = param()
+    policy_delay: int = param(ge=1)
+
+    @property
+    def any_on(self) -> bool:
+        return self.target_policy_smoothing or self.clipped_double_q or self.policy_delay != 1
+
+
+@dataclasses.dataclass(frozen=True)
+class DDPGConfig(AgentConfig):
+    """DDPG's / TD3's hyper-parameters (`default_config` documents them), checked once. `method`
+    (absent: None) is the runner's method name; "ddpg" insists on `td3` being all off."""
+
+    env: str = param()
+    num_envs: int = param(ge=1)
+    total_env_steps: int = param(ge=1)
+    buffer_size: int = param(ge=1)
+    batch_size: int = param(ge=1)
+    learning_rate: float = param(gt=0.0)
+    tau: float = param(gt=0.0, le=1.0)
+    gamma: float = param(ge=0.0, le=1.0)
+    hidden: tuple[int, ...] = param(ge=1)
+    exploration_noise: float = param(ge=0.0)
+    learning_starts: int = param(ge=0)
+    updates_per_step: int = param(ge=1)
+    eval_episodes: int = param(ge=1)
+    td3: TD3Options                  # read from the same config level as the other keys
+    method: str | None = param(choices=METHODS, default=None)
+
+    @property
+    def num_critics(self) -> int:
+        return 2 if self.td3.clipped_double_q else 1
+
+    def check(self) -> None:
+        self.check_at_most("batch_size", "buffer_size")
+        self.check_at_most("num_envs", "buffer_size")
+        self.check_at_most("num_envs", "total_env_steps", "no iteration would run")
+        t = self.td3
+        if self.method == "ddpg" and t.any_on:
+            raise JaxmlError("config.method='ddpg' is plain DDPG: set target_policy_smoothing=False, "
+                             "clipped_double_q=False, policy_delay=1 (got "
+                             f"{t.target_policy_smoothing}, {t.clipped_double_q}, {t.policy_delay}), "
+                             "or use method 'td3' for these TD3 pieces")
+
+
+Config = DDPGConfig   # the agent contract's name for it (see jaxml.rl.runner)
 
 
 def _setup(config):
-    """Validated config, env, env params, action bounds (float32 arrays of the action shape), nets."""
-    c = _validate(config)
-    env, env_params = make_env(c["env"])
+    """Typed config, env, env params, action bounds (float32 arrays of the action shape), nets."""
+    cfg = DDPGConfig.from_config(config)
+    env, env_params = make_env(cfg.env)
     space = env.action_space(env_params)
     if hasattr(space, "n") or not (hasattr(space, "low") and hasattr(space, "high")):
-        raise JaxmlError(f"DDPG/TD3 need a continuous (Box) action space; {c['env']} has "
+        raise JaxmlError(f"DDPG/TD3 need a continuous (Box) action space; {cfg.env} has "
                          f"{type(space).__name__}: use method 'dqn' for it, or a continuous env "
                          "such as Pendulum-v1 or MountainCarContinuous-v0")
     shape = tuple(space.shape)
     low = np.broadcast_to(np.asarray(space.low, np.float32), shape)
     high = np.broadcast_to(np.asarray(space.high, np.float32), shape)
     if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high)) and np.all(high > low)):
-        raise JaxmlError(f"DDPG/TD3 need finite action bounds with high > low; {c['env']} has "
+        raise JaxmlError(f"DDPG/TD3 need finite action bounds with high > low; {cfg.env} has "
                          f"low={low}, high={high}")
     action_dim = int(np.prod(shape))
-    actor = MLP(num_classes=action_dim, hidden=c["hidden"])
-    critic = MLP(num_classes=1, hidden=c["hidden"])
-    return c, env, env_params, shape, jnp.asarray(low), jnp.asarray(high), actor, critic
+    actor = MLP(num_classes=action_dim, hidden=cfg.hidden)
+    critic = MLP(num_classes=1, hidden=cfg.hidden)
+    return cfg, env, env_params, shape, jnp.asarray(low), jnp.asarray(high), actor, critic
 
 
 def _policy_fn(actor, shape, low, high):
@@ -243,17 +261,18 @@ def _policy_fn(actor, shape, low, high):
 
 
 def make_train(config) -> tuple[Callable, Callable]:
-    """Returns `(init, train_chunk)` (pure, unjitted; jit/vmap them as you like).
+    """Returns `(init, train_chunk)` (pure, unjitted; jit/vmap them as you like) for `config`, an
+    ml_collections config or a `DDPGConfig`.
 
     `init(key) -> DDPGState`. `train_chunk(state, num_iterations) -> (state, metrics)`, with
     `num_iterations` a static Python int and `metrics` per-iteration arrays [T] (module docstring)."""
-    c, env, env_params, shape, low, high, actor, critic = _setup(config)
-    num_envs, batch_size, num_critics = c["num_envs"], c["batch_size"], c["num_critics"]
-    gamma, tau, policy_delay = c["gamma"], c["tau"], c["policy_delay"]
+    cfg, env, env_params, shape, low, high, actor, critic = _setup(config)
+    num_envs, batch_size, num_critics = cfg.num_envs, cfg.batch_size, cfg.num_critics
+    gamma, tau, policy_delay = cfg.gamma, cfg.tau, cfg.td3.policy_delay
     half = (high - low) / 2.0
     pi = _policy_fn(actor, shape, low, high)
-    tx_actor = optax.adam(c["learning_rate"])
-    tx_critic = optax.adam(c["learning_rate"])
+    tx_actor = optax.adam(cfg.learning_rate)
+    tx_critic = optax.adam(cfg.learning_rate)
 
     def q_one(params, obs, action):
         x = jnp.concatenate([obs.reshape(obs.shape[0], -1), action.reshape(action.shape[0], -1)], -1)
@@ -277,7 +296,7 @@ def make_train(config) -> tuple[Callable, Callable]:
                           critic_target=critic_params, actor_opt=tx_actor.init(actor_params),
                           critic_opt=tx_critic.init(critic_params), critic_updates=zero,
                           actor_updates=zero, actor_loss=jnp.zeros((), jnp.float32))
-        return DDPGState(learner=learner, buffer=buffers.uniform_init(example, c["buffer_size"]),
+        return DDPGState(learner=learner, buffer=buffers.uniform_init(example, cfg.buffer_size),
                          env=env_state, env_steps=zero, key=k_run)
 
     def critic_loss_fn(critic_params, obs, action, target):
@@ -293,12 +312,12 @@ def make_train(config) -> tuple[Callable, Callable]:
         k_sample, k_noise = jax.random.split(key)
         batch, _ = buffers.uniform_sample(buf, k_sample, batch_size)
         next_action = pi(ln.actor_target, batch.next_obs)
-        if c["target_policy_smoothing"]:
+        if cfg.td3.target_policy_smoothing:
             noise = jax.random.normal(k_noise, next_action.shape, jnp.float32)
-            next_action = smoothed_target_action(next_action, noise, c["policy_noise"],
-                                                 c["noise_clip"], low, high)
+            next_action = smoothed_target_action(next_action, noise, cfg.td3.policy_noise,
+                                                 cfg.td3.noise_clip, low, high)
         next_q = q_all(ln.critic_target, batch.next_obs, next_action)
-        target = td3_target(batch.reward, batch.terminated, next_q, gamma, c["clipped_double_q"])
+        target = td3_target(batch.reward, batch.terminated, next_q, gamma, cfg.td3.clipped_double_q)
         (critic_loss, q_mean), grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
             ln.critic, batch.obs, batch.action, target)
         updates, critic_opt = tx_critic.update(grads, ln.critic_opt, ln.critic)
@@ -328,7 +347,7 @@ def make_train(config) -> tuple[Callable, Callable]:
 
     def updates_block(ln: Learner, buf, key: jax.Array):
         ln, (closs, aloss, q, did) = jax.lax.scan(
-            lambda l, k: update(l, buf, k), ln, jax.random.split(key, c["updates_per_step"]))
+            lambda l, k: update(l, buf, k), ln, jax.random.split(key, cfg.updates_per_step))
         return ln, (jnp.mean(closs), jnp.mean(aloss), jnp.mean(q), jnp.any(did))
 
     def no_updates(ln: Learner, buf, key: jax.Array):
@@ -338,16 +357,16 @@ def make_train(config) -> tuple[Callable, Callable]:
 
     def iteration(state: DDPGState, _):
         key, k_rand, k_noise, k_env, k_update = jax.random.split(state.key, 5)
-        learning = state.env_steps >= c["learning_starts"]
+        learning = state.env_steps >= cfg.learning_starts
         random_action = jax.random.uniform(k_rand, (num_envs,) + shape, jnp.float32, low, high)
-        noise = jax.random.normal(k_noise, (num_envs,) + shape, jnp.float32) * c["exploration_noise"] * half
+        noise = jax.random.normal(k_noise, (num_envs,) + shape, jnp.float32) * cfg.exploration_noise * half
         policy_action = jnp.clip(pi(state.learner.actor, state.env.obs) + noise, low, high)
         action = jnp.where(learning, policy_action, random_action)
         env_state, tr = vec_step(k_env, state.env, action, env, env_params)
         buf = buffers.uniform_add(state.buffer, tr)
         steps = state.env_steps + num_envs
 
-        do_train = (steps >= c["learning_starts"]) & buffers.can_sample(buf, batch_size)
+        do_train = (steps >= cfg.learning_starts) & buffers.can_sample(buf, batch_size)
         learner, (critic_loss, actor_loss, q_mean, actor_updated) = jax.lax.cond(
             do_train, updates_block, no_updates, state.learner, buf, k_update)
         state = DDPGState(learner=learner, buffer=buf, env=env_state, env_steps=steps, key=key)
@@ -360,19 +379,14 @@ def make_train(config) -> tuple[Callable, Callable]:
     return init, scanned(iteration)
 
 
-def train(config, key: jax.Array):
-    """init + one chunk of `total_env_steps // num_envs` iterations, jitted. vmap-able over keys."""
-    return whole_run(make_train, config, key, int(config.num_envs))
-
-
 def greedy_eval(config, runner_state: DDPGState, key: jax.Array) -> dict:
     """`envs.evaluate` of the deterministic actor (no exploration noise) on `eval_episodes` fresh
     eval envs (separate from the training envs)."""
-    c, env, env_params, shape, low, high, actor, _ = _setup(config)
+    cfg, env, env_params, shape, low, high, actor, _ = _setup(config)
     pi = _policy_fn(actor, shape, low, high)
     params = runner_state.learner.actor
 
     def policy(obs, _key):
         return pi(params, obs)
 
-    return evaluate(key, policy, env, env_params, c["eval_episodes"])
+    return evaluate(key, policy, env, env_params, cfg.eval_episodes)

@@ -37,6 +37,7 @@ Not implemented: dueling heads, Huber loss.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable
 
 import flax
@@ -45,15 +46,15 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from jaxml.core.config import check_int, check_number
 from jaxml.errors import JaxmlError
 from jaxml.models.mlp import MLP
-from jaxml.rl.agent import scanned, whole_run
+from jaxml.rl.agent import scanned
+from jaxml.rl.agent_config import AgentConfig, param
 from jaxml.rl import buffers
 from jaxml.rl.envs import Transition, episode_metrics, evaluate, make_env, vec_reset, vec_step
 
-__all__ = ["default_config", "td_target", "epsilon_schedule", "nstep_transition", "NStepTransition",
-           "DQNState", "make_train", "train", "greedy_eval"]
+__all__ = ["default_config", "DQNConfig", "Config", "td_target", "epsilon_schedule", "nstep_transition",
+           "NStepTransition", "DQNState", "make_train", "greedy_eval"]
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -161,75 +162,74 @@ class DQNState:
     window: Any = None     # n_step > 1: the last n Transitions per env, leading dims [n, num_envs]
 
 
-# ----------------------------------------------------------------------------------- validation
+# ----------------------------------------------------------------------------------- config
 
 
-def _int(config, name, minimum=1):
-    return check_int(config[name], f"config.{name}", minimum)
+@dataclasses.dataclass(frozen=True)
+class DQNConfig(AgentConfig):
+    """DQN's hyper-parameters (`default_config` documents them), checked once."""
 
+    env: str = param()
+    num_envs: int = param(ge=1)
+    buffer_size: int = param(ge=1)
+    batch_size: int = param(ge=1)
+    learning_rate: float = param(gt=0.0)
+    eps_start: float = param(ge=0.0, le=1.0)
+    eps_end: float = param(ge=0.0, le=1.0)
+    eps_fraction: float = param(ge=0.0)
+    target_update_every: int = param(ge=1)
+    tau: float = param(gt=0.0, le=1.0)
+    learning_starts: int = param(ge=0)
+    train_every: int = param(ge=1)
+    gamma: float = param(ge=0.0, le=1.0)
+    hidden: tuple[int, ...] = param(ge=1)
+    total_env_steps: int = param(ge=1)
+    double_q: bool = param()
+    per: bool = param()
+    per_alpha: float = param(ge=0.0)
+    per_beta_start: float = param(ge=0.0)
+    per_beta_end: float = param(ge=0.0)
+    n_step: int = param(ge=1)
+    eval_episodes: int = param(ge=1)
+    max_grad_norm: float = param(ge=0.0)
 
-def _num(config, name, lo=None, hi=None):
-    return check_number(config[name], f"config.{name}", lo, hi)
-
-
-def _validate(config) -> dict:
-    c = {k: _int(config, k) for k in ("num_envs", "buffer_size", "batch_size",
-                                      "target_update_every", "train_every", "total_env_steps",
-                                      "eval_episodes")}
-    c["learning_starts"] = _int(config, "learning_starts", 0)
-    c["n_step"] = _int(config, "n_step")
-    if c["batch_size"] > c["buffer_size"]:
-        raise JaxmlError(f"dqn config: batch_size {c['batch_size']} exceeds buffer_size "
-                         f"{c['buffer_size']}")
-    if c["num_envs"] > c["buffer_size"]:
-        raise JaxmlError(f"dqn config: num_envs {c['num_envs']} exceeds buffer_size "
-                         f"{c['buffer_size']}")
-    if c["total_env_steps"] < c["num_envs"]:
-        raise JaxmlError(f"dqn config: total_env_steps {c['total_env_steps']} < num_envs "
-                         f"{c['num_envs']}: no iteration would run")
-    for k, lo, hi in (("learning_rate", 0.0, None), ("eps_start", 0.0, 1.0), ("eps_end", 0.0, 1.0),
-                      ("eps_fraction", 0.0, None), ("tau", 0.0, 1.0), ("gamma", 0.0, 1.0),
-                      ("per_alpha", 0.0, None), ("per_beta_start", 0.0, None),
-                      ("per_beta_end", 0.0, None), ("max_grad_norm", 0.0, None)):
-        c[k] = _num(config, k, lo, hi)
-    if c["learning_rate"] <= 0 or c["tau"] <= 0:
-        raise JaxmlError("config.learning_rate and config.tau must be > 0")
-    if not tuple(config.hidden):
-        raise JaxmlError("config.hidden must be a non-empty tuple of layer widths")
-    c["hidden"] = tuple(check_int(h, "config.hidden entries") for h in config.hidden)
-    c["double_q"] = bool(config.double_q)
-    c["per"] = bool(config.per)
-    c["env"] = config.env
-    return c
+    def check(self) -> None:
+        self.check_at_most("batch_size", "buffer_size")
+        self.check_at_most("num_envs", "buffer_size")
+        self.check_at_most("num_envs", "total_env_steps", "no iteration would run")
 
 
 def _network_and_env(config):
-    c = _validate(config)
-    env, env_params = make_env(c["env"])
+    cfg = DQNConfig.from_config(config)
+    env, env_params = make_env(cfg.env)
     space = env.action_space(env_params)
     if not hasattr(space, "n"):
-        raise JaxmlError(f"DQN needs a discrete action space; {c['env']} has {type(space).__name__}")
-    network = MLP(num_classes=int(space.n), hidden=c["hidden"])
-    return c, env, env_params, network, int(space.n)
+        raise JaxmlError(f"DQN needs a discrete action space; {cfg.env} has {type(space).__name__}")
+    network = MLP(num_classes=int(space.n), hidden=cfg.hidden)
+    return cfg, env, env_params, network, int(space.n)
+
+
+Config = DQNConfig   # the agent contract's name for it (see jaxml.rl.runner)
 
 
 # ----------------------------------------------------------------------------------- training
 
 
 def make_train(config) -> tuple[Callable, Callable]:
-    """Returns `(init, train_chunk)` (pure, unjitted; jit/vmap them as you like).
+    """Returns `(init, train_chunk)` (pure, unjitted; jit/vmap them as you like) for `config`, an
+    ml_collections config or a `DQNConfig`.
 
     `init(key) -> DQNState`. `train_chunk(state, num_iterations) -> (state, metrics)` where
     `num_iterations` is a static Python int and `metrics` holds per-iteration arrays [T]:
     loss, q_mean (mean Q(s, a) of the batch; 0 when no update ran), trained (bool), epsilon,
     beta (PER only), env_steps, return / length / episodes (`episode_metrics` of the training
     envs)."""
-    c, env, env_params, network, num_actions = _network_and_env(config)
-    num_envs, batch_size = c["num_envs"], c["batch_size"]
-    gamma, tau, double_q, per, n_step = c["gamma"], c["tau"], c["double_q"], c["per"], c["n_step"]
-    eps_fn = epsilon_schedule(c["eps_start"], c["eps_end"], c["eps_fraction"] * c["total_env_steps"])
-    beta_fn = buffers.beta_schedule(c["per_beta_start"], c["per_beta_end"], c["total_env_steps"])
-    tx = optax.chain(optax.clip_by_global_norm(c["max_grad_norm"]), optax.adam(c["learning_rate"]))
+    cfg, env, env_params, network, num_actions = _network_and_env(config)
+    num_envs, batch_size = cfg.num_envs, cfg.batch_size
+    gamma, tau, double_q, per, n_step = cfg.gamma, cfg.tau, cfg.double_q, cfg.per, cfg.n_step
+    eps_fn = epsilon_schedule(cfg.eps_start, cfg.eps_end, cfg.eps_fraction * cfg.total_env_steps)
+    beta_fn = buffers.beta_schedule(cfg.per_beta_start, cfg.per_beta_end, cfg.total_env_steps)
+    tx = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm), optax.adam(cfg.learning_rate))
 
     def q_values(params, obs):
         return network.apply(params, obs, train=False)
@@ -245,9 +245,9 @@ def make_train(config) -> tuple[Callable, Callable]:
             window = jax.tree.map(lambda x: jnp.zeros((n_step,) + x.shape, x.dtype), step)
             example = NStepTransition(transition=example, discount=jnp.zeros((), jnp.float32))
         if per:
-            buf = buffers.per_init(example, c["buffer_size"], alpha=c["per_alpha"])
+            buf = buffers.per_init(example, cfg.buffer_size, alpha=cfg.per_alpha)
         else:
-            buf = buffers.uniform_init(example, c["buffer_size"])
+            buf = buffers.uniform_init(example, cfg.buffer_size)
         return DQNState(params=params, target_params=params, opt_state=tx.init(params), buffer=buf,
                         env=env_state, env_steps=jnp.zeros((), jnp.int32),
                         grad_steps=jnp.zeros((), jnp.int32), key=k_run, window=window)
@@ -305,13 +305,13 @@ def make_train(config) -> tuple[Callable, Callable]:
             buf = add(state.buffer, tr)
         state = state.replace(env=env_state, buffer=buf, env_steps=steps, key=key, window=window)
 
-        learning = steps >= c["learning_starts"]
-        do_train = (learning & (steps // c["train_every"] > prev // c["train_every"])
+        learning = steps >= cfg.learning_starts
+        do_train = (learning & (steps // cfg.train_every > prev // cfg.train_every)
                     & buffers.can_sample(buf, batch_size))
         beta = beta_fn(steps)
         state, loss, q_mean = jax.lax.cond(do_train, update, no_update, state, k_sample, beta)
 
-        do_target = learning & (steps // c["target_update_every"] > prev // c["target_update_every"])
+        do_target = learning & (steps // cfg.target_update_every > prev // cfg.target_update_every)
         target = jax.tree.map(
             lambda o, t: jnp.where(do_target, tau * o + (1.0 - tau) * t, t),
             state.params, state.target_params)
@@ -328,18 +328,13 @@ def make_train(config) -> tuple[Callable, Callable]:
     return init, scanned(iteration)
 
 
-def train(config, key: jax.Array):
-    """init + one chunk of `total_env_steps // num_envs` iterations, jitted. vmap-able over keys."""
-    return whole_run(make_train, config, key, int(config.num_envs))
-
-
 def greedy_eval(config, runner_state: DQNState, key: jax.Array) -> dict:
     """`envs.evaluate` of the argmax-Q policy of `runner_state.params` on `eval_episodes` fresh
     eval envs (separate from the training envs)."""
-    c, env, env_params, network, _ = _network_and_env(config)
+    cfg, env, env_params, network, _ = _network_and_env(config)
     params = runner_state.params
 
     def policy(obs, _key):
         return jnp.argmax(network.apply(params, obs, train=False), axis=-1).astype(jnp.int32)
 
-    return evaluate(key, policy, env, env_params, c["eval_episodes"])
+    return evaluate(key, policy, env, env_params, cfg.eval_episodes)

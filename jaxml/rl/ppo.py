@@ -36,6 +36,7 @@ works (the runner's vmap stays outside).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, Callable, Sequence
 
@@ -48,13 +49,14 @@ import optax
 from jax.sharding import PartitionSpec as P
 
 from jaxml.core import parallel
-from jaxml.core.config import check_int, check_number
+from jaxml.core.config import check_int
 from jaxml.errors import JaxmlError
+from jaxml.rl.agent_config import AgentConfig, param
 from jaxml.rl.envs import (RunningNorm, evaluate, make_env, norm_init, normalize, vec_reset,
                            vec_step)
 
-__all__ = ["default_config", "steps_per_iteration", "gae", "ActorCritic", "PPOState", "make_train",
-           "train", "greedy_eval"]
+__all__ = ["default_config", "PPOConfig", "Config", "steps_per_iteration", "gae", "ActorCritic", "PPOState",
+           "make_train", "greedy_eval"]
 
 ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu}
 
@@ -178,53 +180,58 @@ class PPOState:
     key: jax.Array
 
 
-# ----------------------------------------------------------------------------------- validation
+# ----------------------------------------------------------------------------------- config
 
 
-def _validate(config) -> dict:
-    c = {k: check_int(config[k], f"config.{k}") for k in (
-        "num_envs", "num_steps", "update_epochs", "num_minibatches", "total_env_steps",
-        "eval_episodes")}
-    c["parallel_devices"] = check_int(config.parallel.num_devices, "config.parallel.num_devices")
-    for k, lo, hi in (("learning_rate", 0.0, None), ("gamma", 0.0, 1.0), ("gae_lambda", 0.0, 1.0),
-                      ("clip_eps", 0.0, None), ("ent_coef", 0.0, None), ("vf_coef", 0.0, None),
-                      ("max_grad_norm", 0.0, None), ("adam_eps", 0.0, None),
-                      ("log_std_init", None, None), ("reward_scale", 0.0, None)):
-        c[k] = check_number(config[k], f"config.{k}", lo, hi)
-    for k in ("learning_rate", "clip_eps", "max_grad_norm", "reward_scale"):
-        if c[k] <= 0:
-            raise JaxmlError(f"config.{k}={c[k]} must be > 0")
-    if c["num_steps"] % c["num_minibatches"]:
-        raise JaxmlError(f"config.num_minibatches={c['num_minibatches']} must divide "
-                         f"config.num_steps={c['num_steps']} (a minibatch is num_steps // "
-                         "num_minibatches steps of every env)")
-    if c["num_envs"] % c["parallel_devices"]:
-        raise JaxmlError(f"config.num_envs={c['num_envs']} must be divisible by "
-                         f"config.parallel.num_devices={c['parallel_devices']} (envs are split evenly)")
-    if c["parallel_devices"] > len(jax.devices()):
-        raise JaxmlError(f"config.parallel.num_devices={c['parallel_devices']} but only "
-                         f"{len(jax.devices())} devices are visible")
-    per_iter = c["num_envs"] * c["num_steps"]
-    if c["total_env_steps"] < per_iter:
-        raise JaxmlError(f"config.total_env_steps={c['total_env_steps']} < num_envs * num_steps = "
-                         f"{per_iter}: no iteration would run")
-    if config.activation not in ACTIVATIONS:
-        raise JaxmlError(f"config.activation={config.activation!r} is not valid; choose one of "
-                         f"{', '.join(ACTIVATIONS)}")
-    hidden = tuple(config.hidden)
-    if not hidden:
-        raise JaxmlError("config.hidden must be a non-empty tuple of layer widths")
-    c["hidden"] = tuple(check_int(h, "config.hidden entries") for h in hidden)
-    c["activation"] = config.activation
-    c["anneal_lr"] = bool(config.anneal_lr)
-    c["normalize_obs"] = bool(config.normalize_obs)
-    c["env"] = config.env
-    return c
+@dataclasses.dataclass(frozen=True)
+class PPOConfig(AgentConfig):
+    """PPO's hyper-parameters (`default_config` documents them), checked once."""
+
+    env: str = param()
+    num_envs: int = param(ge=1)
+    num_steps: int = param(ge=1)
+    update_epochs: int = param(ge=1)
+    num_minibatches: int = param(ge=1)
+    learning_rate: float = param(gt=0.0)
+    anneal_lr: bool = param()
+    gamma: float = param(ge=0.0, le=1.0)
+    gae_lambda: float = param(ge=0.0, le=1.0)
+    clip_eps: float = param(gt=0.0)
+    ent_coef: float = param(ge=0.0)
+    vf_coef: float = param(ge=0.0)
+    max_grad_norm: float = param(gt=0.0)
+    adam_eps: float = param(ge=0.0)
+    hidden: tuple[int, ...] = param(ge=1)
+    activation: str = param(choices=ACTIVATIONS)
+    log_std_init: float = param()
+    normalize_obs: bool = param()
+    reward_scale: float = param(gt=0.0)
+    total_env_steps: int = param(ge=1)
+    eval_episodes: int = param(ge=1)
+    num_devices: int = param(ge=1, key="parallel.num_devices")
+
+    def check(self) -> None:
+        if self.num_steps % self.num_minibatches:
+            raise JaxmlError(f"config.num_minibatches={self.num_minibatches} must divide "
+                             f"config.num_steps={self.num_steps} (a minibatch is num_steps // "
+                             "num_minibatches steps of every env)")
+        if self.num_envs % self.num_devices:
+            raise JaxmlError(f"config.num_envs={self.num_envs} must be divisible by "
+                             f"config.parallel.num_devices={self.num_devices} (envs are split evenly)")
+        if self.total_env_steps < self.num_envs * self.num_steps:
+            raise JaxmlError(f"config.total_env_steps={self.total_env_steps} < num_envs * num_steps = "
+                             f"{self.num_envs * self.num_steps}: no iteration would run")
+
+
+Config = PPOConfig   # the agent contract's name for it (see jaxml.rl.runner)
 
 
 def _setup(config):
-    c = _validate(config)
-    env, env_params = make_env(c["env"])
+    cfg = PPOConfig.from_config(config)
+    if cfg.num_devices > len(jax.devices()):
+        raise JaxmlError(f"config.parallel.num_devices={cfg.num_devices} but only "
+                         f"{len(jax.devices())} devices are visible")
+    env, env_params = make_env(cfg.env)
     space = env.action_space(env_params)
     if hasattr(space, "n"):
         continuous, action_dim, low, high = False, int(space.n), None, None
@@ -233,33 +240,34 @@ def _setup(config):
         low = jnp.broadcast_to(jnp.asarray(space.low, jnp.float32), space.shape)
         high = jnp.broadcast_to(jnp.asarray(space.high, jnp.float32), space.shape)
     else:
-        raise JaxmlError(f"PPO needs a Discrete or 1-D Box action space; {c['env']} has "
+        raise JaxmlError(f"PPO needs a Discrete or 1-D Box action space; {cfg.env} has "
                          f"{type(space).__name__} {getattr(space, 'shape', '')}")
-    network = ActorCritic(action_dim=action_dim, continuous=continuous, hidden=c["hidden"],
-                          activation=c["activation"], log_std_init=c["log_std_init"])
-    return c, env, env_params, network, continuous, low, high
+    network = ActorCritic(action_dim=action_dim, continuous=continuous, hidden=cfg.hidden,
+                          activation=cfg.activation, log_std_init=cfg.log_std_init)
+    return cfg, env, env_params, network, continuous, low, high
 
 
 # ----------------------------------------------------------------------------------- training
 
 
 def make_train(config) -> tuple[Callable, Callable]:
-    """Returns `(init, train_chunk)` (pure, unjitted).
+    """Returns `(init, train_chunk)` (pure, unjitted) for `config`, an ml_collections config or a
+    `PPOConfig`.
 
     `init(key) -> PPOState`. `train_chunk(state, num_iterations) -> (state, metrics)` with
     per-iteration arrays [T]: loss, policy_loss, value_loss, entropy, approx_kl, clip_frac,
     learning_rate, env_steps, return / length / episodes (finished training episodes, all envs)."""
-    c, env, env_params, network, continuous, low, high = _setup(config)
-    num_envs, num_steps, devices = c["num_envs"], c["num_steps"], c["parallel_devices"]
+    cfg, env, env_params, network, continuous, low, high = _setup(config)
+    num_envs, num_steps, devices = cfg.num_envs, cfg.num_steps, cfg.num_devices
     local_envs = num_envs // devices
-    epochs, num_mb = c["update_epochs"], c["num_minibatches"]
+    epochs, num_mb = cfg.update_epochs, cfg.num_minibatches
     mb_steps = num_steps // num_mb
-    num_iterations = c["total_env_steps"] // (num_envs * num_steps)
-    gamma, lam, clip_eps = c["gamma"], c["gae_lambda"], c["clip_eps"]
-    lr = (optax.linear_schedule(c["learning_rate"], 0.0, num_iterations * epochs * num_mb)
-          if c["anneal_lr"] else c["learning_rate"])
-    tx = optax.chain(optax.clip_by_global_norm(c["max_grad_norm"]),
-                     optax.adam(lr, eps=c["adam_eps"]))
+    num_iterations = cfg.total_env_steps // (num_envs * num_steps)
+    gamma, lam, clip_eps = cfg.gamma, cfg.gae_lambda, cfg.clip_eps
+    lr = (optax.linear_schedule(cfg.learning_rate, 0.0, num_iterations * epochs * num_mb)
+          if cfg.anneal_lr else cfg.learning_rate)
+    tx = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm),
+                     optax.adam(lr, eps=cfg.adam_eps))
     obs_shape = env.observation_space(env_params).shape
 
     sharded = devices > 1
@@ -275,7 +283,7 @@ def make_train(config) -> tuple[Callable, Callable]:
                                             local_envs)
 
     def obs_in(norm, obs):
-        return normalize(norm, obs) if c["normalize_obs"] else jnp.asarray(obs, jnp.float32)
+        return normalize(norm, obs) if cfg.normalize_obs else jnp.asarray(obs, jnp.float32)
 
     def init(key: jax.Array) -> PPOState:
         k_net, k_env, k_run = jax.random.split(key, 3)
@@ -294,7 +302,7 @@ def make_train(config) -> tuple[Callable, Callable]:
             env_state, tr = vec_step(keys[:, 1], env_state, env_action, env, env_params,
                                      keys_per_env=True)
             record = dict(obs=tr.obs, action=action, logp=logp, value=value,
-                          reward=tr.reward * c["reward_scale"], next_obs=tr.next_obs,
+                          reward=tr.reward * cfg.reward_scale, next_obs=tr.next_obs,
                           terminated=tr.terminated, done=tr.done)
             return env_state, record
 
@@ -313,7 +321,7 @@ def make_train(config) -> tuple[Callable, Callable]:
                                            -adv * jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps)))
         value_loss = 0.5 * jnp.mean((value - batch["ret"]) ** 2)
         entropy = jnp.mean(ent)
-        loss = policy_loss + c["vf_coef"] * value_loss - c["ent_coef"] * entropy
+        loss = policy_loss + cfg.vf_coef * value_loss - cfg.ent_coef * entropy
         aux = {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy,
                "approx_kl": jnp.mean((ratio - 1.0) - log_ratio),
                "clip_frac": jnp.mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32))}
@@ -361,7 +369,7 @@ def make_train(config) -> tuple[Callable, Callable]:
         (params, opt_state), m = jax.lax.scan(
             lambda carry, e: epoch(carry, jax.random.fold_in(k_upd, e), data),
             (state.params, state.opt_state), jnp.arange(epochs))
-        norm = global_norm_update(state.norm, traj["obs"]) if c["normalize_obs"] else state.norm
+        norm = global_norm_update(state.norm, traj["obs"]) if cfg.normalize_obs else state.norm
         updates_before = state.env_steps // (num_envs * num_steps) * epochs * num_mb
         steps = state.env_steps + num_envs * num_steps
         state = PPOState(params=params, opt_state=opt_state, env=env_state, norm=norm,
@@ -375,7 +383,7 @@ def make_train(config) -> tuple[Callable, Callable]:
             {"return": psum(jnp.sum(jnp.where(has, stats.returned_return, 0.0))) / denom,
              "length": psum(jnp.sum(jnp.where(has, stats.returned_length, 0).astype(jnp.float32))) / denom,
              "episodes": psum(jnp.sum(stats.finished)), "env_steps": steps,
-             "learning_rate": jnp.asarray(lr(updates_before) if c["anneal_lr"] else lr, jnp.float32)})
+             "learning_rate": jnp.asarray(lr(updates_before) if cfg.anneal_lr else lr, jnp.float32)})
         return state, metrics
 
     def train_chunk(state: PPOState, num_iterations: int):
@@ -392,25 +400,18 @@ def make_train(config) -> tuple[Callable, Callable]:
     return init, train_chunk
 
 
-def train(config, key: jax.Array):
-    """init + one chunk of all iterations, jitted. vmap-able over keys."""
-    init, train_chunk = make_train(config)
-    n = int(config.total_env_steps) // steps_per_iteration(config)
-    return jax.jit(lambda k: train_chunk(init(k), n))(key)
-
-
 def greedy_eval(config, runner_state: PPOState, key: jax.Array) -> dict:
     """`envs.evaluate` of the greedy policy (argmax logits; the Gaussian mean, clipped to the
     action bounds) on `eval_episodes` fresh envs, observations normalised with the state's
     RunningNorm when `normalize_obs`."""
-    c, env, env_params, network, continuous, low, high = _setup(config)
+    cfg, env, env_params, network, continuous, low, high = _setup(config)
     params, norm = runner_state.params, runner_state.norm
 
     def policy(obs, _key):
-        x = normalize(norm, obs) if c["normalize_obs"] else jnp.asarray(obs, jnp.float32)
+        x = normalize(norm, obs) if cfg.normalize_obs else jnp.asarray(obs, jnp.float32)
         out, _, _ = network.apply(params, x)
         if continuous:
             return jnp.clip(out, low, high)
         return jnp.argmax(out, axis=-1).astype(jnp.int32)
 
-    return evaluate(key, policy, env, env_params, c["eval_episodes"])
+    return evaluate(key, policy, env, env_params, cfg.eval_episodes)

@@ -49,6 +49,7 @@ runner's `return_std` is the spread over seeds).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable
 
 import flax
@@ -58,13 +59,13 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxml.core.config import check_int, check_number
 from jaxml.errors import JaxmlError
-from jaxml.rl.agent import scanned, whole_run
+from jaxml.rl.agent import scanned
+from jaxml.rl.agent_config import AgentConfig, param
 from jaxml.rl.envs import episode_metrics, evaluate, make_env, vec_reset, vec_step
 
-__all__ = ["default_config", "state_indexer", "batched_q_update", "frozen_lake_model",
-           "optimal_success_rate", "QState", "make_train", "train", "greedy_eval"]
+__all__ = ["default_config", "QLearningConfig", "Config", "state_indexer", "batched_q_update",
+           "frozen_lake_model", "optimal_success_rate", "QState", "make_train", "greedy_eval"]
 
 ENVS = ("FrozenLake-misc", "FourRooms-misc")
 
@@ -187,36 +188,40 @@ class QState:
     key: jax.Array
 
 
-# ----------------------------------------------------------------------------------- validation
+# ----------------------------------------------------------------------------------- config
 
 
-def _validate(config) -> dict:
-    c = {k: check_int(config[k], f"config.{k}") for k in ("num_envs", "total_env_steps", "eval_episodes")}
-    for k, lo, hi in (("gamma", 0.0, 1.0), ("learning_rate", 0.0, 1.0), ("lr_end", 0.0, 1.0),
-                      ("eps_start", 0.0, 1.0), ("eps_end", 0.0, 1.0), ("eps_fraction", 0.0, None),
-                      ("q_init", None, None)):
-        c[k] = check_number(config[k], f"config.{k}", lo, hi)
-    if c["learning_rate"] <= 0:
-        raise JaxmlError(f"config.learning_rate must be in (0, 1], got {c['learning_rate']}")
-    if c["total_env_steps"] < c["num_envs"]:
-        raise JaxmlError(f"qlearning config: total_env_steps {c['total_env_steps']} < num_envs "
-                         f"{c['num_envs']}: no iteration would run")
-    if config.env not in ENVS:
-        make_env(config.env)   # unknown ids get make_env's "did you mean" error
-        raise JaxmlError(f"qlearning: config.env={config.env!r} is not a tabular env; choose one of "
-                         f"{', '.join(ENVS)}")
-    c["env"] = config.env
-    return c
+@dataclasses.dataclass(frozen=True)
+class QLearningConfig(AgentConfig):
+    """Tabular Q-learning's hyper-parameters (`default_config` documents them), checked once."""
+
+    env: str = param(choices=ENVS)
+    num_envs: int = param(ge=1)
+    total_env_steps: int = param(ge=1)
+    gamma: float = param(ge=0.0, le=1.0)
+    learning_rate: float = param(gt=0.0, le=1.0)
+    lr_end: float = param(ge=0.0, le=1.0)
+    eps_start: float = param(ge=0.0, le=1.0)
+    eps_end: float = param(ge=0.0, le=1.0)
+    eps_fraction: float = param(ge=0.0)
+    q_init: float = param()
+    eval_episodes: int = param(ge=1)
+
+    def check(self) -> None:
+        self.check_at_most("num_envs", "total_env_steps", "no iteration would run")
+
+
+Config = QLearningConfig   # the agent contract's name for it (see jaxml.rl.runner)
 
 
 def _setup(config):
-    c = _validate(config)
+    cfg = QLearningConfig.from_config(config)
     # greedy_eval runs under jit; gymnax envs built during tracing hold traced arrays (FourRooms'
     # constructor even branches on them), so build the env eagerly
     with jax.ensure_compile_time_eval():
-        env, env_params = make_env(c["env"])
-    num_states, index = state_indexer(c["env"], env)
-    return c, env, env_params, num_states, int(env.action_space(env_params).n), index
+        env, env_params = make_env(cfg.env)
+    num_states, index = state_indexer(cfg.env, env)
+    return cfg, env, env_params, num_states, int(env.action_space(env_params).n), index
 
 
 # ----------------------------------------------------------------------------------- training
@@ -233,15 +238,16 @@ def _linear(start, end, duration):
 
 
 def make_train(config) -> tuple[Callable, Callable]:
-    """Returns `(init, train_chunk)` (pure, unjitted). See the module docstring."""
-    c, env, env_params, num_states, num_actions, index = _setup(config)
-    num_envs, gamma = c["num_envs"], c["gamma"]
-    eps_fn = _linear(c["eps_start"], c["eps_end"], c["eps_fraction"] * c["total_env_steps"])
-    lr_fn = _linear(c["learning_rate"], c["lr_end"], c["total_env_steps"])
+    """Returns `(init, train_chunk)` (pure, unjitted) for `config`, an ml_collections config or a
+    `QLearningConfig`. See the module docstring."""
+    cfg, env, env_params, num_states, num_actions, index = _setup(config)
+    num_envs, gamma = cfg.num_envs, cfg.gamma
+    eps_fn = _linear(cfg.eps_start, cfg.eps_end, cfg.eps_fraction * cfg.total_env_steps)
+    lr_fn = _linear(cfg.learning_rate, cfg.lr_end, cfg.total_env_steps)
 
     def init(key: jax.Array) -> QState:
         k_env, k_run = jax.random.split(key)
-        q = jnp.full((num_states, num_actions), c["q_init"], jnp.float32)
+        q = jnp.full((num_states, num_actions), cfg.q_init, jnp.float32)
         return QState(q=q, env=vec_reset(k_env, env, env_params, num_envs),
                       env_steps=jnp.zeros((), jnp.int32), key=k_run)
 
@@ -266,22 +272,17 @@ def make_train(config) -> tuple[Callable, Callable]:
     return init, scanned(iteration)
 
 
-def train(config, key: jax.Array):
-    """init + one chunk of `total_env_steps // num_envs` iterations, jitted. vmap-able over keys."""
-    return whole_run(make_train, config, key, int(config.num_envs))
-
-
 def greedy_eval(config, runner_state: QState, key: jax.Array) -> dict:
     """`envs.evaluate` of the argmax-Q policy on `eval_episodes` fresh envs; FrozenLake adds
     `optimal_success_rate` (exact, finite horizon) for comparison."""
-    c, env, env_params, _, _, index = _setup(config)
+    cfg, env, env_params, _, _, index = _setup(config)
     q = runner_state.q
 
     def policy(obs, _key):
         return jnp.argmax(q[index(obs)], axis=-1).astype(jnp.int32)
 
-    optimum = optimal_success_rate(env_params, env) if c["env"] == "FrozenLake-misc" else None
-    out = evaluate(key, policy, env, env_params, c["eval_episodes"])
+    optimum = optimal_success_rate(env_params, env) if cfg.env == "FrozenLake-misc" else None
+    out = evaluate(key, policy, env, env_params, cfg.eval_episodes)
     # the runner logs extra per-seed scalars over its own keys: keep the episode spread under its own name
     out["episode_return_std"] = out.pop("return_std")
     if optimum is not None:

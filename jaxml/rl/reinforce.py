@@ -23,6 +23,7 @@ Metrics per iteration: `loss`, `policy_loss`, `value_loss`, `entropy`, `env_step
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable
 
 import flax
@@ -31,15 +32,15 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from jaxml.core.config import check_int, check_number
 from jaxml.errors import JaxmlError
 from jaxml.models.layers import ACTIVATIONS
 from jaxml.models.mlp import MLP
-from jaxml.rl.agent import scanned, whole_run
+from jaxml.rl.agent import scanned
+from jaxml.rl.agent_config import AgentConfig, param
 from jaxml.rl.envs import episode_metrics, evaluate, make_env, vec_reset, vec_step
 
-__all__ = ["default_config", "discounted_returns", "steps_per_iteration", "ReinforceState",
-           "make_train", "train", "greedy_eval"]
+__all__ = ["default_config", "ReinforceConfig", "Config", "discounted_returns", "steps_per_iteration",
+           "ReinforceState", "make_train", "greedy_eval"]
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -100,51 +101,57 @@ class ReinforceState:
     key: jax.Array
 
 
-# ----------------------------------------------------------------------------------- validation
+# ----------------------------------------------------------------------------------- config
 
 
-def _validate(config) -> dict:
-    c = {k: check_int(config[k], f"config.{k}") for k in ("num_envs", "num_steps", "total_env_steps",
-                                                          "eval_episodes")}
-    for k, lo, hi in (("gamma", 0.0, 1.0), ("learning_rate", 0.0, None), ("value_coef", 0.0, None),
-                      ("entropy_coef", 0.0, None), ("max_grad_norm", 0.0, None)):
-        c[k] = check_number(config[k], f"config.{k}", lo, hi)
-    if c["learning_rate"] <= 0 or c["max_grad_norm"] <= 0:
-        raise JaxmlError("config.learning_rate and config.max_grad_norm must be > 0")
-    if c["total_env_steps"] < c["num_envs"] * c["num_steps"]:
-        raise JaxmlError(f"reinforce config: total_env_steps {c['total_env_steps']} < num_envs * num_steps "
-                         f"= {c['num_envs'] * c['num_steps']}: no iteration would run")
-    if config.activation not in ACTIVATIONS:
-        raise JaxmlError(f"config.activation={config.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
-    if not tuple(config.hidden):
-        raise JaxmlError("config.hidden must be a non-empty tuple of layer widths")
-    c["hidden"] = tuple(check_int(h, "config.hidden entries") for h in config.hidden)
-    c["normalize_advantages"] = bool(config.normalize_advantages)
-    c["activation"] = config.activation
-    c["env"] = config.env
-    return c
+@dataclasses.dataclass(frozen=True)
+class ReinforceConfig(AgentConfig):
+    """REINFORCE's hyper-parameters (`default_config` documents them), checked once."""
+
+    env: str = param()
+    num_envs: int = param(ge=1)
+    num_steps: int = param(ge=1)
+    total_env_steps: int = param(ge=1)
+    gamma: float = param(ge=0.0, le=1.0)
+    learning_rate: float = param(gt=0.0)
+    value_coef: float = param(ge=0.0)
+    entropy_coef: float = param(ge=0.0)
+    normalize_advantages: bool = param()
+    max_grad_norm: float = param(gt=0.0)
+    hidden: tuple[int, ...] = param(ge=1)
+    activation: str = param(choices=ACTIVATIONS)
+    eval_episodes: int = param(ge=1)
+
+    def check(self) -> None:
+        if self.total_env_steps < self.num_envs * self.num_steps:
+            raise JaxmlError(f"config.total_env_steps={self.total_env_steps} < num_envs * num_steps "
+                             f"= {self.num_envs * self.num_steps}: no iteration would run")
+
+
+Config = ReinforceConfig   # the agent contract's name for it (see jaxml.rl.runner)
 
 
 def _setup(config):
-    c = _validate(config)
+    cfg = ReinforceConfig.from_config(config)
     with jax.ensure_compile_time_eval():   # greedy_eval runs under jit: build the env eagerly
-        env, env_params = make_env(c["env"])
+        env, env_params = make_env(cfg.env)
     space = env.action_space(env_params)
     if not hasattr(space, "n"):
-        raise JaxmlError(f"reinforce needs a discrete action space; {c['env']} has {type(space).__name__}")
-    policy = MLP(num_classes=int(space.n), hidden=c["hidden"], activation=c["activation"])
-    value = MLP(num_classes=1, hidden=c["hidden"], activation=c["activation"])
-    return c, env, env_params, policy, value
+        raise JaxmlError(f"reinforce needs a discrete action space; {cfg.env} has {type(space).__name__}")
+    policy = MLP(num_classes=int(space.n), hidden=cfg.hidden, activation=cfg.activation)
+    value = MLP(num_classes=1, hidden=cfg.hidden, activation=cfg.activation)
+    return cfg, env, env_params, policy, value
 
 
 # ----------------------------------------------------------------------------------- training
 
 
 def make_train(config) -> tuple[Callable, Callable]:
-    """Returns `(init, train_chunk)` (pure, unjitted). See the module docstring."""
-    c, env, env_params, policy, value = _setup(config)
-    num_envs, num_steps, gamma = c["num_envs"], c["num_steps"], c["gamma"]
-    tx = optax.chain(optax.clip_by_global_norm(c["max_grad_norm"]), optax.adam(c["learning_rate"]))
+    """Returns `(init, train_chunk)` (pure, unjitted) for `config`, an ml_collections config or a
+    `ReinforceConfig`. See the module docstring."""
+    cfg, env, env_params, policy, value = _setup(config)
+    num_envs, num_steps, gamma = cfg.num_envs, cfg.num_steps, cfg.gamma
+    tx = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm), optax.adam(cfg.learning_rate))
 
     def v_fn(params, obs):
         return value.apply(params["value"], obs, train=False)[..., 0]
@@ -163,12 +170,12 @@ def make_train(config) -> tuple[Callable, Callable]:
         logp = jnp.take_along_axis(logp_all, action[:, None], axis=-1)[:, 0]
         v = v_fn(params, obs)
         adv = returns - jax.lax.stop_gradient(v)
-        if c["normalize_advantages"]:
+        if cfg.normalize_advantages:
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
         policy_loss = -jnp.mean(logp * adv)
         value_loss = 0.5 * jnp.mean((v - returns) ** 2)
         entropy = -jnp.mean(jnp.sum(jnp.exp(logp_all) * logp_all, axis=-1))
-        loss = policy_loss + c["value_coef"] * value_loss - c["entropy_coef"] * entropy
+        loss = policy_loss + cfg.value_coef * value_loss - cfg.entropy_coef * entropy
         return loss, (policy_loss, value_loss, entropy)
 
     def iteration(state: ReinforceState, _):
@@ -203,21 +210,16 @@ def make_train(config) -> tuple[Callable, Callable]:
     return init, scanned(iteration)
 
 
-def train(config, key: jax.Array):
-    """init + one chunk of `total_env_steps // steps_per_iteration` iterations, jitted."""
-    return whole_run(make_train, config, key, steps_per_iteration(config))
-
-
 def greedy_eval(config, runner_state: ReinforceState, key: jax.Array) -> dict:
     """`envs.evaluate` of the argmax-logit policy on `eval_episodes` fresh eval envs."""
-    c, env, env_params, policy, _ = _setup(config)
+    cfg, env, env_params, policy, _ = _setup(config)
     params = runner_state.params["policy"]
 
     def act(obs, _key):
         return jnp.argmax(policy.apply(params, jnp.asarray(obs, jnp.float32), train=False),
                           axis=-1).astype(jnp.int32)
 
-    out = evaluate(key, act, env, env_params, c["eval_episodes"])
+    out = evaluate(key, act, env, env_params, cfg.eval_episodes)
     # the runner logs extra per-seed scalars over its own keys: keep the episode spread under its own name
     out["episode_return_std"] = out.pop("return_std")
     return out

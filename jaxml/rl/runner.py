@@ -5,6 +5,8 @@ The agent contract (every module in AGENTS follows it):
 
 - `default_config() -> ConfigDict` with at least `env`, `num_envs`, `total_env_steps`, `seed`,
   `eval_episodes`;
+- `Config`: its typed hyper-parameters (a frozen `agent_config.AgentConfig`); `Config.from_config`
+  checks them once, and `make_train` / `greedy_eval` take that or the ConfigDict;
 - `make_train(config) -> (init, train_chunk)`: `init(key) -> state` and
   `train_chunk(state, num_iterations) -> (state, metrics)`, pure and unjitted, `num_iterations` a
   static int, `metrics` a dict of per-iteration arrays [T] that holds `return`, `length`,
@@ -126,14 +128,15 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     if every <= 0 or every % per_iter or total % every:
         raise JaxmlError(f"config.eval_every={every} must be a positive multiple of the env steps per "
                          f"iteration ({per_iter}) that divides total_env_steps={total}")
-    init, train_chunk = agent.make_train(config)
+    agent_config = agent.Config.from_config(config)
+    init, train_chunk = agent.make_train(agent_config)
     seed_keys = jax.random.split(jax.random.key(int(config.seed)), num_seeds)
     eval_key = jax.random.fold_in(jax.random.key(int(config.seed)), 1)
     init_all = jax.jit(jax.vmap(init))
     chunk_all = seeds_in_turn(lambda s: train_chunk(s, every // per_iter), num_seeds) \
         if config.get("seed_loop", False) else \
         jax.jit(jax.vmap(lambda s: train_chunk(s, every // per_iter)), donate_argnums=0)
-    eval_all = jax.jit(jax.vmap(lambda s, k: agent.greedy_eval(config, s, k)))
+    eval_all = jax.jit(jax.vmap(lambda s, k: agent.greedy_eval(agent_config, s, k)))
 
     with Run(workdir, total=total, config=config, desc=f"{config.get('name', config.method)} env steps",
              unit="env step", checkpoint=bool(config.checkpoint), keep=int(config.keep_checkpoints),

@@ -225,9 +225,10 @@ def learning_config(per):
 @pytest.mark.parametrize("per,threshold", [(False, 150.0), (True, 100.0)], ids=["uniform", "per"])
 def test_learns_cartpole(per, threshold):
     c = learning_config(per)
+    init, chunk = dqn.make_train(c)
 
     def run(key):
-        state, m = dqn.train(c, key)
+        state, m = chunk(init(key), c.total_env_steps // c.num_envs)
         ev = dqn.greedy_eval(c, state, jax.random.fold_in(key, 123))
         return ev["return_mean"], m
 

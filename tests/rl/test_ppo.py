@@ -197,8 +197,8 @@ def test_four_devices_equal_one_device(name, request):
     ({"num_devices": 16, "num_envs": 16}, "parallel.num_devices=16 but only 8 devices"),
     ({"total_env_steps": 100}, "total_env_steps=100 < num_envs"),
     ({"activation": "gelu"}, "choose one of tanh, relu"),
-    ({"learning_rate": 0.0}, "learning_rate=0.0 must be > 0"),
-    ({"gamma": 1.5}, "gamma must be in"),
+    ({"learning_rate": 0.0}, "learning_rate must be a number > 0, got 0.0"),
+    ({"gamma": 1.5}, r"gamma must be a number in \[0, 1\], got 1.5"),
     ({"env": "Pendulum-v2"}, "Pendulum-v1"),
 ])
 def test_config_errors(overrides, match):

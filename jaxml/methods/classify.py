@@ -19,6 +19,7 @@ import numpy as np
 import optax
 
 from jaxml.core import loop, parallel
+from jaxml.core.inference import Inference
 from jaxml.core.steps import Normaliser, apply_gradients, classification_sums
 from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
 from jaxml.data.augment import augment_batch, mixup
@@ -95,6 +96,21 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str
     if int(config.cv_folds) > 1:
         raise JaxmlError("jaxml eval on a cross-validation run: evaluate one fold's workdir, e.g. WORKDIR/fold_0")
     return loop.evaluate_checkpoint(recipe_for(config), config, workdir)
+
+
+def inference_fn(config: ml_collections.ConfigDict) -> Inference:
+    """Images as the dataset stores them (uint8 or float) -> class logits [B, K]; the normaliser is part
+    of the function (`jaxml export`)."""
+    data = load_data(config)
+    recipe = make_recipe(config, data.train, {"test": data.test}, data.num_classes)
+    model = build_model(config, data.num_classes)
+    prepare = Normaliser.fit(data.train)
+
+    def fn(state: TrainState):
+        return lambda images: model.apply({"params": state.params, **state.model_state}, prepare(images), train=False)
+
+    return Inference(init=recipe.init, fn=fn, example=np.asarray(data.test["image"][:8]),
+                     meta={"output": f"class logits [B, {data.num_classes}]", "class_names": list(data.class_names)})
 
 
 def train_once(config, workdir, train_split: Split, eval_splits: dict[str, Split], num_classes: int, desc: str):

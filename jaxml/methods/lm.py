@@ -43,6 +43,7 @@ import numpy as np
 import optax
 
 from jaxml.core import loop, parallel, profiling
+from jaxml.core.inference import Inference
 from jaxml.core.steps import apply_gradients
 from jaxml.core.train_state import TrainState, make_optimizer, text_model_config
 from jaxml.data import text as text_lib
@@ -277,6 +278,21 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str
     out = loop.evaluate_checkpoint(recipe_for(config), config, workdir)
     out["val_bpc"] = out["val_loss"] / math.log(2)
     return out
+
+
+def inference_fn(config: ml_collections.ConfigDict) -> Inference:
+    """Tokens [B, T <= seq_len] (any integer dtype) -> next-character logits [B, T, V] (`jaxml export`;
+    the workdir's `tokenizer.json` maps characters to ids)."""
+    data = load_data(config)
+    recipe = make_recipe(config, data)
+    model = Decoder(model_config(config, data.tokenizer.vocab_size))
+
+    def fn(state: TrainState):
+        return lambda tokens: model.apply({"params": state.params}, tokens.astype(jnp.int32))
+
+    return Inference(init=recipe.init, fn=fn, example=np.asarray(data.val["tokens"][:4, :-1]).astype(np.int32),
+                     meta={"output": f"next-character logits [B, T, {data.tokenizer.vocab_size}]",
+                           "tokenizer": data.tokenizer.to_dict()})
 
 
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:

@@ -6,9 +6,9 @@
   COMMENT in a B-/I- scheme, everything else O), files split into held-out and training files.
 - `numbers`: digits -> number words in several languages (`num2words`), a language tag on the input.
 
-A tagging split is a `Split` whose `images` are int32 `[N, T, 2]` (token, tag) and whose `labels`
-are the sequence lengths; a translation split's `images` are int32 `[N, S + U]` (source ids, then
-target ids) and its `labels` are the language index.
+A tagging split is a `Split(tokens=int32 [N, T], tags=int32 [N, T], length=int32 [N])` (zero past
+each sequence's length); a translation split is a `Split(tokens=int32 [N, S], targets=int32 [N, U],
+language=int32 [N])`: source ids, target ids (BOS ... EOS, then PAD) and the language index.
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ def sample_hmm(hmm: HMM, num: int, *, min_length: int, max_length: int, seed: in
     cum_e = np.cumsum(hmm.emission, axis=1)
     symbols = np.minimum((rng.random((num, max_length))[..., None] > cum_e[states]).sum(-1), hmm.emission.shape[1] - 1)
     valid = np.arange(max_length)[None] < lengths[:, None]
-    pairs = np.stack([symbols * valid, states * valid], -1).astype(np.int32)
-    return Split(pairs, lengths.astype(np.int32))
+    return Split(tokens=(symbols * valid).astype(np.int32), tags=(states * valid).astype(np.int32),
+                 length=lengths.astype(np.int32))
 
 
 # ------------------------------------------------------------------------------------------- Python token types
@@ -103,17 +103,23 @@ def char_tags(source: str) -> np.ndarray:
     return tags
 
 
-def windows(chars: np.ndarray, tags: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Non-overlapping windows [n, window, 2] (a token cut at a window start begins with its B- tag) + lengths."""
+def windows(chars: np.ndarray, tags: np.ndarray, window: int) -> Split:
+    """Non-overlapping windows: `tokens` and `tags` [n, window] (a token cut at a window start begins
+    with its B- tag) and their `length` [n]."""
     n = -(-len(chars) // window)
-    pairs = np.zeros((n, window, 2), np.int32)
+    tokens, window_tags = np.zeros((n, window), np.int32), np.zeros((n, window), np.int32)
     lengths = np.zeros(n, np.int32)
     for i in range(n):
         c, t = chars[i * window:(i + 1) * window], tags[i * window:(i + 1) * window].copy()
         if t[0] > 0 and t[0] % 2 == 0:
             t[0] -= 1
-        pairs[i, :len(c), 0], pairs[i, :len(c), 1], lengths[i] = c, t, len(c)
-    return pairs, lengths
+        tokens[i, :len(c)], window_tags[i, :len(c)], lengths[i] = c, t, len(c)
+    return Split(tokens=tokens, tags=window_tags, length=lengths)
+
+
+def concatenate(splits: list[Split]) -> Split:
+    """The examples of `splits` (same keys) one after the other."""
+    return Split({k: np.concatenate([s[k] for s in splits]) for k in splits[0].keys()})
 
 
 def stdlib_files(directory: str | None = None) -> list[Path]:
@@ -149,8 +155,7 @@ def pytoken_splits(*, window: int, train_chars: int, test_chars: int, test_perce
         budget[held] -= len(source)
     if not parts[False] or not parts[True]:
         raise JaxmlError("not enough tokenizable Python files for both a training and a held-out split")
-    return tuple(Split(np.concatenate([p for p, _ in parts[h]]), np.concatenate([l for _, l in parts[h]]))
-                 for h in (False, True))
+    return concatenate(parts[False]), concatenate(parts[True])
 
 
 def spans(tags: np.ndarray) -> set[tuple[int, int, int]]:
@@ -208,12 +213,12 @@ def number_words(n: int, lang: str) -> str:
 class NumberData:
     """Per-language training pools, a test split, and the vocabularies.
 
-    Source ids: 0 pad, 1..L language tags, L+1..L+10 the digits 0..9. Target ids: 0 pad, 1 BOS, 2 EOS,
-    3.. the characters of `chars`."""
+    Source ids (`tokens`): 0 pad, 1..L language tags, L+1..L+10 the digits 0..9. Target ids (`targets`):
+    0 pad, 1 BOS, 2 EOS, 3.. the characters of `chars`."""
 
     languages: tuple[str, ...]
-    pools: tuple[np.ndarray, ...]  # per language: int32 [n_l, S + U] rows
-    test: Split
+    pools: tuple[Split, ...]  # per language: tokens int32 [n_l, S], targets int32 [n_l, U]
+    test: Split  # tokens, targets, language
     src_len: int
     tgt_len: int
     chars: str
@@ -267,18 +272,19 @@ def number_data(languages: tuple[str, ...], train_counts: tuple[int, ...], *, te
     index = {c: i + 3 for i, c in enumerate(chars)}
     src_len = 1 + max_digits
     tgt_len = -(-(max(len(t) for ts in texts for t in ts) + 2) // 8) * 8
-    rows = []
+    pools = []
     for li, (nums, ts) in enumerate(zip(numbers, texts)):
-        r = np.zeros((len(nums), src_len + tgt_len), np.int32)
+        src, tgt = np.zeros((len(nums), src_len), np.int32), np.zeros((len(nums), tgt_len), np.int32)
         for j, (n, t) in enumerate(zip(nums, ts)):
             digits = [1 + len(languages) + int(c) for c in str(int(n))]
-            r[j, :1 + len(digits)] = [1 + li] + digits
-            r[j, src_len:src_len + len(t) + 2] = [BOS] + [index[c] for c in t] + [EOS]
-        rows.append(r)
-    test = np.concatenate([r[:test_per_language] for r in rows])
-    test_lang = np.repeat(np.arange(len(languages), dtype=np.int32), test_per_language)
-    return NumberData(tuple(languages), tuple(r[test_per_language:] for r in rows), Split(test, test_lang),
-                      src_len, tgt_len, chars)
+            src[j, :1 + len(digits)] = [1 + li] + digits
+            tgt[j, :len(t) + 2] = [BOS] + [index[c] for c in t] + [EOS]
+        pools.append(Split(tokens=src, targets=tgt))
+    held_out = np.arange(test_per_language)
+    test = concatenate([p.take(held_out) for p in pools])
+    test = test.replace(language=np.repeat(np.arange(len(languages), dtype=np.int32), test_per_language))
+    train = tuple(p.take(np.arange(test_per_language, len(p))) for p in pools)
+    return NumberData(tuple(languages), train, test, src_len, tgt_len, chars)
 
 
 def language_probabilities(counts, temperature: float) -> np.ndarray:
@@ -296,13 +302,14 @@ def resample_languages(data: NumberData, temperature: float, size: int, seed: in
     probs = language_probabilities([len(p) for p in data.pools], temperature)
     rng = np.random.default_rng(seed)
     langs = rng.choice(len(probs), size=size, p=probs)
-    rows = np.zeros((size, data.pools[0].shape[1]), np.int32)
+    arrays = {k: np.zeros((size,) + v.shape[1:], v.dtype) for k, v in data.pools[0].items()}
     for li, pool in enumerate(data.pools):
         where = np.flatnonzero(langs == li)
         passes = -(-len(where) // len(pool)) if len(where) else 0
         order = np.concatenate([rng.permutation(len(pool)) for _ in range(passes)]) if passes else np.zeros(0, int)
-        rows[where] = pool[order[:len(where)]]
-    return Split(rows, langs.astype(np.int32))
+        for k, v in arrays.items():
+            v[where] = pool[k][order[:len(where)]]
+    return Split(arrays, language=langs.astype(np.int32))
 
 
 def chrf(hypotheses: list[str], references: list[str], *, max_order: int = 6, beta: float = 2.0) -> float:

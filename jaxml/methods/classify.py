@@ -19,8 +19,9 @@ import numpy as np
 import optax
 
 from jaxml.core import loop, parallel
+from jaxml.core.inference import Inference
 from jaxml.core.steps import Normaliser, apply_gradients, classification_sums
-from jaxml.core.train_state import TrainState, make_optimizer
+from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
 from jaxml.data.augment import augment_batch, mixup
 from jaxml.data.datasets import Dataset, Split, load_dataset, split_validation
 from jaxml.errors import JaxmlError
@@ -97,6 +98,21 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str
     return loop.evaluate_checkpoint(recipe_for(config), config, workdir)
 
 
+def inference_fn(config: ml_collections.ConfigDict) -> Inference:
+    """Images as the dataset stores them (uint8 or float) -> class logits [B, K]; the normaliser is part
+    of the function (`jaxml export`)."""
+    data = load_data(config)
+    recipe = make_recipe(config, data.train, {"test": data.test}, data.num_classes)
+    model = build_model(config, data.num_classes)
+    prepare = Normaliser.fit(data.train)
+
+    def fn(state: TrainState):
+        return lambda images: model.apply({"params": state.params, **state.model_state}, prepare(images), train=False)
+
+    return Inference(init=recipe.init, fn=fn, example=np.asarray(data.test["image"][:8]),
+                     meta={"output": f"class logits [B, {data.num_classes}]", "class_names": list(data.class_names)})
+
+
 def train_once(config, workdir, train_split: Split, eval_splits: dict[str, Split], num_classes: int, desc: str):
     recipe = make_recipe(config, train_split, eval_splits, num_classes)
     state, metrics = loop.run(recipe, config, workdir, desc=desc)
@@ -138,35 +154,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
 
 
 def base_config() -> ml_collections.ConfigDict:
-    """Defaults shared by every classify experiment (sized for the small built-in data: digits, an MLP
-    256-128 with dropout 0.1, AdamW 3e-3 with 50 warm-up steps, 1500 steps of 64); a config file
+    """Defaults shared by every classify experiment: `core.train_state.supervised_config` (digits, an
+    MLP 256-128 with dropout 0.1, AdamW 3e-3 with 50 warm-up steps, 1500 steps of 64); a config file
     overrides what it needs."""
-    c = ml_collections.ConfigDict()
-    c.method = "classify"
-    c.dataset = "digits"
-    c.data_dir = ""
-    c.data_seed = 0
-    c.seed = 0
-    c.model = ml_collections.ConfigDict({"name": "mlp", "hidden": (256, 128), "dropout": 0.1})
-    c.dtype = "float32"
-    c.optimizer = "adamw"
-    c.learning_rate = 3e-3
-    c.weight_decay = 1e-4
-    c.momentum = 0.9
-    c.warmup_steps = 50
-    c.schedule = "cosine"
-    c.grad_clip = 0.0
-    c.label_smoothing = 0.0
-    c.augment = ml_collections.ConfigDict({"shift": 0, "flip": False, "noise": 0.0, "mixup_alpha": 0.0})
-    c.steps = 1500
-    c.batch_size = 64
-    c.eval_batch_size = 120
-    c.log_every = 100
-    c.eval_every = 500
-    c.checkpoint_every = 500
-    c.keep_checkpoints = 3
-    c.validation_fraction = 0.0
-    c.cv_folds = 0
-    c.tensorboard = True
-    c.parallel = ml_collections.ConfigDict({"backend": "shard_map", "num_devices": 0})
-    return c
+    return supervised_config("classify")

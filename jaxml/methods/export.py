@@ -9,9 +9,11 @@ only jax installed, no jaxml model code:
     exp = jax.export.deserialize(bytearray(open("model.jax", "rb").read()))
     logits = exp.call(inputs)
 
-Supported methods: `classify` (images as stored in the dataset, uint8 or float -> class logits; the
-input standardisation is part of the function) and `lm` (int32 tokens [B, seq_len] -> next-character
-logits [B, seq_len, V]; `tokenizer.json` is copied beside it).
+Supported methods: every registered method whose module exposes `inference_fn(config) ->
+core.inference.Inference` (asked through `experiments.method_module`; no method names here): today
+`classify` (images as stored in the dataset, uint8 or float -> class logits; the input
+standardisation is part of the function) and `lm` (int32 tokens [B, seq_len] -> next-character logits
+[B, seq_len, V]; `tokenizer.json` is copied beside it).
 
 `--format tf` / `tflite`: through `jax.experimental.jax2tf` when TensorFlow is installed (a
 SavedModel directory / a .tflite file); without TensorFlow a clear error says so.
@@ -26,63 +28,50 @@ from pathlib import Path
 from typing import Any, Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
+from jaxml.core.inference import Inference
 from jaxml.errors import JaxmlError
 
 FORMATS = ("jax", "tf", "tflite")
-METHODS = ("classify", "lm")
 
 
-def restore_params(recipe, config, workdir: Path) -> Any:
+def restore_state(init: Callable[[jax.Array], Any], config, workdir: Path) -> Any:
+    """The newest checkpoint of `workdir`, restored into the structure `init` builds, on the host."""
     from jaxml.core import loop, parallel
     from jaxml.core.checkpoint import Checkpointer
 
     mesh = parallel.make_mesh(1)
-    state = parallel.on_mesh(lambda: recipe.init(loop.init_key(config.seed)), mesh)
+    state = parallel.on_mesh(lambda: init(loop.init_key(config.seed)), mesh)
     restored = Checkpointer(workdir, keep=int(config.get("keep_checkpoints", 3))).restore_latest(state)
     if restored is None:
         raise JaxmlError(f"no checkpoint in {workdir / 'checkpoints'}; train with checkpoint_every > 0 first")
     return jax.device_get(restored[1])
 
 
-def inference_fn(config, workdir: Path) -> tuple[Callable, np.ndarray, dict]:
-    """(fn(inputs) -> outputs with parameters closed over, a sample input batch, meta)."""
-    method = config.method
-    if method == "classify":
-        from jaxml.methods import classify
+def exportable_methods() -> list[str]:
+    """The registered methods whose module exposes `inference_fn`."""
+    from jaxml import experiments
 
-        data = classify.load_data(config)
-        recipe = classify.make_recipe(config, data.train, {"test": data.test}, data.num_classes)
-        state = restore_params(recipe, config, workdir)
-        model = classify.build_model(config, data.num_classes)
-        mean, std = classify.input_stats(data.train)
-        scale = 255.0 if data.train.images.dtype == np.uint8 else 1.0
+    return [m for m in experiments.METHODS if hasattr(experiments.method_module(m), "inference_fn")]
 
-        def fn(images):
-            x = (images.astype(jnp.float32) / scale - mean) / std
-            return model.apply({"params": state.params, **state.model_state}, x, train=False)
 
-        sample = np.asarray(data.test.images[:8])
-        meta = {"output": f"class logits [B, {data.num_classes}]", "class_names": list(data.class_names)}
-        return fn, sample, meta
-    if method == "lm":
-        from jaxml.methods import lm
-        from jaxml.models.transformer import Decoder
+def inference_of(config) -> Inference:
+    """The `Inference` of `config.method`, asked of the method's module through the registry."""
+    from jaxml import experiments
 
-        data = lm.load_data(config)
-        state = restore_params(lm.make_recipe(config, data), config, workdir)
-        model = Decoder(lm.model_config(config, data.tokenizer.vocab_size))
+    module = experiments.method_module(config.method)
+    if not hasattr(module, "inference_fn"):
+        raise JaxmlError(f"jaxml export supports methods {', '.join(exportable_methods())}; this workdir's method "
+                         f"{config.method!r} has no inference function")
+    return module.inference_fn(config)
 
-        def fn(tokens):
-            return model.apply({"params": state.params}, tokens.astype(jnp.int32))
 
-        sample = np.asarray(data.val.images[:4, :-1]).astype(np.int32)
-        meta = {"output": f"next-character logits [B, T, {data.tokenizer.vocab_size}]",
-                "tokenizer": data.tokenizer.to_dict()}
-        return fn, sample, meta
-    raise JaxmlError(f"jaxml export supports methods {', '.join(METHODS)}; this workdir's method is {method!r}")
+def trained_inference(config, workdir: Path) -> tuple[Callable, np.ndarray, dict]:
+    """(fn(inputs) -> outputs with the trained parameters of `workdir` closed over, an example input batch, meta)."""
+    inference = inference_of(config)
+    state = restore_state(inference.init, config, workdir)
+    return inference.fn(state), inference.example, dict(inference.meta)
 
 
 def export_jax(fn: Callable, sample: np.ndarray) -> "jax.export.Exported":
@@ -107,7 +96,7 @@ def export_workdir(workdir: str | Path, fmt: str = "jax", out: str | Path | None
         raise JaxmlError(f"--format {fmt} needs TensorFlow (jax2tf), which is not installed; "
                          f"`pip install tensorflow`, or use --format jax")
     config = config_lib.from_json(saved.read_text())
-    fn, sample, meta = inference_fn(config, workdir)
+    fn, sample, meta = trained_inference(config, workdir)
     out = Path(out) if out else workdir / "export"
     out.mkdir(parents=True, exist_ok=True)
     expected = np.asarray(jax.jit(fn)(sample))

@@ -10,9 +10,9 @@ returns an array shaped like x:
 - `integrated_gradients` (Sundararajan et al. 2017): (x − x') ⊙ ∫₀¹ ∂f(x' + α(x − x'))/∂x dα with the
   trapezoid rule over `steps` intervals (all path points vmapped). Completeness: the attributions sum
   to f(x) − f(x') up to the quadrature error, reported by `completeness_error`.
-`attention_rollout` (Abnar & Zuidema 2020) turns per-layer attention weights [L, H, T, T] of a sequence
-model into token-to-token relevance [T, T]; `plot_attributions` draws images (or 1-D sequences) with
-their attribution maps.
+`attention_rollout` (Abnar & Zuidema 2020; `models.attention`) turns per-layer attention weights
+[L, H, T, T] of a sequence model into token-to-token relevance [T, T]; `plot_attributions` draws
+images (or 1-D sequences) with their attribution maps.
 
 As a method (`method = "interpret"`): trains a classify model (or resumes) and writes
 `plots/attributions.png` for `num_examples` test images; result.json: `test_accuracy`,
@@ -32,8 +32,11 @@ import ml_collections
 import numpy as np
 
 from jaxml.core import loop
+from jaxml.core.steps import Normaliser
+from jaxml.core.train_state import supervised_config
 from jaxml.errors import JaxmlError
 from jaxml.methods import classify
+from jaxml.models.build import build_model
 
 ATTRIBUTIONS = ("saliency", "smoothgrad", "integrated_gradients")
 
@@ -93,25 +96,6 @@ def attribute(method: str, logits_fn: LogitsFn, x: jax.Array, target: jax.Array,
     raise JaxmlError(f"attribution method {method!r} is not valid; choose one of {', '.join(ATTRIBUTIONS)}")
 
 
-def attention_rollout(attentions: jax.Array, residual: float = 0.5) -> jax.Array:
-    """[L, H, T, T] (or [L, T, T]) row-stochastic attention -> [T, T]: the product over layers of
-    residual·I + (1 − residual)·mean_heads(A_l), each row renormalised (first layer applied first)."""
-    a = jnp.asarray(attentions)
-    if a.ndim == 4:
-        a = a.mean(axis=1)
-    if a.ndim != 3 or a.shape[-1] != a.shape[-2]:
-        raise JaxmlError(f"attention_rollout expects [layers, (heads,) T, T] weights, got shape {a.shape}")
-    eye = jnp.eye(a.shape[-1], dtype=a.dtype)
-    a = residual * eye + (1.0 - residual) * a
-    a = a / a.sum(axis=-1, keepdims=True)
-
-    def body(acc, layer):
-        return layer @ acc, None
-
-    out, _ = jax.lax.scan(body, eye, a)
-    return out
-
-
 def deletion_curve(logits_fn: LogitsFn, x: jax.Array, target: jax.Array, attributions: jax.Array,
                    fractions: int = 10, fill: float = 0.0) -> jax.Array:
     """Target-class probability [fractions + 1, B] after setting the top k/fractions most-attributed
@@ -167,14 +151,14 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     recipe = classify.make_recipe(config, data.train, {"test": data.test}, data.num_classes)
     state, metrics = loop.run(recipe, config, workdir, desc=config.get("name", "interpret"))
     state = jax.device_get(state)
-    model = classify.build_model(config, data.num_classes)
-    mean, std = classify.input_stats(data.train)
+    model = build_model(config, data.num_classes)
+    normaliser = Normaliser.fit(data.train)
 
-    def logits_fn(x):
-        return model.apply({"params": state.params, **state.model_state}, (x - mean) / std, train=False)
+    def logits_fn(x):  # x: inputs in [0, 1] (pixels) -- the space the attributions are drawn in
+        return model.apply({"params": state.params, **state.model_state}, normaliser.standardise(x), train=False)
 
     n = int(config.interpret.num_examples)
-    x = jnp.asarray(data.test.images[:n], jnp.float32) / 255.0
+    x = normaliser.unit(jnp.asarray(data.test["image"][:n]))
     target = jnp.argmax(logits_fn(x), -1)
     key = jax.random.key(int(config.seed))
     maps = {m: attribute(m, logits_fn, x, target, key, **(dict(steps=int(config.interpret.ig_steps))
@@ -200,7 +184,6 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str
 
 
 def base_config() -> ml_collections.ConfigDict:
-    c = classify.base_config()
-    c.method = "interpret"
+    c = supervised_config("interpret")
     c.interpret = ml_collections.ConfigDict({"num_examples": 6, "ig_steps": 64})
     return c

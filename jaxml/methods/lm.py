@@ -43,27 +43,22 @@ import numpy as np
 import optax
 
 from jaxml.core import loop, parallel, profiling
-from jaxml.core.train_state import TrainState, make_optimizer, training_config
+from jaxml.core.inference import Inference
+from jaxml.core.steps import apply_gradients
+from jaxml.core.train_state import TrainState, make_optimizer, text_model_config
 from jaxml.data import text as text_lib
 from jaxml.data.datasets import Split
 from jaxml.errors import JaxmlError
-from jaxml.models.layers import DTYPES
+from jaxml.models.attention import attention_rollout
+from jaxml.models.build import TRANSFORMER_FIELDS, transformer_config
 from jaxml.models.transformer import Decoder, TransformerConfig
 
 log = logging.getLogger("jaxml")
-MODEL_KEYS = ("num_layers", "num_heads", "embed_dim", "mlp_dim", "position", "impl", "dropout", "tie_embeddings")
+MODEL_KEYS = TRANSFORMER_FIELDS + ("tie_embeddings",)
 
 
 def model_config(config: ml_collections.ConfigDict, vocab_size: int, max_len: int | None = None) -> TransformerConfig:
-    spec = dict(config.model.to_dict())
-    unknown = sorted(set(spec) - set(MODEL_KEYS))
-    if unknown:
-        raise JaxmlError(f"config.model.{unknown[0]} is not a transformer field; valid: {', '.join(MODEL_KEYS)}")
-    if config.dtype not in DTYPES:
-        raise JaxmlError(f"config.dtype={config.dtype!r} is not valid; choose one of {', '.join(DTYPES)}")
-    spec["mlp_dim"] = int(spec.get("mlp_dim") or 0) or None
-    return TransformerConfig(vocab_size=vocab_size, max_len=max_len or int(config.seq_len), dtype=DTYPES[config.dtype],
-                             **spec)
+    return transformer_config(config, vocab_size, max_len or int(config.seq_len), MODEL_KEYS)
 
 
 def matmul_params(cfg: TransformerConfig) -> int:
@@ -80,6 +75,8 @@ def flops_per_token(cfg: TransformerConfig, seq_len: int, training: bool = True)
 
 
 class LMData:
+    """The tokenizer and the `tokens` windows [N, seq_len + 1] of the training and validation text."""
+
     def __init__(self, tokenizer: text_lib.CharTokenizer, train: Split, val: Split, corpus: str):
         self.tokenizer, self.train, self.val, self.corpus = tokenizer, train, val, corpus
 
@@ -97,7 +94,7 @@ def load_data(config: ml_collections.ConfigDict) -> LMData:
     va = text_lib.lm_windows(val_ids, seq).astype(dtype)
     log.info("%s corpus: %d chars, vocab %d; %d train windows, %d val windows of %d", used, len(ids),
              tok.vocab_size, len(tr), len(va), seq)
-    return LMData(tok, Split(tr, np.zeros(len(tr), np.int32)), Split(va, np.zeros(len(va), np.int32)), used)
+    return LMData(tok, Split(tokens=tr), Split(tokens=va), used)
 
 
 def token_nll(logits: jax.Array, targets: jax.Array) -> jax.Array:
@@ -127,7 +124,7 @@ def make_recipe(config: ml_collections.ConfigDict, data: LMData) -> loop.Recipe:
         return token_nll(logits, windows[:, 1:]).mean()
 
     def train_step(state: TrainState, batch, key):
-        windows = batch["image"]
+        windows = batch["tokens"]
         micro = windows.reshape(accum, windows.shape[0] // accum, *windows.shape[1:])
         key = parallel.device_key(key)
 
@@ -142,12 +139,10 @@ def make_recipe(config: ml_collections.ConfigDict, data: LMData) -> loop.Recipe:
         else:
             (loss, grads), _ = jax.lax.scan(body, zeros, (jnp.arange(accum), micro))
             loss, grads = loss / accum, jax.tree.map(lambda g: g / accum, grads)
-        grads = jax.lax.pmean(grads, parallel.AXIS)
-        state = state.apply_gradients(tx, grads)
-        return state, jax.lax.pmean({"loss": loss, "grad_norm": optax.tree.norm(grads)}, parallel.AXIS)
+        return apply_gradients(state, tx, grads, {"loss": loss})
 
     def eval_step(state: TrainState, batch):
-        w = batch["image"].astype(jnp.int32)
+        w = batch["tokens"].astype(jnp.int32)
         logits = model.apply({"params": state.params}, w[:, :-1])
         nll = token_nll(logits, w[:, 1:]).sum(-1)
         mask = batch["mask"]
@@ -230,12 +225,10 @@ def attention_weights_for(cfg: TransformerConfig, params: Any, tokens: jax.Array
 def save_attention_maps(cfg: TransformerConfig, params: Any, tokenizer: text_lib.CharTokenizer, text: str,
                         out_dir: str | Path) -> list[Path]:
     """One PNG per layer (a heatmap per head, characters on the axes) plus the attention rollout
-    (`methods.interpret.attention_rollout`, averaged over heads) for `text`."""
+    (`models.attention.attention_rollout`, averaged over heads) for `text`."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from jaxml.methods.interpret import attention_rollout
 
     text = "".join(c for c in text if c in tokenizer.chars)  # a truncated corpus may lack some
     ids = tokenizer.encode(text[: cfg.max_len])
@@ -287,6 +280,21 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str
     return out
 
 
+def inference_fn(config: ml_collections.ConfigDict) -> Inference:
+    """Tokens [B, T <= seq_len] (any integer dtype) -> next-character logits [B, T, V] (`jaxml export`;
+    the workdir's `tokenizer.json` maps characters to ids)."""
+    data = load_data(config)
+    recipe = make_recipe(config, data)
+    model = Decoder(model_config(config, data.tokenizer.vocab_size))
+
+    def fn(state: TrainState):
+        return lambda tokens: model.apply({"params": state.params}, tokens.astype(jnp.int32))
+
+    return Inference(init=recipe.init, fn=fn, example=np.asarray(data.val["tokens"][:4, :-1]).astype(np.int32),
+                     meta={"output": f"next-character logits [B, T, {data.tokenizer.vocab_size}]",
+                           "tokenizer": data.tokenizer.to_dict()})
+
+
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
     workdir = Path(workdir)
     data = load_data(config)
@@ -313,16 +321,6 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         save_attention_maps(cfg, jax.device_get(state.params), data.tokenizer, str(config.attention_text),
                             workdir / "plots")
     return result
-
-
-def text_model_config(method: str, **model: Any) -> ml_collections.ConfigDict:
-    """The keys every character-Transformer method shares (lm, mlm): model, AdamW + warmup-cosine,
-    clipping, logging; `model` overrides the Transformer's defaults."""
-    c = training_config(method, seed=0, learning_rate=3e-3, weight_decay=0.01, warmup_steps=100, batch_size=32,
-                        eval_batch_size=256, log_every=50)
-    c.model = ml_collections.ConfigDict({"num_layers": 4, "num_heads": 4, "embed_dim": 128, "mlp_dim": 0,
-                                         "position": "learned", "impl": "einsum", "dropout": 0.0, **model})
-    return c
 
 
 def base_config() -> ml_collections.ConfigDict:

@@ -20,7 +20,8 @@ Benchmarks (`config.benchmark`):
 - `fashion`: N-way K-shot episodes; meta-train on `train_classes` of the Fashion-MNIST train split,
   meta-test on `test_classes` of the test split (600 fixed episodes, `queries` query images per class).
   Episodes are sampled on the host from (seed, episode index), lazily, through the shared loop's
-  batching (`EpisodeImages`).
+  batching (`EpisodeImages`); pixels are standardised with the statistics of the whole training
+  split (`core.steps.Normaliser`).
 
 result.json: sinusoid: `mse_<s>step` for s = 0..eval_steps (mean over test tasks), `mse_1step`,
 `mse_10step`, `first_order_mse_<s>step`, `baseline_mse_<s>step`, `baseline_mse` (the baseline's lowest
@@ -42,10 +43,12 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core import loop, parallel
-from jaxml.core.train_state import TrainState, make_optimizer
+from jaxml.core import loop
+from jaxml.core.steps import Normaliser, apply_gradients
+from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
 from jaxml.data.datasets import Split, load_dataset
 from jaxml.errors import JaxmlError
+from jaxml.models.build import build_model
 
 log = logging.getLogger("jaxml")
 
@@ -118,13 +121,14 @@ def sinusoid_task(key: jax.Array, shots: int, queries: int) -> tuple[tuple, tupl
     return (x[:shots], y[:shots]), (x[shots:], y[shots:])
 
 
-def sinusoid_test_tasks(num: int, shots: int, queries: int, seed: int) -> np.ndarray:
-    """Fixed test tasks as rows [A, phi, x_s (K), x_q (Q)] (float32, numpy)."""
+def sinusoid_test_tasks(num: int, shots: int, queries: int, seed: int) -> Split:
+    """Fixed test tasks: `amplitude` A [N], `phase` phi [N] and the points `x` [N, K + Q] (support
+    first, then query), float32."""
     rng = np.random.default_rng([seed, 7])
     amp = rng.uniform(0.1, 5.0, num)
     phase = rng.uniform(0.0, math.pi, num)
     x = rng.uniform(-5.0, 5.0, (num, shots + queries))
-    return np.concatenate([amp[:, None], phase[:, None], x], 1).astype(np.float32)
+    return Split(amplitude=amp.astype(np.float32), phase=phase.astype(np.float32), x=x.astype(np.float32))
 
 
 class EpisodeImages:
@@ -132,7 +136,7 @@ class EpisodeImages:
 
     Episode i (rng seeded with (seed, i)) draws `ways` classes of `pool` (sorted ascending) and
     shots + queries distinct images of each, laid out class-major: [class 0: shots then queries, class
-    1: ...]. Used as `Split.images`, so the loop's deterministic batching yields episodes."""
+    1: ...]. Held as a Split's `episode` array, so the loop's deterministic batching yields episodes."""
 
     def __init__(self, pool: list[np.ndarray], ways: int, shots: int, queries: int, count: int, seed: int):
         if ways > len(pool):
@@ -165,7 +169,7 @@ class EpisodeImages:
 
 
 def class_pools(split: Split, classes) -> list[np.ndarray]:
-    return [split.images[split.labels == c] for c in classes]
+    return [split["image"][split["label"] == c] for c in classes]
 
 
 # ----------------------------------------------------------------------------- recipe
@@ -187,8 +191,6 @@ def check_config(config: ml_collections.ConfigDict) -> None:
 
 
 def build_net(config: ml_collections.ConfigDict):
-    from jaxml.methods.classify import build_model
-
     return build_model(config, 1 if config.benchmark == "sinusoid" else int(config.ways))
 
 
@@ -218,14 +220,13 @@ def make_recipe(config: ml_collections.ConfigDict) -> tuple[loop.Recipe, dict]:
     if config.benchmark == "sinusoid":
         queries = int(config.queries)
         n_train = int(config.batch_size) * int(config.steps)  # one fresh task per (step, slot)
-        train_split = Split(np.zeros((n_train, 1), np.float32), np.arange(n_train, dtype=np.int32))
-        rows = sinusoid_test_tasks(int(config.test_tasks), shots, int(config.test_queries), int(config.test_seed))
-        test_split = Split(rows, np.arange(len(rows), dtype=np.int32))
+        train_split = Split(task=np.arange(n_train, dtype=np.int32))  # a task's points come from its index
+        test_split = sinusoid_test_tasks(int(config.test_tasks), shots, int(config.test_queries), int(config.test_seed))
         sample = jnp.zeros((1, 1), jnp.float32)
         loss = mse
 
         def tasks_for(batch, key):
-            keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(batch["label"])
+            keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(batch["task"])
             return jax.vmap(lambda k: sinusoid_task(k, shots, queries))(keys)
 
         def objective(params, batch, key):
@@ -236,8 +237,8 @@ def make_recipe(config: ml_collections.ConfigDict) -> tuple[loop.Recipe, dict]:
                 return jnp.mean(jax.vmap(lambda x, y: mse(apply(params, x), y))(xs, ys))
             return batched_meta_loss(apply, loss, params, support, query, steps, lr, first_order)
 
-        def eval_task(params, row):
-            amp, phase, x = row[0], row[1], row[2:, None]
+        def eval_task(params, task):
+            amp, phase, x = task["amplitude"], task["phase"], task["x"][:, None]
             y = amp * jnp.sin(x - phase)
             xs, ys, xq, yq = x[:shots], y[:shots], x[shots:], y[shots:]
             curve = loss_curve(lambda p: mse(apply(p, xs), ys), lambda p: mse(apply(p, xq), yq), params,
@@ -257,18 +258,16 @@ def make_recipe(config: ml_collections.ConfigDict) -> tuple[loop.Recipe, dict]:
                              f"config.train_classes needs exactly {ways} classes, got {len(train_classes)}")
         per_class = shots + queries
         n_train = int(config.batch_size) * int(config.steps)
-        train_split = Split(EpisodeImages(class_pools(data.train, train_classes), ways, shots, queries, n_train,
-                                          int(config.seed)), np.arange(n_train, dtype=np.int32))
+        train_split = Split(episode=EpisodeImages(class_pools(data.train, train_classes), ways, shots, queries, n_train,
+                                                  int(config.seed)),
+                            task=np.arange(n_train, dtype=np.int32))  # the index keys the episode's label order
         test_episodes = EpisodeImages(class_pools(data.test, test_classes), ways, shots, int(config.test_queries),
                                       int(config.test_tasks), int(config.test_seed))
-        test_split = Split(test_episodes, np.arange(int(config.test_tasks), dtype=np.int32))
-        mean, std = _fashion_stats(data)
-        sample = jnp.zeros((1,) + data.train.images.shape[1:], jnp.float32)
+        test_split = Split(episode=test_episodes)
+        prepare = Normaliser.fit(data.train)
+        sample = jnp.zeros((1,) + data.train["image"].shape[1:], jnp.float32)
         loss = cross_entropy
         baseline_steps, baseline_lr = int(config.baseline_steps), float(config.baseline_lr)
-
-        def prepare(images):
-            return (images.astype(jnp.float32) / 255.0 - mean) / std
 
         def split_episode(images, q, key):
             """images [ways * (shots + q), ...] -> support/query with labels permuted by `key` (None: identity)."""
@@ -279,17 +278,17 @@ def make_recipe(config: ml_collections.ConfigDict) -> tuple[loop.Recipe, dict]:
             return (flat(x[:, :shots]), flat(lab[:, :shots])), (flat(x[:, shots:]), flat(lab[:, shots:]))
 
         def objective(params, batch, key):
-            keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(batch["label"])
+            keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(batch["task"])
             if pretrain:  # ordinary classification of the meta-train classes (groups sorted by class id)
-                support, query = jax.vmap(lambda im: split_episode(im, queries, None))(batch["image"])
+                support, query = jax.vmap(lambda im: split_episode(im, queries, None))(batch["episode"])
                 x = jnp.concatenate([support[0], query[0]], 1)
                 y = jnp.concatenate([support[1], query[1]], 1)
                 return cross_entropy(apply(params, x.reshape((-1,) + x.shape[2:])), y.reshape(-1))
-            support, query = jax.vmap(lambda im, k: split_episode(im, queries, k))(batch["image"], keys)
+            support, query = jax.vmap(lambda im, k: split_episode(im, queries, k))(batch["episode"], keys)
             return batched_meta_loss(apply, loss, params, support, query, steps, lr, first_order)
 
-        def eval_task(params, images):
-            (xs, ys), (xq, yq) = split_episode(images, int(config.test_queries), None)
+        def eval_task(params, task):
+            (xs, ys), (xq, yq) = split_episode(task["episode"], int(config.test_queries), None)
             if pretrain:
                 p0, p_lr, p_steps, mask = zero_head(params), baseline_lr, baseline_steps, head_mask(params)
             else:
@@ -307,12 +306,11 @@ def make_recipe(config: ml_collections.ConfigDict) -> tuple[loop.Recipe, dict]:
 
     def train_step(state: TrainState, batch, key):
         value, grads = jax.value_and_grad(objective)(state.params, batch, key)
-        grads = jax.lax.pmean(grads, parallel.AXIS)
-        state = state.apply_gradients(tx, grads)
-        return state, jax.lax.pmean({"loss": value, "grad_norm": optax.tree.norm(grads)}, parallel.AXIS)
+        return apply_gradients(state, tx, grads, {"loss": value})
 
     def eval_step(state: TrainState, batch):
-        per_task = jax.vmap(lambda row: eval_task(state.params, row))(batch["image"])
+        tasks = {k: v for k, v in batch.items() if k != "mask"}
+        per_task = jax.vmap(lambda task: eval_task(state.params, task))(tasks)
         mask = batch["mask"]
         sums = {k: jnp.sum(v * mask) for k, v in per_task.items()}
         sums["count"] = jnp.sum(mask)
@@ -321,11 +319,6 @@ def make_recipe(config: ml_collections.ConfigDict) -> tuple[loop.Recipe, dict]:
     recipe = loop.Recipe(init=init, train_step=train_step, eval_step=eval_step, train_split=train_split,
                          eval_splits={"test": test_split}, main_metric=main_metric)
     return recipe, facts
-
-
-def _fashion_stats(data) -> tuple[float, float]:
-    x = data.train.images[:10000].astype(np.float32) / 255.0
-    return float(x.mean()), float(x.std() + 1e-6)
 
 
 def variant(config: ml_collections.ConfigDict, name: str) -> ml_collections.ConfigDict:
@@ -408,10 +401,7 @@ def recipe_for(config: ml_collections.ConfigDict) -> loop.Recipe:
 
 def base_config() -> ml_collections.ConfigDict:
     """Sinusoid regression (Finn 2017): MLP 40-40, alpha 0.01, one inner step, K = 10, meta-batch 25, Adam 1e-3."""
-    from jaxml.methods.classify import base_config as classify_base
-
-    c = classify_base()
-    c.method = "maml"
+    c = supervised_config("maml")
     c.dataset = "synthetic"
     c.benchmark = "sinusoid"
     c.mode = "maml"

@@ -37,19 +37,18 @@ import numpy as np
 import optax
 
 from jaxml.core import loop, parallel
-from jaxml.core.train_state import TrainState, make_optimizer
+from jaxml.core.steps import apply_gradients, classification_sums
+from jaxml.core.train_state import TrainState, make_optimizer, text_model_config
 from jaxml.data import text as text_lib
 from jaxml.data.datasets import Split
 from jaxml.errors import JaxmlError
-from jaxml.methods.lm import text_model_config
-from jaxml.models.layers import DTYPES
+from jaxml.models.build import transformer_config
 from jaxml.models.transformer import MaskedLM, TransformerConfig
 
 log = logging.getLogger("jaxml")
 SPECIALS = ("<pad>", "<mask>", "<cls>")
 PAD, MASK, CLS = 0, 1, 2
 POOLINGS = ("cls", "mean")
-MODEL_KEYS = ("num_layers", "num_heads", "embed_dim", "mlp_dim", "position", "impl", "dropout")
 
 
 def mask_tokens(key: jax.Array, tokens: jax.Array, rate: float, vocab_size: int, num_specials: int = len(SPECIALS)
@@ -65,6 +64,9 @@ def mask_tokens(key: jax.Array, tokens: jax.Array, rate: float, vocab_size: int,
 
 
 class VerseData:
+    """KJV verses as `tokens` ("<cls>" + characters, padded) with their genre `label`: `train` (the
+    training chapters) and `test` (the held-out chapters)."""
+
     def __init__(self, config: ml_collections.ConfigDict):
         verses = text_lib.kjv_verses()
         tok = text_lib.CharTokenizer("".join(v[3] for v in verses), specials=SPECIALS)
@@ -83,28 +85,22 @@ class VerseData:
         test_ch = rng.choice(uniq, int(round(len(uniq) * float(config.test_fraction))), replace=False)
         is_test = np.isin(chapter_of, test_ch)
         self.tokenizer = tok
-        self.train_ids, self.train_labels = ids[~is_test], labels[~is_test]
-        self.test = Split(ids[is_test], labels[is_test])
+        self.train = Split(tokens=ids[~is_test], label=labels[~is_test])
+        self.test = Split(tokens=ids[is_test], label=labels[is_test])
         self.num_classes = len(text_lib.KJV_GENRES)
 
     def labelled_subset(self, n: int, seed: int) -> Split:
-        if n > len(self.train_labels):
-            raise JaxmlError(f"label count {n} exceeds the {len(self.train_labels)} training verses")
-        idx = np.random.default_rng([seed, n, 7]).choice(len(self.train_labels), n, replace=False)
-        return Split(self.train_ids[idx], self.train_labels[idx])
+        if n > len(self.train):
+            raise JaxmlError(f"label count {n} exceeds the {len(self.train)} training verses")
+        idx = np.random.default_rng([seed, n, 7]).choice(len(self.train), n, replace=False)
+        return self.train.take(idx)
 
 
 def model_config(config: ml_collections.ConfigDict, vocab_size: int) -> TransformerConfig:
-    spec = dict(config.model.to_dict())
-    unknown = sorted(set(spec) - set(MODEL_KEYS))
-    if unknown:
-        raise JaxmlError(f"config.model.{unknown[0]} is not a transformer field; valid: {', '.join(MODEL_KEYS)}")
-    if config.dtype not in DTYPES:
-        raise JaxmlError(f"config.dtype={config.dtype!r} is not valid; choose one of {', '.join(DTYPES)}")
+    cfg = transformer_config(config, vocab_size, int(config.seq_len))
     if config.pooling not in POOLINGS:
         raise JaxmlError(f"config.pooling={config.pooling!r} is not valid; choose one of {', '.join(POOLINGS)}")
-    spec["mlp_dim"] = int(spec.get("mlp_dim") or 0) or None
-    return TransformerConfig(vocab_size=vocab_size, max_len=int(config.seq_len), dtype=DTYPES[config.dtype], **spec)
+    return cfg
 
 
 def phase_config(config: ml_collections.ConfigDict, phase: str, seed: int | None = None) -> ml_collections.ConfigDict:
@@ -146,23 +142,21 @@ def make_pretrain_recipe(config: ml_collections.ConfigDict, data: VerseData) -> 
         k_mask, k_drop = jax.random.split(key)
 
         def loss_fn(p):
-            s, c, n = masked_loss(p, batch["image"], k_mask, True, k_drop)
+            s, c, n = masked_loss(p, batch["tokens"], k_mask, True, k_drop)
             return s / jnp.maximum(n, 1.0), c / jnp.maximum(n, 1.0)
 
         (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-        grads = jax.lax.pmean(grads, parallel.AXIS)
-        state = state.apply_gradients(tx, grads)
-        return state, jax.lax.pmean({"loss": loss, "accuracy": acc}, parallel.AXIS)
+        return apply_gradients(state, tx, grads, {"loss": loss, "accuracy": acc}, grad_norm=False)
 
     def eval_step(state, batch):
-        key = jax.random.fold_in(jax.random.key(0), jnp.sum(batch["image"].astype(jnp.int32)))
-        tokens = jnp.where(batch["mask"][:, None] > 0, batch["image"].astype(jnp.int32), PAD)
+        key = jax.random.fold_in(jax.random.key(0), jnp.sum(batch["tokens"].astype(jnp.int32)))
+        tokens = jnp.where(batch["mask"][:, None] > 0, batch["tokens"].astype(jnp.int32), PAD)
         s, c, n = masked_loss(state.params, tokens, key, False)
         return {"loss": s, "accuracy": c, "count": n}
 
-    train_split = Split(data.train_ids, np.zeros(len(data.train_ids), np.int32))
-    return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step, train_split=train_split,
-                       eval_splits={"val": Split(data.test.images, np.zeros(len(data.test), np.int32))},
+    # pre-training reads the characters only: the genre labels stay out of its batches
+    return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step,
+                       train_split=data.train.replace(label=None), eval_splits={"val": data.test.replace(label=None)},
                        main_metric="accuracy")
 
 
@@ -181,7 +175,7 @@ def make_finetune_recipe(config: ml_collections.ConfigDict, data: VerseData, tra
         return TrainState(params=params, model_state={}, opt_state=tx.init(params))
 
     def train_step(state, batch, key):
-        tokens = batch["image"].astype(jnp.int32)
+        tokens = batch["tokens"].astype(jnp.int32)
         drop = parallel.device_key(key)
 
         def loss_fn(p):
@@ -189,18 +183,13 @@ def make_finetune_recipe(config: ml_collections.ConfigDict, data: VerseData, tra
             return optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"]).mean(), logits
 
         (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-        grads = jax.lax.pmean(grads, parallel.AXIS)
-        state = state.apply_gradients(tx, grads)
         metrics = {"loss": loss, "accuracy": jnp.mean(jnp.argmax(logits, -1) == batch["label"])}
-        return state, jax.lax.pmean(metrics, parallel.AXIS)
+        return apply_gradients(state, tx, grads, metrics, grad_norm=False)
 
     def eval_step(state, batch):
-        tokens = batch["image"].astype(jnp.int32)
+        tokens = batch["tokens"].astype(jnp.int32)
         logits = model.apply({"params": state.params}, tokens, tokens != PAD)["class_logits"]
-        m = batch["mask"]
-        nll = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"])
-        return {"loss": jnp.sum(nll * m), "accuracy": jnp.sum((jnp.argmax(logits, -1) == batch["label"]) * m),
-                "count": jnp.sum(m)}
+        return classification_sums(logits, batch["label"], batch["mask"])
 
     return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step, train_split=train_split,
                        eval_splits={"test": data.test}, main_metric="accuracy")
@@ -214,7 +203,7 @@ def recipe_for(config: ml_collections.ConfigDict) -> loop.Recipe:
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
     workdir = Path(workdir)
     data = VerseData(config)
-    log.info("KJV verses: %d train, %d test (held-out chapters), vocab %d", len(data.train_labels), len(data.test),
+    log.info("KJV verses: %d train, %d test (held-out chapters), vocab %d", len(data.train), len(data.test),
              data.tokenizer.vocab_size)
     pc = phase_config(config, "pretrain")
     state, pre = loop.run(make_pretrain_recipe(pc, data), pc, workdir / "pretrain", desc="mlm pretrain")

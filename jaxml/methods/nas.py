@@ -4,7 +4,7 @@ search as the control, each with a fixed budget of candidate trainings.
 Search space (`config.nas`): family (cnn | mlp), depth (conv stages or hidden layers), width (first-stage
 features, doubled per stage; MLP hidden units = width * `mlp_width_multiplier`), kernel size (CNN) and
 activation (models/candidate.py). Every candidate gets the same fixed training budget (`config.steps`
-steps of `config.batch_size`, the optimizer settings of `classify`) and is scored by its accuracy on
+steps of `config.batch_size`, the supervised optimizer defaults) and is scored by its accuracy on
 `nas.validation_examples` held out of the training split; its test accuracy is recorded but never used
 for selection.
 
@@ -46,11 +46,11 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core import loop, parallel
-from jaxml.core.train_state import TrainState, make_optimizer
-from jaxml.data.datasets import Split, split_validation
+from jaxml.core import loop
+from jaxml.core.steps import Normaliser, apply_gradients
+from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
+from jaxml.data.datasets import Split, load_dataset, split_validation
 from jaxml.errors import JaxmlError
-from jaxml.methods import classify
 from jaxml.models.candidate import FAMILIES, CandidateNet, forward_flops
 from jaxml.models.layers import ACTIVATIONS
 
@@ -186,10 +186,9 @@ class Trainer:
         self.train, self.val, self.test = train, val, test
         self.num_classes = num_classes
         self.activations = tuple(config.nas.activations)
-        mean, std = classify.input_stats(train)
-        scale = train.images.dtype == np.uint8
-        self.prepare = lambda images: ((images.astype(jnp.float32) / 255.0 if scale else images.astype(jnp.float32)) - mean) / std
-        self.input_shape = tuple(train.images.shape[1:]) if train.images.ndim == 4 else tuple(train.images.shape[1:]) + (1,)
+        self.prepare = Normaliser.fit(train)
+        image_shape = tuple(train["image"].shape[1:])
+        self.input_shape = image_shape if len(image_shape) == 3 else image_shape + (1,)
         self.loop_config = ml_collections.ConfigDict(config.to_dict())
         self.loop_config.eval_every = 0
         self.loop_config.checkpoint_every = 0
@@ -232,9 +231,8 @@ class Trainer:
                 return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean(), logits
 
             (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-            grads = jax.lax.pmean(grads, parallel.AXIS)
             metrics = {"loss": loss, "accuracy": jnp.mean(jnp.argmax(logits, -1) == y)}
-            return state.apply_gradients(tx, grads), jax.lax.pmean(metrics, parallel.AXIS)
+            return apply_gradients(state, tx, grads, metrics, grad_norm=False)
 
         def train_step(state, batch, key):
             x = prepare(batch["image"]).reshape((-1,) + shape)
@@ -261,7 +259,7 @@ class Trainer:
             """Accuracy of every candidate; one compiled program for both splits (the last chunk is padded)."""
             hits = 0
             for i in range(0, len(split), chunk):
-                x, y = split.images[i:i + chunk], split.labels[i:i + chunk]
+                x, y = split["image"][i:i + chunk], split["label"][i:i + chunk]
                 pad = chunk - len(y)
                 mask = np.concatenate([np.ones(len(y), np.float32), np.zeros(pad, np.float32)])
                 if pad:
@@ -378,7 +376,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     nas = config.nas
-    data = classify.load_data(config)
+    data = load_dataset(config.dataset, data_dir=config.data_dir or None, seed=int(config.data_seed))
     n_val = int(nas.validation_examples)
     if n_val >= len(data.train):
         raise JaxmlError(f"config.nas.validation_examples={n_val} must be below the {len(data.train)} training examples")
@@ -448,9 +446,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
 
 
 def base_config() -> ml_collections.ConfigDict:
-    """classify's optimizer defaults (the per-candidate budget is `steps` x `batch_size`) plus the `nas` group."""
-    c = classify.base_config()
-    c.method = "nas"
+    """`supervised_config` defaults (the per-candidate budget is `steps` x `batch_size`) plus the `nas` group."""
+    c = supervised_config("nas")
     c.steps = 200
     c.learning_rate = 3e-3
     c.warmup_steps = 20

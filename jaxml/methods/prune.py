@@ -39,7 +39,7 @@ import numpy as np
 
 from jaxml.core import loop
 from jaxml.core.param_paths import is_kernel, map_named, named_leaves
-from jaxml.core.train_state import TrainState
+from jaxml.core.train_state import TrainState, supervised_config
 from jaxml.data.datasets import Split
 from jaxml.errors import JaxmlError
 from jaxml.methods import classify
@@ -302,9 +302,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
 
 
 def base_config() -> ml_collections.ConfigDict:
-    """classify's defaults plus the `prune` group: gradual global magnitude pruning to 90%."""
-    c = classify.base_config()
-    c.method = "prune"
+    """The supervised defaults (`supervised_config`) plus the `prune` group: gradual global magnitude
+    pruning to 90%."""
+    c = supervised_config("prune")
     c.prune = ml_collections.ConfigDict({
         "method": "magnitude",     # magnitude | random
         "scope": "global",         # global | layerwise

@@ -33,11 +33,13 @@ import ml_collections
 import numpy as np
 
 from jaxml.core import loop
-from jaxml.core.train_state import TrainState, make_optimizer
+from jaxml.core.steps import Normaliser
+from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
 from jaxml.data.datasets import Split, split_validation
 from jaxml.errors import JaxmlError
 from jaxml.methods import classify
 from jaxml.models import quant
+from jaxml.models.build import build_model
 
 log = logging.getLogger("jaxml")
 
@@ -71,18 +73,6 @@ def quant_model_config(config: ml_collections.ConfigDict, mode: str, granularity
                 quantize_activations=activations, act_momentum=float(config.quantize.act_momentum))
     c.model = ml_collections.ConfigDict(spec)
     return c
-
-
-def make_prepare(train_split: Split):
-    """The classify recipe's input standardisation, as a function of the training split."""
-    mean, std = classify.input_stats(train_split)
-    scale = train_split.images.dtype == np.uint8
-
-    def prepare(images):
-        x = jnp.asarray(images).astype(jnp.float32)
-        return ((x / 255.0 if scale else x) - mean) / std
-
-    return prepare
 
 
 def predict(model, variables, images: np.ndarray, prepare, batch: int = 1000) -> np.ndarray:
@@ -142,10 +132,10 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any
     if n_cal >= len(data.train):
         raise JaxmlError(f"config.quantize.calibration_examples={n_cal} must be below the {len(data.train)} training examples")
     train_split, cal_split = split_validation(data.train, n_cal / len(data.train), int(config.data_seed))
-    prepare = make_prepare(train_split)
-    test_x, test_y = data.test.images, data.test.labels
+    prepare = Normaliser.fit(train_split)  # the classify recipe's input standardisation
+    test_x, test_y = data.test["image"], data.test["label"]
     num_classes = data.num_classes
-    model = lambda mode, g, acts: classify.build_model(quant_model_config(config, mode, g, acts), num_classes)
+    model = lambda mode, g, acts: build_model(quant_model_config(config, mode, g, acts), num_classes)
 
     float_state, _ = train_float(config, workdir, train_split, data.test, num_classes)
     params = float_state.params
@@ -158,7 +148,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any
         logits = predict(model("fake", g, False), {"params": params}, test_x, prepare)
         out[f"ptq_weights_{g}_accuracy"] = accuracy(logits, test_y)
         w8a8 = model("fake", g, True)
-        cal_states[g] = calibrate(w8a8, params, cal_split.images, prepare)
+        cal_states[g] = calibrate(w8a8, params, cal_split["image"], prepare)
         logits = predict(w8a8, {"params": params, **cal_states[g]}, test_x, prepare)
         out[f"ptq_w8a8_{g}_accuracy"] = accuracy(logits, test_y)
     g = q.granularity
@@ -204,9 +194,8 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str
 
 
 def base_config() -> ml_collections.ConfigDict:
-    """classify's defaults plus the `quantize` group."""
-    c = classify.base_config()
-    c.method = "quantize"
+    """The supervised defaults (`supervised_config`) plus the `quantize` group."""
+    c = supervised_config("quantize")
     c.quantize = ml_collections.ConfigDict({
         "granularity": "per_channel",   # of the QAT / int8 model's weights (PTQ reports both)
         "calibration_examples": 500,    # held out of the training split; activation ranges come from them

@@ -31,6 +31,7 @@ import optax
 
 from jaxml.core import loop, parallel
 from jaxml.core.plots import plot_learning_curves
+from jaxml.core.steps import apply_gradients
 from jaxml.core.train_state import TrainState, make_optimizer, training_config
 from jaxml.data import sequences
 from jaxml.data.datasets import Split
@@ -57,9 +58,6 @@ class Translator:
                                                  max_len=data.tgt_len, **common), cross_attention=True)
         self.src_len, self.tgt_len = data.src_len, data.tgt_len
 
-    def split_rows(self, rows: jax.Array) -> tuple[jax.Array, jax.Array]:
-        return rows[:, :self.src_len], rows[:, self.src_len:]
-
     def init(self, key: jax.Array) -> dict:
         k1, k2 = jax.random.split(key)
         src = jnp.ones((1, self.src_len), jnp.int32)
@@ -72,9 +70,9 @@ class Translator:
         valid = src != sequences.SRC_PAD
         return self.encoder.apply({"params": params["encoder"]}, src, valid, train=train, rngs=rngs), valid
 
-    def token_losses(self, params, rows, *, train=False, key=None):
-        """Teacher-forced NLL [B, U-1] and the target mask."""
-        src, tgt = self.split_rows(rows)
+    def token_losses(self, params, src, tgt, *, train=False, key=None):
+        """Teacher-forced NLL [B, U-1] of targets `tgt` [B, U] (BOS ... EOS, PAD) given `src` [B, S], and
+        the target mask."""
         rngs = None if key is None else {"dropout": key}
         encoded, src_valid = self.encode(params, src, train=train, rngs=rngs)
         inputs, targets = tgt[:, :-1], tgt[:, 1:]
@@ -156,22 +154,19 @@ def make_recipe(config: ml_collections.ConfigDict, model: Translator, train_spli
 
     def train_step(state: TrainState, batch, key):
         def loss_fn(params):
-            losses, mask, logits = model.token_losses(params, batch["image"], train=True,
+            losses, mask, logits = model.token_losses(params, batch["tokens"], batch["targets"], train=True,
                                                       key=parallel.device_key(key))
             return jnp.sum(losses) / jnp.maximum(jnp.sum(mask), 1), (logits, mask)
 
         (loss, (logits, mask)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-        grads = jax.lax.pmean(grads, parallel.AXIS)
-        state = state.apply_gradients(tx, grads)
-        targets = batch["image"][:, model.src_len + 1:]
+        targets = batch["targets"][:, 1:]
         accuracy = jnp.sum((jnp.argmax(logits, -1) == targets) * mask) / jnp.maximum(jnp.sum(mask), 1)
-        return state, jax.lax.pmean({"loss": loss, "token_accuracy": accuracy, "grad_norm": optax.tree.norm(grads)},
-                                    parallel.AXIS)
+        return apply_gradients(state, tx, grads, {"loss": loss, "token_accuracy": accuracy})
 
     def eval_step(state: TrainState, batch):
-        losses, mask, logits = model.token_losses(state.params, batch["image"])
+        losses, mask, logits = model.token_losses(state.params, batch["tokens"], batch["targets"])
         mask = mask * (batch["mask"][:, None] > 0)
-        targets = batch["image"][:, model.src_len + 1:]
+        targets = batch["targets"][:, 1:]
         return {"loss": jnp.sum(losses * mask), "token_accuracy": jnp.sum((jnp.argmax(logits, -1) == targets) * mask),
                 "count": jnp.sum(mask)}
 
@@ -201,7 +196,7 @@ def decode_split(model: Translator, params, data: NumberData, split: Split, batc
     beam = jax.jit(model.beam_search, static_argnums=2)
     out = {"greedy": [], "beam": [], "greedy_score": [], "beam_score": []}
     for i in range(0, len(split), batch_size):
-        src = split.images[i:i + batch_size, :model.src_len]
+        src = split["tokens"][i:i + batch_size]
         n = len(src)
         if n < batch_size:
             src = np.concatenate([src, np.repeat(src[:1], batch_size - n, 0)])
@@ -215,7 +210,7 @@ def decode_split(model: Translator, params, data: NumberData, split: Split, batc
 
 
 def score_outputs(data: NumberData, split: Split, outputs: dict) -> dict[str, float]:
-    refs = [data.decode_target(r[data.src_len + 1:]) for r in split.images]
+    refs = [data.decode_target(r[1:]) for r in split["targets"]]
     metrics = {}
     for name in ("greedy", "beam"):
         hyps = outputs[name]
@@ -224,7 +219,7 @@ def score_outputs(data: NumberData, split: Split, outputs: dict) -> dict[str, fl
         metrics[f"exact_match{suffix}"] = float(correct.mean())
         metrics[f"chrf{suffix}"] = sequences.chrf(hyps, refs)
         for li, lang in enumerate(data.languages):
-            sel = np.flatnonzero(split.labels == li)
+            sel = np.flatnonzero(split["language"] == li)
             metrics[f"exact_match_{lang}{suffix}"] = float(correct[sel].mean())
             metrics[f"chrf_{lang}{suffix}"] = sequences.chrf([hyps[i] for i in sel], [refs[i] for i in sel])
     metrics["beam_below_greedy"] = float(np.mean(outputs["beam_score"] < outputs["greedy_score"] - 1e-4))
@@ -276,7 +271,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
             results.update(test_loss=final["test_loss"], test_token_accuracy=final["test_token_accuracy"],
                            steps=final["steps"], params=loop.count_params(state.params))
             results["exact_match_high_min"] = min(metrics[f"exact_match_{l}"] for l in high)
-            results["examples"] = {l: [outputs["beam"][i] for i in np.flatnonzero(data.test.labels == li)[:3]]
+            results["examples"] = {l: [outputs["beam"][i] for i in np.flatnonzero(data.test["language"] == li)[:3]]
                                    for li, l in enumerate(data.languages)}
             plot_learning_curves(workdir / f"temperature_{temp:g}", title=f"translate (T={temp:g})",
                                  out=workdir / "plots" / "learning_curve.png")

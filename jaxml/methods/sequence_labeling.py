@@ -26,6 +26,7 @@ import numpy as np
 import optax
 
 from jaxml.core import loop, parallel
+from jaxml.core.steps import apply_gradients
 from jaxml.core.train_state import TrainState, make_optimizer, training_config
 from jaxml.data import sequences
 from jaxml.data.datasets import Split
@@ -66,11 +67,15 @@ def build_model(config: ml_collections.ConfigDict, vocab_size: int, num_tags: in
                          hidden=int(m.hidden), layers=int(m.layers), dtype=compute_dtype(config.dtype))
 
 
+def valid_positions(tokens: jax.Array, lengths: jax.Array) -> jax.Array:
+    """[B, T] bool: the positions inside each sequence's length."""
+    return jnp.arange(tokens.shape[1])[None] < lengths[:, None]
+
+
 def unpack(batch) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     """tokens [B, T], tags [B, T], lengths [B], valid-position mask [B, T]."""
-    pairs, lengths = batch["image"], batch["label"]
-    mask = jnp.arange(pairs.shape[1])[None] < lengths[:, None]
-    return pairs[..., 0], pairs[..., 1], lengths, mask
+    tokens, lengths = batch["tokens"], batch["length"]
+    return tokens, batch["tags"], lengths, valid_positions(tokens, lengths)
 
 
 def make_functions(config: ml_collections.ConfigDict, model: crf.CRFTagger):
@@ -97,7 +102,7 @@ def make_recipe(config, train_split: Split, eval_splits: dict[str, Split], vocab
     model = build_model(config, vocab_size, num_tags)
     tx = make_optimizer(config)
     losses, decode = make_functions(config, model)
-    t = train_split.images.shape[1]
+    t = train_split["tokens"].shape[1]
 
     def init(key):
         params = model.init(key, jnp.zeros((1, t), jnp.int32), jnp.full((1,), t, jnp.int32))["params"]
@@ -111,9 +116,7 @@ def make_recipe(config, train_split: Split, eval_splits: dict[str, Split], vocab
             return jnp.sum(losses(params, tokens, tags, lengths, mask)) / num_tokens
 
         loss, grads = jax.value_and_grad(loss_fn)(state.params)
-        grads = jax.lax.pmean(grads, parallel.AXIS)
-        state = state.apply_gradients(tx, grads)
-        return state, jax.lax.pmean({"loss": loss, "grad_norm": optax.tree.norm(grads)}, parallel.AXIS)
+        return apply_gradients(state, tx, grads, {"loss": loss})
 
     def eval_step(state: TrainState, batch):
         tokens, tags, lengths, mask = unpack(batch)
@@ -129,22 +132,21 @@ def make_recipe(config, train_split: Split, eval_splits: dict[str, Split], vocab
 
 def predict(decode, params, split: Split, batch_size: int) -> np.ndarray:
     """Decoded tags [N, T] on the host, in batches of `batch_size` (one device)."""
-    fn = jax.jit(lambda p, pairs, lengths: decode(p, pairs[..., 0], lengths,
-                                                  jnp.arange(pairs.shape[1])[None] < lengths[:, None]))
+    fn = jax.jit(lambda p, tokens, lengths: decode(p, tokens, lengths, valid_positions(tokens, lengths)))
     out = []
     for i in range(0, len(split), batch_size):
-        pairs, lengths = split.images[i:i + batch_size], split.labels[i:i + batch_size]
+        tokens, lengths = split["tokens"][i:i + batch_size], split["length"][i:i + batch_size]
         n = len(lengths)
         if n < batch_size:  # pad to one compiled shape
-            pairs = np.concatenate([pairs, np.repeat(pairs[:1], batch_size - n, 0)])
+            tokens = np.concatenate([tokens, np.repeat(tokens[:1], batch_size - n, 0)])
             lengths = np.concatenate([lengths, np.repeat(lengths[:1], batch_size - n)])
-        out.append(np.asarray(fn(params, pairs, lengths))[:n])
+        out.append(np.asarray(fn(params, tokens, lengths))[:n])
     return np.concatenate(out)
 
 
 def token_accuracy(pred: np.ndarray, split: Split) -> float:
-    mask = np.arange(split.images.shape[1])[None] < split.labels[:, None]
-    return float(((pred == split.images[..., 1]) * mask).sum() / mask.sum())
+    mask = np.arange(split["tags"].shape[1])[None] < split["length"][:, None]
+    return float(((pred == split["tags"]) * mask).sum() / mask.sum())
 
 
 def hmm_ceiling(hmm: sequences.HMM, split: Split) -> dict[str, float]:
@@ -153,8 +155,8 @@ def hmm_ceiling(hmm: sequences.HMM, split: Split) -> dict[str, float]:
     with jax.enable_x64(True):
         params = crf.CRFParams(jnp.log(hmm.transition), jnp.log(hmm.initial), jnp.zeros(len(hmm.initial)))
         log_b = jnp.log(hmm.emission)
-        symbols = jnp.asarray(split.images[..., 0])
-        mask = jnp.arange(symbols.shape[1])[None] < jnp.asarray(split.labels)[:, None]
+        symbols = jnp.asarray(split["tokens"])
+        mask = valid_positions(symbols, jnp.asarray(split["length"]))
         emissions = log_b.T[symbols]  # [N, T, K]
         tags = jax.jit(jax.vmap(crf.viterbi, in_axes=(0, None, 0)))(emissions, params, mask)[0]
         marginals = jax.jit(jax.vmap(jax.grad(crf.log_partition), in_axes=(0, None, 0)))(emissions, params, mask)
@@ -176,7 +178,7 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
     train_split, test, vocab, num_tags, hmm = load_data(config)
     log.info("sequence_labeling on %s: %d train / %d test sequences of length <= %d, %d tags", config.dataset,
-             len(train_split), len(test), train_split.images.shape[1], num_tags)
+             len(train_split), len(test), train_split["tokens"].shape[1], num_tags)
     recipe, decode = make_recipe(config, train_split, {"test": test}, vocab, num_tags)
     state, metrics = loop.run(recipe, config, workdir, desc=config.get("name", "train"))
     metrics["params"] = loop.count_params(state.params)
@@ -189,10 +191,10 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         log.info("HMM: tagger %.4f, true-parameter Viterbi %.4f, true max-marginal %.4f", metrics["test_accuracy"],
                  metrics["bayes_viterbi_accuracy"], metrics["bayes_marginal_accuracy"])
     else:
-        metrics.update(sequences.span_f1(test.images[..., 1], pred, test.labels))
+        metrics.update(sequences.span_f1(test["tags"], pred, test["length"]))
         log.info("token spans on held-out files: F1 %.4f (P %.4f, R %.4f)", metrics["f1"], metrics["precision"],
                  metrics["recall"])
-    metrics["test_tokens"] = int(test.labels.sum())
+    metrics["test_tokens"] = int(test["length"].sum())
     return metrics
 
 

@@ -22,6 +22,8 @@ Shapes (nanodo-style names): B batch, T query length, S key length, H heads, D h
   (read them with `mutable=["intermediates"]`).
 - `AdditiveAttention(features)(query [B, E_q], keys [B, S, E_k], mask [B, S])` ->
   (context [B, E_k], weights [B, S]): score_s = v^T tanh(W_q q + W_k k_s) (Bahdanau et al. 2015).
+- `attention_rollout(weights [L, H, T, T])` -> [T, T] token-to-token relevance through all layers
+  (Abnar & Zuidema 2020), for the attention maps of any of these models.
 """
 
 from __future__ import annotations
@@ -194,3 +196,22 @@ class AdditiveAttention(nn.Module):
             scores = jnp.where(mask.astype(bool), scores, NEG_INF)
         w = jax.nn.softmax(scores, axis=-1)
         return jnp.einsum("bs,bse->be", w, keys.astype(jnp.float32)), w
+
+
+def attention_rollout(attentions: jax.Array, residual: float = 0.5) -> jax.Array:
+    """[L, H, T, T] (or [L, T, T]) row-stochastic attention -> [T, T]: the product over layers of
+    residual·I + (1 − residual)·mean_heads(A_l), each row renormalised (first layer applied first)."""
+    a = jnp.asarray(attentions)
+    if a.ndim == 4:
+        a = a.mean(axis=1)
+    if a.ndim != 3 or a.shape[-1] != a.shape[-2]:
+        raise JaxmlError(f"attention_rollout expects [layers, (heads,) T, T] weights, got shape {a.shape}")
+    eye = jnp.eye(a.shape[-1], dtype=a.dtype)
+    a = residual * eye + (1.0 - residual) * a
+    a = a / a.sum(axis=-1, keepdims=True)
+
+    def body(acc, layer):
+        return layer @ acc, None
+
+    out, _ = jax.lax.scan(body, eye, a)
+    return out

@@ -1,4 +1,5 @@
-"""`build_model`: the classifier module a config's `model` group names, with its fields checked."""
+"""Modules from a config's `model` group, its fields checked: `build_model` (the classifier it names)
+and `transformer_config` (the character Transformer's `TransformerConfig`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import ml_collections
 
 from jaxml.errors import JaxmlError
 from jaxml.models import MODELS
-from jaxml.models.layers import CONV_IMPLS, POOL_IMPLS, compute_dtype
+from jaxml.models.layers import CONV_IMPLS, DTYPES, POOL_IMPLS, compute_dtype
+from jaxml.models.transformer import TransformerConfig
 
 
 def build_model(config: ml_collections.ConfigDict, num_classes: int):
@@ -30,3 +32,21 @@ def build_model(config: ml_collections.ConfigDict, num_classes: int):
         if isinstance(v, list):
             spec[k] = tuple(v)
     return cls(num_classes=num_classes, dtype=compute_dtype(config.dtype), **spec)
+
+
+TRANSFORMER_FIELDS: tuple[str, ...] = ("num_layers", "num_heads", "embed_dim", "mlp_dim", "position", "impl", "dropout")
+"""The `config.model` keys every character Transformer reads (a method may allow more, e.g. `tie_embeddings`)."""
+
+
+def transformer_config(config: ml_collections.ConfigDict, vocab_size: int, max_len: int,
+                       fields: tuple[str, ...] = TRANSFORMER_FIELDS) -> TransformerConfig:
+    """`config.model` (each key one of `fields`; `mlp_dim` 0 = the default width) and `config.dtype` as a
+    `TransformerConfig` over `vocab_size` tokens and sequences of up to `max_len`."""
+    spec = dict(config.model.to_dict())
+    unknown = sorted(set(spec) - set(fields))
+    if unknown:
+        raise JaxmlError(f"config.model.{unknown[0]} is not a transformer field; valid: {', '.join(fields)}")
+    if config.dtype not in DTYPES:
+        raise JaxmlError(f"config.dtype={config.dtype!r} is not valid; choose one of {', '.join(DTYPES)}")
+    spec["mlp_dim"] = int(spec.get("mlp_dim") or 0) or None
+    return TransformerConfig(vocab_size=vocab_size, max_len=max_len, dtype=DTYPES[config.dtype], **spec)

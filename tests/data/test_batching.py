@@ -19,7 +19,7 @@ from jaxml.errors import JaxmlError
 def _split(n: int) -> Split:
     """A split whose label and image both encode the example index."""
     images = (np.arange(n * 2 * 2, dtype=np.int64).reshape(n, 2, 2, 1) // 4 % 256).astype(np.uint8)
-    return Split(images=images, labels=np.arange(n, dtype=np.int32))
+    return Split(image=images, label=np.arange(n, dtype=np.int32))
 
 
 def test_epoch_permutation_matches_definition():
@@ -51,7 +51,26 @@ def test_train_batches_epoch_covers_all_labels():
     assert batches["image"].shape == (5, 8, 2, 2, 1) and batches["image"].dtype == np.uint8
     assert batches["label"].shape == (5, 8) and batches["label"].dtype == np.int32
     assert sorted(batches["label"].ravel().tolist()) == list(range(40))
-    np.testing.assert_array_equal(batches["image"], split.images[batches["label"]])
+    np.testing.assert_array_equal(batches["image"], split["image"][batches["label"]])
+
+
+def test_batches_carry_any_named_arrays_and_array_likes():
+    class Squares:  # an array-like built on indexing (like meta-learning episodes)
+        shape, dtype, ndim = (12, 2), np.dtype(np.int64), 2
+
+        def __getitem__(self, idx):
+            idx = np.asarray(idx)
+            return np.stack([idx, idx * idx], -1)
+
+    split = Split(tokens=np.arange(36, dtype=np.int32).reshape(12, 3), length=np.arange(12, dtype=np.int32),
+                  pair=Squares())
+    batches = train_batches(split, start_step=0, num_steps=3, global_batch=4, seed=2)
+    assert set(batches) == {"tokens", "length", "pair"} and batches["pair"].shape == (3, 4, 2)
+    np.testing.assert_array_equal(batches["tokens"][..., 0] // 3, batches["length"])
+    np.testing.assert_array_equal(batches["pair"][..., 1], batches["length"] ** 2)
+    ev = eval_batches(split, global_batch=5)
+    assert set(ev) == {"tokens", "length", "pair", "mask"} and ev["tokens"].shape == (3, 5, 3)
+    assert ev["mask"].sum() == 12 and (ev["length"].reshape(-1)[:12] == np.arange(12)).all()
 
 
 def test_chunking_does_not_change_batches():

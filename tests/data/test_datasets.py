@@ -43,35 +43,35 @@ def test_digits_shapes_and_dtypes():
     assert len(ds.train) + len(ds.test) == 1797
     assert len(ds.test) == 360
     for split in (ds.train, ds.test):
-        assert split.images.dtype == np.uint8
-        assert split.images.shape == (len(split), 8, 8, 1)
-        assert split.labels.dtype == np.int32
-        assert split.labels.shape == (len(split),)
-        assert split.labels.min() == 0 and split.labels.max() == 9
-    assert ds.train.images.max() == 255 and ds.train.images.min() == 0
+        assert split["image"].dtype == np.uint8
+        assert split["image"].shape == (len(split), 8, 8, 1)
+        assert split["label"].dtype == np.int32
+        assert split["label"].shape == (len(split),)
+        assert split["label"].min() == 0 and split["label"].max() == 9
+    assert ds.train["image"].max() == 255 and ds.train["image"].min() == 0
 
 
 def test_digits_split_is_stratified_and_disjoint():
     ds = load_dataset("digits", seed=3)
-    counts = np.bincount(ds.test.labels, minlength=10)
+    counts = np.bincount(ds.test["label"], minlength=10)
     assert counts.min() >= 35 and counts.max() <= 37
-    train_rows = {r.tobytes() + bytes([l]) for r, l in zip(ds.train.images, ds.train.labels)}
-    test_rows = {r.tobytes() + bytes([l]) for r, l in zip(ds.test.images, ds.test.labels)}
+    train_rows = {r.tobytes() + bytes([l]) for r, l in zip(ds.train["image"], ds.train["label"])}
+    test_rows = {r.tobytes() + bytes([l]) for r, l in zip(ds.test["image"], ds.test["label"])}
     # digits has a few exact duplicates, so allow a tiny overlap, not a shared split.
     assert len(train_rows & test_rows) < 5
 
 
 def test_digits_split_determinism():
     a, b, c = load_dataset("digits", seed=1), load_dataset("digits", seed=1), load_dataset("digits", seed=2)
-    np.testing.assert_array_equal(a.test.images, b.test.images)
-    np.testing.assert_array_equal(a.train.labels, b.train.labels)
-    assert not np.array_equal(a.test.images, c.test.images)
+    np.testing.assert_array_equal(a.test["image"], b.test["image"])
+    np.testing.assert_array_equal(a.train["label"], b.train["label"])
+    assert not np.array_equal(a.test["image"], c.test["image"])
 
 
 def test_digits_ignores_data_dir(tmp_path):
     a = load_dataset("digits", seed=0)
     b = load_dataset("digits", seed=0, data_dir=str(tmp_path))
-    np.testing.assert_array_equal(a.train.images, b.train.images)
+    np.testing.assert_array_equal(a.train["image"], b.train["image"])
 
 
 def test_fashion_mnist_from_data_dir(tmp_path, no_fashion_mnist):
@@ -79,10 +79,10 @@ def test_fashion_mnist_from_data_dir(tmp_path, no_fashion_mnist):
     ds = load_dataset("fashion_mnist", data_dir=str(tmp_path / "fm"))
     assert ds.num_classes == 10
     assert ds.class_names[0] == "T-shirt/top" and ds.class_names[9] == "Ankle boot"
-    assert ds.train.images.shape == (20, 28, 28, 1) and ds.train.images.dtype == np.uint8
-    assert ds.test.labels.dtype == np.int32
-    np.testing.assert_array_equal(ds.train.images[..., 0], arrays["train_images"])
-    np.testing.assert_array_equal(ds.test.labels, arrays["test_labels"])
+    assert ds.train["image"].shape == (20, 28, 28, 1) and ds.train["image"].dtype == np.uint8
+    assert ds.test["label"].dtype == np.int32
+    np.testing.assert_array_equal(ds.train["image"][..., 0], arrays["train_images"])
+    np.testing.assert_array_equal(ds.test["label"], arrays["test_labels"])
 
 
 @pytest.mark.parametrize("subdir", ["", "fashion-mnist"])
@@ -92,7 +92,7 @@ def test_fashion_mnist_from_env(tmp_path, monkeypatch, no_fashion_mnist, subdir)
     monkeypatch.setenv(datasets.DATA_DIR_ENV, str(root))
     ds = load_dataset("fashion_mnist")
     assert len(ds.train) == 12
-    np.testing.assert_array_equal(ds.train.labels, arrays["train_labels"])
+    np.testing.assert_array_equal(ds.train["label"], arrays["train_labels"])
 
 
 def test_data_dir_wins_over_env(tmp_path, monkeypatch, no_fashion_mnist):
@@ -130,37 +130,53 @@ def test_tfds_without_package(monkeypatch):
 
 
 def test_split_validation():
-    split = Split(images=np.arange(100, dtype=np.uint8).reshape(100, 1, 1, 1), labels=np.arange(100, dtype=np.int32))
+    split = Split(image=np.arange(100, dtype=np.uint8).reshape(100, 1, 1, 1), label=np.arange(100, dtype=np.int32))
     train, val = split_validation(split, 0.1, seed=0)
     assert len(train) == 90 and len(val) == 10
-    assert sorted(np.concatenate([train.labels, val.labels]).tolist()) == list(range(100))
-    np.testing.assert_array_equal(val.images[:, 0, 0, 0], val.labels)
+    assert sorted(np.concatenate([train["label"], val["label"]]).tolist()) == list(range(100))
+    np.testing.assert_array_equal(val["image"][:, 0, 0, 0], val["label"])
     again = split_validation(split, 0.1, seed=0)[1]
     other = split_validation(split, 0.1, seed=1)[1]
-    np.testing.assert_array_equal(again.labels, val.labels)
-    assert not np.array_equal(other.labels, val.labels)
+    np.testing.assert_array_equal(again["label"], val["label"])
+    assert not np.array_equal(other["label"], val["label"])
     with pytest.raises(JaxmlError):
         split_validation(split, 1.0, seed=0)
 
 
 def test_per_class_subset():
     labels = np.repeat(np.arange(3, dtype=np.int32), [5, 7, 9])
-    split = Split(images=np.arange(21, dtype=np.uint8).reshape(21, 1, 1, 1), labels=labels)
+    split = Split(image=np.arange(21, dtype=np.uint8).reshape(21, 1, 1, 1), label=labels)
     few = per_class_subset(split, 4, 3, seed=0)
-    assert np.bincount(few.labels, minlength=3).tolist() == [4, 4, 4]
-    picked = few.images[:, 0, 0, 0]
-    assert len(set(picked.tolist())) == 12 and np.array_equal(split.labels[picked], few.labels)  # rows kept whole
-    np.testing.assert_array_equal(per_class_subset(split, 4, 3, seed=0).images, few.images)
-    assert not np.array_equal(per_class_subset(split, 4, 3, seed=1).images, few.images)
+    assert np.bincount(few["label"], minlength=3).tolist() == [4, 4, 4]
+    picked = few["image"][:, 0, 0, 0]
+    assert len(set(picked.tolist())) == 12 and np.array_equal(split["label"][picked], few["label"])  # rows kept whole
+    np.testing.assert_array_equal(per_class_subset(split, 4, 3, seed=0)["image"], few["image"])
+    assert not np.array_equal(per_class_subset(split, 4, 3, seed=1)["image"], few["image"])
     with pytest.raises(JaxmlError, match="class 0 has 5 examples"):
         per_class_subset(split, 6, 3, seed=0)
     with pytest.raises(JaxmlError, match="per_class"):
         per_class_subset(split, 0, 3, seed=0)
 
 
+def test_split_holds_named_arrays():
+    split = Split(tokens=np.arange(12, dtype=np.int32).reshape(4, 3), length=np.array([3, 1, 2, 3], np.int32))
+    assert split.keys() == ("tokens", "length") and len(split) == 4 and "tokens" in split and "image" not in split
+    part = split.take(np.array([2, 0]))
+    np.testing.assert_array_equal(part["tokens"], [[6, 7, 8], [0, 1, 2]])
+    np.testing.assert_array_equal(part["length"], [2, 3])
+    more = split.replace(language=np.zeros(4, np.int32), length=None)
+    assert more.keys() == ("tokens", "language") and split.keys() == ("tokens", "length")  # a new Split
+    with pytest.raises(JaxmlError, match="no array 'image'; it holds tokens, length"):
+        split["image"]
+    with pytest.raises(JaxmlError, match="reserved"):
+        Split(tokens=np.zeros((2, 3)), mask=np.ones(2))
+    with pytest.raises(JaxmlError, match="disagree in length"):
+        split.replace(language=np.zeros(5, np.int32))
+
+
 def test_split_length_mismatch():
     with pytest.raises(JaxmlError):
-        Split(images=np.zeros((3, 2, 2, 1), np.uint8), labels=np.zeros(4, np.int32))
+        Split(image=np.zeros((3, 2, 2, 1), np.uint8), label=np.zeros(4, np.int32))
 
 
 @pytest.mark.skipif(
@@ -170,8 +186,8 @@ def test_split_length_mismatch():
 def test_real_fashion_mnist(monkeypatch):
     monkeypatch.delenv(datasets.DATA_DIR_ENV, raising=False)
     ds = load_dataset("fashion_mnist")
-    assert ds.train.images.shape == (60000, 28, 28, 1)
-    assert ds.test.images.shape == (10000, 28, 28, 1)
-    np.testing.assert_array_equal(np.bincount(ds.train.labels, minlength=10), [6000] * 10)
-    np.testing.assert_array_equal(np.bincount(ds.test.labels, minlength=10), [1000] * 10)
-    assert load_dataset("fashion_mnist").train.images is ds.train.images  # cached
+    assert ds.train["image"].shape == (60000, 28, 28, 1)
+    assert ds.test["image"].shape == (10000, 28, 28, 1)
+    np.testing.assert_array_equal(np.bincount(ds.train["label"], minlength=10), [6000] * 10)
+    np.testing.assert_array_equal(np.bincount(ds.test["label"], minlength=10), [1000] * 10)
+    assert load_dataset("fashion_mnist").train["image"] is ds.train["image"]  # cached

@@ -12,7 +12,7 @@ def test_hmm_samples_follow_the_parameters_and_padding_is_zero():
     np.testing.assert_allclose(hmm.transition.sum(1), 1.0)
     np.testing.assert_allclose(hmm.emission.sum(1), 1.0)
     split = sequences.sample_hmm(hmm, 3000, min_length=10, max_length=20, seed=0)
-    sym, st, n = split.images[..., 0], split.images[..., 1], split.labels
+    sym, st, n = split["tokens"], split["tags"], split["length"]
     assert n.min() >= 10 and n.max() <= 20
     valid = np.arange(20)[None] < n[:, None]
     assert not sym[~valid].any() and not st[~valid].any()
@@ -48,8 +48,8 @@ def test_span_f1_hand_case_and_window_starts():
     m = sequences.span_f1(gold, pred, np.array([6]))
     assert m["precision"] == pytest.approx(1 / 3) and m["recall"] == pytest.approx(1 / 3)
     assert m["f1_OP"] == 1.0 and m["f1_NAME"] == 0.0
-    pairs, lengths = sequences.windows(np.arange(1, 6), np.array([b, i, i, i, 0]), 2)
-    assert lengths.tolist() == [2, 2, 1] and pairs[1, 0, 1] == b  # a token cut by a window restarts with B-
+    w = sequences.windows(np.arange(1, 6), np.array([b, i, i, i, 0]), 2)
+    assert w["length"].tolist() == [2, 2, 1] and w["tags"][1, 0] == b  # a token cut by a window restarts with B-
 
 
 def test_pytoken_splits_hold_out_whole_files(tmp_path):
@@ -60,6 +60,7 @@ def test_pytoken_splits_hold_out_whole_files(tmp_path):
                                            directory=str(tmp_path))
     held = [p.name for p in sequences.stdlib_files(str(tmp_path)) if sequences.is_held_out(p, 30)]
     assert held and len(held) < 13
-    assert train.images.shape[1:] == (16, 2) and test.labels.sum() > 0 and train.labels.sum() > 0
+    assert train["tokens"].shape[1:] == train["tags"].shape[1:] == (16,)
+    assert test["length"].sum() > 0 and train["length"].sum() > 0
     with pytest.raises(JaxmlError, match="no Python files"):
         sequences.stdlib_files(str(tmp_path / "empty"))

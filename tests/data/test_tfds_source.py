@@ -28,10 +28,10 @@ def test_load_tfds_mnist_mock(tmp_path):
     assert ds.class_names == tuple(str(i) for i in range(10))
     for split in (ds.train, ds.test):
         assert len(split) == 6
-        assert split.images.shape == (6, 28, 28, 1) and split.images.dtype == np.uint8
-        assert split.labels.shape == (6,) and split.labels.dtype == np.int32
-        assert split.labels.min() >= 0 and split.labels.max() < 10
-    assert ds.train.images.max() > 0
+        assert split["image"].shape == (6, 28, 28, 1) and split["image"].dtype == np.uint8
+        assert split["label"].shape == (6,) and split["label"].dtype == np.int32
+        assert split["label"].min() >= 0 and split["label"].max() < 10
+    assert ds.train["image"].max() > 0
 
 
 def test_load_dataset_dispatches_tfds(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 
 from jaxml.core import config as config_lib
 from jaxml.errors import JaxmlError
-from jaxml.methods import classify, export, lm
+from jaxml.methods import classify, export, lm, prune
 
 from conftest import cli_env, jaxml_cmd
 
@@ -86,3 +86,11 @@ def test_export_errors_are_clear(tmp_path):
         write_config(classify.base_config(), tmp_path)
         with pytest.raises(JaxmlError, match="TensorFlow"):
             export.export_workdir(tmp_path, "tflite")
+
+
+def test_export_asks_the_method_for_its_inference_function(tmp_path):
+    """The exportable methods are those whose module has `inference_fn`; another method is one clear error."""
+    assert {"classify", "lm"} <= set(export.exportable_methods())
+    write_config(prune.base_config(), tmp_path)
+    with pytest.raises(JaxmlError, match="supports methods .*classify.*; this workdir's method 'prune' has no"):
+        export.export_workdir(tmp_path)

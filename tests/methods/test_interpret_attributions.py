@@ -8,6 +8,7 @@ import pytest
 
 from jaxml.errors import JaxmlError
 from jaxml.methods import interpret
+from jaxml.models.attention import attention_rollout
 
 
 def mlp(key, d=10, h=16, k=3, mask=None):
@@ -93,11 +94,11 @@ def test_attention_rollout_matches_loop_reference():
         m = 0.5 * np.eye(5) + 0.5 * layer.mean(0)
         m /= m.sum(-1, keepdims=True)
         ref = m @ ref
-    got = np.asarray(interpret.attention_rollout(jnp.asarray(a, jnp.float32)))
+    got = np.asarray(attention_rollout(jnp.asarray(a, jnp.float32)))
     np.testing.assert_allclose(got, ref, rtol=1e-5)
     np.testing.assert_allclose(got.sum(-1), 1.0, rtol=1e-5)
     with pytest.raises(JaxmlError, match="attention_rollout"):
-        interpret.attention_rollout(jnp.ones((2, 3, 4)))
+        attention_rollout(jnp.ones((2, 3, 4)))
 
 
 def test_deletion_curve_starts_at_clean_probability_and_unknown_method_errors():

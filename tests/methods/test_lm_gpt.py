@@ -81,10 +81,9 @@ def test_gradient_accumulation_equals_one_big_batch():
     tok = text_lib.CharTokenizer(TEXT)
     windows = text_lib.lm_windows(tok.encode(TEXT), 16).astype(np.uint8)
     from jaxml.data.datasets import Split
-    data = lm.LMData(tok, Split(windows, np.zeros(len(windows), np.int32)),
-                     Split(windows[:8], np.zeros(8, np.int32)), "test")
+    data = lm.LMData(tok, Split(tokens=windows), Split(tokens=windows[:8]), "test")
     mesh = parallel.make_mesh(1)
-    batch = parallel.shard_batch({"image": windows[None, :8], "label": np.zeros((1, 8), np.int32)}, mesh, batch_axis=1)
+    batch = parallel.shard_batch({"tokens": windows[None, :8]}, mesh, batch_axis=1)
     states = []
     for accum in (1, 4):
         c = tiny_config(grad_accum=accum, seq_len=16, batch_size=8)

@@ -113,8 +113,8 @@ def test_sinusoid_tasks_follow_the_paper_ranges():
     y = jnp.concatenate([ys, yq], 1)
     assert xs.shape == (200, 10, 1) and float(x.min()) >= -5 and float(x.max()) <= 5
     assert float(jnp.abs(y).max()) <= 5.0
-    rows = maml.sinusoid_test_tasks(100, 10, 20, 0)
-    assert rows.shape == (100, 32) and rows[:, 0].min() >= 0.1 and rows[:, 1].max() <= math.pi
+    tasks = maml.sinusoid_test_tasks(100, 10, 20, 0)
+    assert tasks["x"].shape == (100, 30) and tasks["amplitude"].min() >= 0.1 and tasks["phase"].max() <= math.pi
 
 
 def tiny_sinusoid(**kw):

@@ -41,8 +41,8 @@ def test_finetune_init_copies_the_pretrained_encoder():
         test = None
 
     from jaxml.data.datasets import Split
-    split = Split(np.full((8, 16), 5, np.uint8), np.zeros(8, np.int32))
-    pre = mlm.make_pretrain_recipe(c, type("D", (Data,), {"train_ids": split.images, "test": split})())
+    split = Split(tokens=np.full((8, 16), 5, np.uint8), label=np.zeros(8, np.int32))
+    pre = mlm.make_pretrain_recipe(c, type("D", (Data,), {"train": split, "test": split})())
     pretrained = pre.init(jax.random.key(0)).params
     ft = mlm.make_finetune_recipe(c, Data(), split, pretrained).init(jax.random.key(1)).params
     scratch = mlm.make_finetune_recipe(c, Data(), split, None).init(jax.random.key(1)).params

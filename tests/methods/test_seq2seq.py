@@ -45,19 +45,19 @@ def test_number_data_is_disjoint_per_language_and_sampling_follows_the_temperatu
     data = sequences.number_data(("en", "fr"), (300, 30), test_per_language=50, max_digits=3, seed=1)
     assert [len(p) for p in data.pools] == [300, 30] and len(data.test) == 100
     for li, pool in enumerate(data.pools):
-        test_src = {tuple(r[:data.src_len]) for r in data.test.images[data.test.labels == li]}
-        assert not test_src & {tuple(r[:data.src_len]) for r in pool}
-        assert (pool[:, 0] == li + 1).all()  # the language tag
-    row = data.pools[1][0]
-    digits = "".join(str(int(d) - 3) for d in row[1:data.src_len] if d)
-    assert data.decode_target(row[data.src_len + 1:]) == sequences.number_words(int(digits), "fr")
+        test_src = {tuple(r) for r in data.test["tokens"][data.test["language"] == li]}
+        assert not test_src & {tuple(r) for r in pool["tokens"]}
+        assert (pool["tokens"][:, 0] == li + 1).all()  # the language tag
+    src, tgt = data.pools[1]["tokens"][0], data.pools[1]["targets"][0]
+    digits = "".join(str(int(d) - 3) for d in src[1:] if d)
+    assert data.decode_target(tgt[1:]) == sequences.number_words(int(digits), "fr")
     np.testing.assert_allclose(sequences.language_probabilities([300, 30], 1.0), [300 / 330, 30 / 330])
     p5 = sequences.language_probabilities([300, 30], 5.0)
     assert p5[1] == pytest.approx(30 ** 0.2 / (300 ** 0.2 + 30 ** 0.2))
     split = sequences.resample_languages(data, 5.0, 20000, seed=0)
-    assert np.mean(split.labels == 1) == pytest.approx(p5[1], abs=0.01)
-    low = split.images[split.labels == 1]
-    _, counts = np.unique(low[:, :data.src_len], axis=0, return_counts=True)
+    assert np.mean(split["language"] == 1) == pytest.approx(p5[1], abs=0.01)
+    low = split["tokens"][split["language"] == 1]
+    _, counts = np.unique(low, axis=0, return_counts=True)
     assert len(counts) == 30 and counts.max() - counts.min() <= 1  # a small pool is repeated evenly
     with pytest.raises(JaxmlError, match="temperature"):
         sequences.language_probabilities([1, 2], 0.0)
@@ -81,7 +81,7 @@ def test_train_then_greedy_and_beam_search(tmp_path):
     step, state = Checkpointer(tmp_path / "temperature_5", keep=2).restore_latest(template)
     assert step == c.steps
     params = state.params
-    src = data.test.images[:, :data.src_len]
+    src = data.test["tokens"]
     greedy, greedy_score = jax.jit(model.greedy)(params, src)
     beam1, beam1_score = jax.jit(model.beam_search, static_argnums=2)(params, src, 1)
     beam4, beam4_score = jax.jit(model.beam_search, static_argnums=2)(params, src, 4)
@@ -89,5 +89,5 @@ def test_train_then_greedy_and_beam_search(tmp_path):
     np.testing.assert_allclose(np.asarray(beam1_score), np.asarray(greedy_score), rtol=1e-6)
     assert (np.asarray(beam4_score) >= np.asarray(greedy_score) - 1e-4).all()
     bos = np.full((len(src), 1), sequences.BOS)
-    losses, _, _ = model.token_losses(params, np.concatenate([src, bos, np.asarray(greedy)], 1))
+    losses, _, _ = model.token_losses(params, src, np.concatenate([bos, np.asarray(greedy)], 1))
     np.testing.assert_allclose(-np.asarray(losses.sum(1)), np.asarray(greedy_score), rtol=1e-4, atol=1e-4)

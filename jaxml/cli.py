@@ -179,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from jaxml.core.platform import apply_xla_workarounds
+    apply_xla_workarounds()  # before anything creates a jax backend
     from jaxml.core.loop import Preempted
 
     _setup_logging()

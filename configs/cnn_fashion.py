@@ -19,7 +19,7 @@ def get_config():
     c = base_config()
     c.dataset = "fashion_mnist"
     c.model = dict(name="cnn", features=(32, 64), convs_per_stage=1, dense=(256,), dropout=0.3, batch_norm=False,
-                   conv_impl="slices", pool_impl="reshape")
+                   conv_impl="auto", pool_impl="auto")
     c.dtype = "float32"
     c.learning_rate = 2e-3
     c.weight_decay = 5e-4

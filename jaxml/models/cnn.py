@@ -16,7 +16,8 @@ class CNN(nn.Module):
     """Default: conv32-pool-conv64-pool-dense256-dense10 (the classic Fashion-MNIST baseline).
 
     `conv_impl="xla", pool_impl="reduce_window"` is the plain Flax formulation (`lax` convolution,
-    `nn.max_pool`); the defaults compute the same function faster on CPU (see models/layers.py).
+    `nn.max_pool`); "slices"/"reshape" compute the same function faster on CPU, and the default
+    "auto" picks by platform (`layers.resolve_impl`).
     `features` lists one width per stage, `convs_per_stage` convolutions each; `batch_norm` adds
     BatchNorm synchronised over the "data" axis (so 1 and N devices compute the same statistics).
     """
@@ -30,8 +31,8 @@ class CNN(nn.Module):
     batch_norm: bool = False
     activation: str = "relu"
     dtype: Any = jnp.float32
-    conv_impl: str = "slices"
-    pool_impl: str = "reshape"
+    conv_impl: str = "auto"
+    pool_impl: str = "auto"
     bn_axis_name: str | None = AXIS
 
     @nn.compact

@@ -6,8 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxml.errors import JaxmlError
 from jaxml.models import CNN, MLP, ResNet
-from jaxml.models.layers import Conv, im2col, max_pool_2x2
+from jaxml.models.layers import CONV_IMPLS, POOL_IMPLS, Conv, im2col, max_pool, max_pool_2x2, resolve_impl
 
 
 def conv_reference(x, w, stride):
@@ -94,7 +95,7 @@ def test_models_output_logits(model):
 def test_fast_cnn_equals_plain_flax_formulation():
     """conv_impl/pool_impl change how the CNN is computed, not what: same outputs and gradients."""
     x = jax.random.normal(jax.random.key(3), (4, 28, 28, 1))
-    fast = CNN(10, (8, 16), dense=(32,))
+    fast = CNN(10, (8, 16), dense=(32,), conv_impl="slices", pool_impl="reshape")
     plain = CNN(10, (8, 16), dense=(32,), conv_impl="xla", pool_impl="reduce_window")
     params = fast.init(jax.random.key(4), x, train=False)
     np.testing.assert_allclose(fast.apply(params, x, train=False), plain.apply(params, x, train=False),
@@ -102,3 +103,36 @@ def test_fast_cnn_equals_plain_flax_formulation():
     loss = lambda m: (lambda p: jnp.sum(jax.nn.log_softmax(m.apply(p, x, train=False))[:, 0]))
     for a, b in zip(jax.tree.leaves(jax.grad(loss(fast))(params)), jax.tree.leaves(jax.grad(loss(plain))(params))):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("platform,conv,pool", [("cpu", "slices", "reshape"), ("gpu", "xla", "reduce_window"),
+                                                ("tpu", "xla", "reduce_window")])
+def test_auto_resolves_by_platform(platform, conv, pool):
+    assert resolve_impl("conv", "auto", platform) == conv
+    assert resolve_impl("pool", "auto", platform) == pool
+
+
+@pytest.mark.parametrize("platform", ["cpu", "gpu", "tpu"])
+def test_a_named_impl_wins_on_every_platform(platform):
+    for kind, choices in (("conv", CONV_IMPLS), ("pool", POOL_IMPLS)):
+        for choice in choices[1:]:
+            assert resolve_impl(kind, choice, platform) == choice
+
+
+def test_invalid_impl_is_a_clear_error():
+    with pytest.raises(JaxmlError, match=r"config.model.conv_impl='im2col' is not valid; choose one of auto, slices, xla"):
+        resolve_impl("conv", "im2col", "cpu")
+    with pytest.raises(JaxmlError, match=r"config.model.pool_impl='avg' is not valid; choose one of auto, reshape, reduce_window"):
+        max_pool(jnp.zeros((1, 4, 4, 1)), "avg")
+
+
+def test_auto_computes_exactly_the_platform_choice():
+    """The default "auto" computes bit for bit what the backend's resolved choice computes (on CPU:
+    "slices"/"reshape", so CPU results are those of the explicit matmul path)."""
+    platform = jax.default_backend()
+    x = jax.random.normal(jax.random.key(5), (2, 12, 12, 3))
+    auto = CNN(10, (4, 8), dense=(16,))
+    named = CNN(10, (4, 8), dense=(16,), conv_impl=resolve_impl("conv", "auto", platform),
+                pool_impl=resolve_impl("pool", "auto", platform))
+    params = auto.init(jax.random.key(6), x, train=False)
+    np.testing.assert_array_equal(auto.apply(params, x, train=False), named.apply(params, x, train=False))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -37,6 +38,8 @@ class CNN(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+        chex.assert_rank(x, 4)  # NHWC images [B, H, W, C]
+        batch = x.shape[0]
         act = ACTIVATIONS[self.activation]
         for width in self.features:
             for _ in range(self.convs_per_stage):
@@ -52,4 +55,6 @@ class CNN(nn.Module):
             x = nn.Dropout(self.dropout, deterministic=not train)(x)
             x = act(Dense(width, dtype=self.dtype)(x))
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
-        return Dense(self.num_classes, dtype=self.dtype)(x)
+        logits = Dense(self.num_classes, dtype=self.dtype)(x)
+        chex.assert_shape(logits, (batch, self.num_classes))
+        return logits

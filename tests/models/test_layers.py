@@ -1,5 +1,6 @@
 """The matmul convolution and reshape pooling against references (numpy loops, lax, flax)."""
 
+import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -49,15 +50,22 @@ def test_conv_same_layout_as_flax_conv():
     np.testing.assert_allclose(ours.apply(params, x), theirs.apply(params, x), rtol=1e-5, atol=1e-5)
 
 
-def test_conv_gradients_match_xla():
-    x = jax.random.normal(jax.random.key(0), (2, 8, 8, 3))
-    w = jax.random.normal(jax.random.key(1), (3, 3, 3, 6))
-    def loss(impl):
-        return lambda w, x: jnp.sum(jnp.sin(Conv(6, 3, impl=impl, use_bias=False).apply({"params": {"kernel": w}}, x)))
-    g1 = jax.grad(loss("slices"), argnums=(0, 1))(w, x)
-    g2 = jax.grad(loss("xla"), argnums=(0, 1))(w, x)
-    for a, b in zip(g1, g2):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+class ConvGradientsTest(chex.TestCase):
+    """The matmul convolution's loss and gradients equal XLA's, traced under jit and run eagerly."""
+
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_conv_gradients_match_xla(self):
+        x = jax.random.normal(jax.random.key(0), (2, 8, 8, 3))
+        w = jax.random.normal(jax.random.key(1), (3, 3, 3, 6))
+
+        def loss(impl):
+            return lambda w, x: jnp.sum(jnp.sin(Conv(6, 3, impl=impl, use_bias=False).apply({"params": {"kernel": w}}, x)))
+
+        l1, g1 = self.variant(jax.value_and_grad(loss("slices"), argnums=(0, 1)))(w, x)
+        l2, g2 = self.variant(jax.value_and_grad(loss("xla"), argnums=(0, 1)))(w, x)
+        chex.assert_trees_all_close(g1, g2, rtol=1e-4, atol=1e-4)
+        chex.assert_trees_all_close(l1, l2, rtol=1e-4, atol=1e-4)
+        chex.assert_shape(g1, [w.shape, x.shape])
 
 
 def test_bfloat16_conv_is_close_to_float32():
@@ -101,8 +109,13 @@ def test_fast_cnn_equals_plain_flax_formulation():
     np.testing.assert_allclose(fast.apply(params, x, train=False), plain.apply(params, x, train=False),
                                rtol=1e-4, atol=1e-5)
     loss = lambda m: (lambda p: jnp.sum(jax.nn.log_softmax(m.apply(p, x, train=False))[:, 0]))
-    for a, b in zip(jax.tree.leaves(jax.grad(loss(fast))(params)), jax.tree.leaves(jax.grad(loss(plain))(params))):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    chex.assert_trees_all_close(jax.grad(loss(fast))(params), jax.grad(loss(plain))(params), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("model,x", [(MLP(10, (16,)), jnp.zeros((16,))), (CNN(10, (4,)), jnp.zeros((28, 28, 1)))])
+def test_models_reject_an_unbatched_input(model, x):
+    with pytest.raises(AssertionError, match="rank"):
+        model.init(jax.random.key(0), x, train=False)
 
 
 @pytest.mark.parametrize("platform,conv,pool", [("cpu", "slices", "reshape"), ("gpu", "xla", "reduce_window"),

@@ -16,7 +16,7 @@ SUITES = ("quick", "full")
 def get_config():
     c = base_config()
     c.dataset = "digits"
-    c.model = dict(name="cnn", features=(16, 32), dense=(64,), batch_norm=True, dropout=0.1, conv_impl="slices",
-                   pool_impl="reshape")
+    c.model = dict(name="cnn", features=(16, 32), dense=(64,), batch_norm=True, dropout=0.1, conv_impl="auto",
+                   pool_impl="auto")
     c.augment.shift = 1
     return c

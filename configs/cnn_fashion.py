@@ -2,8 +2,9 @@
 
 Command:   jaxml train cnn_fashion
 Expected:  test_accuracy >= 0.925 in <= 5 minutes wall clock (compile included) on a 2-core CPU.
-Reference: the dataset README's 2-conv + pool baseline 0.916; a plain Flax CNN with host-side
-           batching reached 0.921 in 196 s and 0.927 in 280 s on the same CPU (REFERENCES.md).
+Reference: the dataset README's 2-conv + pool baseline 0.916 (docs/references.md#data); a plain Flax CNN
+           with host-side batching reached 0.921 in 196 s and 0.927 in 280 s on the same CPU
+           (docs/references.md#measured-baselines).
 Hardware:  2-core CPU; needs Debian's dataset-fashion-mnist (or JAXML_DATA_DIR).
 """
 
@@ -18,7 +19,7 @@ def get_config():
     c = base_config()
     c.dataset = "fashion_mnist"
     c.model = dict(name="cnn", features=(32, 64), convs_per_stage=1, dense=(256,), dropout=0.3, batch_norm=False,
-                   conv_impl="slices", pool_impl="reshape")
+                   conv_impl="auto", pool_impl="auto")
     c.dtype = "float32"
     c.learning_rate = 2e-3
     c.weight_decay = 5e-4

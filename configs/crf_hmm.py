@@ -1,8 +1,8 @@
 """BiLSTM-CRF tagger on sequences sampled from a known HMM (5 states, 12 symbols, lengths 20-40).
 
 Command:   jaxml train crf_hmm
-Expected:  test_accuracy within 1 point of the true-parameter Viterbi accuracy (the Bayes ceiling of the
-           issue): gap_to_bayes_viterbi <= 0.01.
+Expected:  test_accuracy within 1 point of the true-parameter Viterbi accuracy (the Bayes ceiling;
+           a project target, docs/references.md#project-targets): gap_to_bayes_viterbi <= 0.01.
 Reference: Viterbi decoding with the HMM's true parameters on the same 2000 test sequences
            (`bayes_viterbi_accuracy`; per-position max-marginal decoding, `bayes_marginal_accuracy`, is the
            per-token optimum). Recorded (`jaxml reproduce --suite full --only crf_hmm`, 2026-11-23, 2-core

@@ -4,7 +4,8 @@ B-/I- tags, else O) on stdlib source files; F1 of exact token spans on held-out 
 Command:   jaxml train crf_pytokens
 Expected:  f1 >= 0.95 on held-out files (windows of 128 characters, 2M training / 200k test characters).
 Reference: no published number for this task; BiLSTM-CRF on CoNLL-2003 NER reaches F1 90.9
-           (REFERENCES.md). Recorded (`jaxml reproduce --suite full --only crf_pytokens`,
+           (Lample et al. 2016; docs/references.md#sequences-and-language-models).
+           Recorded (`jaxml reproduce --suite full --only crf_pytokens`,
            2026-11-23, 2-core CPU shared with other jobs, 215 s): F1 0.9729 (P 0.9723, R 0.9736; NAME 0.983,
            OP 0.982, NUMBER 0.916, STRING 0.941, COMMENT 0.900), per-character accuracy 0.9796.
            Earlier runs with 300k training / 60k test characters (same CPU) varied a lot: F1 0.9597

@@ -1,18 +1,19 @@
 """DCGAN (non-saturating loss, EMA generator) on Fashion-MNIST 28x28, scored by the domain FID.
 
 Command:   jaxml train dcgan_fashion
-Expected:  the issue's target: domain FID falls >= 5x from initialisation (`fid_ratio` = fid_init / fid)
-           within a 10-minute CPU run; the IS analogue rises. The feature classifier is trained once
-           (1500 steps) and cached on the first run.
-Reference: no paper FID is comparable (the metric uses a local classifier, REFERENCES.md); real-data
-           sanity numbers are in result.json (fid_train_test, fid_noise_*, is_real, is_single_class).
+Expected:  domain FID falls >= 5x from initialisation (`fid_ratio` = fid_init / fid) within a 10-minute
+           CPU run (a project target, docs/references.md#project-targets); the IS analogue rises. The
+           feature classifier is trained once (1500 steps) and cached on the first run.
+Reference: no paper FID is comparable (the metric uses a local classifier,
+           docs/references.md#generative-and-robust-models); real-data sanity numbers are in
+           result.json (fid_train_test, fid_noise_*, is_real, is_single_class).
 Hardware:  2-core CPU shared with other jobs; needs Debian's dataset-fashion-mnist (or JAXML_DATA_DIR).
 """
 
 from jaxml.methods.gan import base_config
 
 EXPECTED = {"metric": "fid_ratio", "at_least": 5.0, "max_wall_s": 600,
-            "reference": "issue 5: FID falls >= 5x from init in a 10-minute CPU run"}
+            "reference": "project target: FID falls >= 5x from init in a 10-minute CPU run"}
 SUITES = ("full",)
 
 

@@ -8,7 +8,7 @@ Pendulum-v1 only truncates (200 steps), so every transition bootstraps.
 Command:   jaxml reproduce --suite full --only ddpg_pendulum   (or: jaxml train ddpg_pendulum)
 Expected:  greedy eval_return >= -250 (mean over 5 seeds, 10 eval episodes each) within 100k env steps.
 Reference: no anchor publishes Pendulum DDPG; well-tuned TD3 reaches about -150 to -200 within
-           50-100k steps (REFERENCES.md); gymnax-blines PPO -200.6 at 1M steps.
+           50-100k steps (docs/references.md#reinforcement-learning); gymnax-blines PPO -200.6 at 1M steps.
 Measured:  `jaxml reproduce --suite full --only ddpg_pendulum` on 2026-11-23 (2-core CPU shared with
            many other jobs, load average 20-40): greedy eval_return -144.6 at 20k env steps, per seed
            [-174.7, -112.1, -127.2, -189.3, -120.0]; eval_auc -158.1; evals at 5k/10k/15k env steps:

@@ -17,7 +17,7 @@ Expected:  gap_closed >= 0.4 (3 seeds): the distilled students close at least 40
            gap between the same student trained from scratch on the 1000 labels and the teacher.
 Reference: Hinton et al. 2015, MNIST: teacher 67 test errors, student from scratch 146, distilled at
            T=20: 74 (91% of the gap closed); speech, 3% of the data: hard targets 44.5%, soft 57.0%,
-           all data 58.9% (87% of the gap closed). REFERENCES.md.
+           all data 58.9% (87% of the gap closed); docs/references.md#compression-and-architecture-search.
 Recorded:  2026-11-23, `jaxml reproduce --suite full --only distill_fashion`: teacher 0.9307; distilled
            0.8877 ± 0.0009 (0.8866, 0.8889, 0.8877) vs scratch 0.8466 ± 0.0036 (0.8416, 0.8483, 0.8499):
            gap closed 0.489 ± 0.016; 1475 s wall on the 2-core CPU shared with one or two other
@@ -59,7 +59,7 @@ def get_config():
     c = base_config()
     c.dataset = "fashion_mnist"
     c.model = dict(name="cnn", features=(16, 32), convs_per_stage=1, dense=(64,), dropout=0.0, batch_norm=False,
-                   conv_impl="slices", pool_impl="reshape")
+                   conv_impl="auto", pool_impl="auto")
     c.student_per_class = 100
     c.learning_rate = 2e-3
     c.weight_decay = 1e-4

@@ -7,7 +7,7 @@ line (terminated) or 500 steps pass (truncated, which bootstraps).
 
 Command:   jaxml train dqn_acrobot
 Expected:  greedy eval_return >= -100 (mean over 5 seeds).
-Reference: CleanRL dqn Acrobot-v1 -88.9 +- 1.6 (REFERENCES.md).
+Reference: CleanRL dqn Acrobot-v1 -88.9 +- 1.6 (docs/references.md#reinforcement-learning).
 Hardware:  2-core CPU; RESULTS.md has the measured time.
 """
 

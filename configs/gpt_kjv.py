@@ -11,16 +11,16 @@ Sizing:    at ~85 GFLOP/s for ~500 s the budget is ~4e13 training FLOPs; at 6*N*
 Measured:  scripts/record_gpt_kjv.sh, 2026-11-23, 2-core Xeon otherwise idle: 18.9k tokens/s in the
            pre-check; val_loss 1.2816 nats/char (1.849 bits/char) after 2000 steps in 500 s wall
            (17.1k tokens/s over the whole command's training); docs/results/gpt_kjv.json.
-Reference: add-0.1 bigram 2.32 nats/char (REFERENCES.md, reproduced by jaxml.data.text on the same
-           split); a plain, untuned 4-layer 192-wide Flax GPT reached 1.36 in 9.3 minutes on this CPU
-           (~11k characters/s, constant learning rate).
+Reference: add-0.1 bigram 2.32 nats/char, measured on the same 90/10 split (docs/references.md#data);
+           a plain, untuned 4-layer 192-wide Flax GPT reached 1.36 in 9.3 minutes on this CPU
+           (~11k characters/s, constant learning rate; docs/references.md#measured-baselines).
 Hardware:  2-core CPU; needs Debian's bible-kjv (falls back to Python's stdlib sources, with a log line).
 """
 
 from jaxml.methods.lm import base_config
 
 EXPECTED = {"metric": "val_loss", "at_most": 1.30, "max_wall_s": 600,
-            "reference": "bigram 2.32; plain Flax GPT 4x192 1.36 @ 559 s (REFERENCES.md)"}
+            "reference": "bigram 2.32; plain Flax GPT 4x192 1.36 @ 559 s (docs/references.md)"}
 SUITES = ("full",)
 
 

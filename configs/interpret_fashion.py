@@ -20,7 +20,7 @@ def get_config():
     c = base_config()
     c.dataset = "fashion_mnist"
     c.model = dict(name="cnn", features=(16, 32), convs_per_stage=1, dense=(64,), dropout=0.0, batch_norm=False,
-                   conv_impl="slices", pool_impl="reshape")
+                   conv_impl="auto", pool_impl="auto")
     c.learning_rate = 2e-3
     c.warmup_steps = 100
     c.steps = 1500

@@ -29,7 +29,7 @@ def get_config():
     c.dataset = "fashion_mnist"
     c.benchmark = "fashion"
     c.model = dict(name="cnn", features=(16, 32), dense=(), dropout=0.0, batch_norm=False,
-                   conv_impl="slices", pool_impl="reshape")
+                   conv_impl="auto", pool_impl="auto")
     c.ways = 5
     c.shots = 1
     c.queries = 15

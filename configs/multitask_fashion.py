@@ -30,7 +30,7 @@ def get_config():
     c.tasks = ml_collections.ConfigDict({"left": {"weight": 1.0}, "right": {"weight": 1.0}})
     c.weighting = "equal"
     c.model = ml_collections.ConfigDict({"name": "cnn", "features": (16, 32), "dense": (), "dropout": 0.0,
-                                         "batch_norm": False, "conv_impl": "slices", "pool_impl": "reshape"})
+                                         "batch_norm": False, "conv_impl": "auto", "pool_impl": "auto"})
     c.trunk_width = 64
     c.learning_rate = 2e-3
     c.weight_decay = 1e-4

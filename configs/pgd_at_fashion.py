@@ -1,18 +1,20 @@
 """PGD adversarial training (Madry 2018) vs a standard CNN on Fashion-MNIST, L-inf eps = 0.1.
 
 Command:   jaxml train pgd_at_fashion
-Expected:  the issue's targets at eps = 0.1 under PGD-20 (step 0.01): the standard model's robust accuracy
-           <= 10% (`standard_robust_accuracy`); PGD-AT robust accuracy >= 65% (`robust_accuracy`) with a
-           clean-accuracy drop <= 8 points (`clean_accuracy_drop`). Robust numbers are on 2000 test images
-           (a fixed random subset); clean `test_accuracy` on the same subset, `full_test_accuracy` on all 10k.
-Reference: Madry 2018 MNIST eps=0.3 PGD-AT 89-93% robust (REFERENCES.md); Fashion-MNIST commonly uses eps=0.1.
+Expected:  project targets (docs/references.md#project-targets) at eps = 0.1 under PGD-20 (step 0.01):
+           the standard model's robust accuracy <= 10% (`standard_robust_accuracy`); PGD-AT robust
+           accuracy >= 65% (`robust_accuracy`) with a clean-accuracy drop <= 8 points
+           (`clean_accuracy_drop`). Robust numbers are on 2000 test images (a fixed random subset); clean
+           `test_accuracy` on the same subset, `full_test_accuracy` on all 10k.
+Reference: Madry 2018 MNIST eps=0.3 PGD-AT 89-93% robust; Fashion-MNIST commonly uses eps=0.1
+           (docs/references.md#generative-and-robust-models).
 Hardware:  2-core CPU shared with other jobs; needs Debian's dataset-fashion-mnist (or JAXML_DATA_DIR).
 """
 
 from jaxml.methods.adversarial import base_config
 
 EXPECTED = {"metric": "robust_accuracy", "at_least": 0.65, "also": ({"metric": "clean_accuracy_drop", "at_most": 0.08},),
-            "reference": "issue 5 target; Madry 2018 MNIST eps=0.3: 89-93% robust"}
+            "reference": "project target; Madry 2018 MNIST eps=0.3: 89-93% robust"}
 SUITES = ("full",)
 
 

@@ -7,7 +7,7 @@ end by truncation unless the goal is reached; truncations bootstrap from the tru
 
 Command:   jaxml train ppo_acrobot
 Expected:  greedy eval_return >= -100 (mean over 5 seeds).
-Reference: gymnax-blines PPO -78.9 at 0.5M steps (REFERENCES.md).
+Reference: gymnax-blines PPO -78.9 at 0.5M steps (docs/references.md#reinforcement-learning).
 Hardware:  2-core CPU; RESULTS.md has the measured time. A tuning run with these settings (same
            code, 500,224 env steps, `python` on the jaxml.rl.ppo API, 2026-11-22, CPU shared with
            other jobs) gave greedy returns -80.7 / -90.8 / -82.9 / -101.6 / -82.2 (mean -87.6).

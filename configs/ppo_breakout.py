@@ -16,7 +16,7 @@ about 16k in total, so `seed_loop = True` runs the seeds in turn (runner.seeds_i
 
 Command:   jaxml train ppo_breakout
 Expected:  greedy eval_return >= 20 within 10M env steps (measured 19.12: missed).
-Reference: gymnax-blines PPO 22.9 at 9.9M steps (REFERENCES.md).
+Reference: gymnax-blines PPO 22.9 at 9.9M steps (docs/references.md#reinforcement-learning).
 Hardware:  about an hour on the 2-core CPU (5 seeds x 10M env steps).
 """
 

@@ -1,10 +1,10 @@
 """PPO on gymnax CartPole-v1, 5 seeds vmapped.
 
-PureJaxRL's hyper-parameters (REFERENCES.md) except 16 envs (not 4) and lr 5e-4 (not 2.5e-4):
-16 envs x 128 steps per iteration, 4 epochs x 4 minibatches, Adam lr 5e-4 annealed linearly to 0,
-gamma 0.99, GAE lambda 0.95, clip 0.2, entropy 0.01, value 0.5, max grad norm 0.5, separate 64-64
-tanh actor and critic, ~500k env steps. Unlike PureJaxRL it bootstraps time-limit truncations
-from the true final observation.
+PureJaxRL's hyper-parameters (docs/references.md#reinforcement-learning) except 16 envs (not 4)
+and lr 5e-4 (not 2.5e-4): 16 envs x 128 steps per iteration, 4 epochs x 4 minibatches, Adam lr 5e-4
+annealed linearly to 0, gamma 0.99, GAE lambda 0.95, clip 0.2, entropy 0.01, value 0.5, max grad
+norm 0.5, separate 64-64 tanh actor and critic, ~500k env steps. Unlike PureJaxRL it bootstraps
+time-limit truncations from the true final observation.
 
 Why not PureJaxRL's 4 envs / lr 2.5e-4: recorded with `jaxml reproduce --suite full --only
 ppo_cartpole` (2-core CPU, 2026-11-22, CPU shared with other jobs, 271 s) it ended at greedy
@@ -14,7 +14,7 @@ jaxml.rl.ppo API, same 5 seeds, 501,760 env steps, other eval keys): 16 envs + l
 
 Command:   jaxml train ppo_cartpole
 Expected:  greedy eval_return >= 475 (mean over 5 seeds).
-Reference: PureJaxRL PPO 500 at 500k steps (REFERENCES.md, measured here, 1 seed).
+Reference: PureJaxRL PPO 500 at 500k steps (measured here, 1 seed: docs/references.md#measured-baselines).
 Hardware:  2-core CPU; RESULTS.md has the measured time.
 """
 

@@ -8,7 +8,7 @@ normalisation, rewards x 0.1, 1M env steps. Pendulum never terminates: every epi
 
 Command:   jaxml train ppo_pendulum
 Expected:  greedy eval_return >= -200 (mean over 5 seeds).
-Reference: gymnax-blines PPO -200.6 at 1M steps (REFERENCES.md).
+Reference: gymnax-blines PPO -200.6 at 1M steps (docs/references.md#reinforcement-learning).
 Hardware:  2-core CPU; RESULTS.md has the measured time. Tuning runs (same code and steps,
            `python` on the jaxml.rl.ppo API, 2026-11-22, CPU shared with other jobs, ~600 s each for
            5 seeds): gamma 0.95 gave greedy returns -152.8 / -103.3 / -223.2 / -170.1 / -135.8 (mean

@@ -5,7 +5,8 @@ Expected:  accuracy_drop <= 0.01: at 90% sparsity of the weight kernels the prun
            1.0 point of test accuracy against the same CNN trained dense with the same recipe and steps
            (both trained by this command; the dense one in <workdir>/dense).
 Reference: Zhu & Gupta 2017, InceptionV3: 78.1 dense -> 76.1 / 74.6 at 75 / 87.5% sparsity; jaxpruner
-           ResNet-50: dense 76.67, magnitude 75.53, random 70.19 (REFERENCES.md).
+           ResNet-50: dense 76.67, magnitude 75.53, random 70.19
+           (docs/references.md#compression-and-architecture-search).
 Hardware:  2-core CPU; needs Debian's dataset-fashion-mnist (or JAXML_DATA_DIR).
 Measured:  `jaxml reproduce --suite full --only prune_fashion` (2-core CPU shared with other jobs,
            2026-11-22/23): dense 0.9005, pruned to sparsity 0.9000 0.8982 (drop 0.23 points); per layer
@@ -26,7 +27,7 @@ def get_config():
     c = base_config()
     c.dataset = "fashion_mnist"
     c.model = dict(name="cnn", features=(16, 32), convs_per_stage=1, dense=(128,), dropout=0.3, batch_norm=False,
-                   conv_impl="slices", pool_impl="reshape")
+                   conv_impl="auto", pool_impl="auto")
     c.learning_rate = 2e-3
     c.weight_decay = 5e-4
     c.warmup_steps = 200

@@ -9,7 +9,7 @@ Expected:  measured by `jaxml reproduce --suite full --only quantize_fashion` (2
            3.97x smaller (208,728 vs 827,926 bytes). The pass mark below is the int8 accuracy >= 0.90.
 Reference: TF-MOT int8 QAT keeps ImageNet accuracy (MobileNetV1 71.03 -> 71.06, ResNet-50 76.3 -> 76.1);
            AQT checks that serving with frozen int8 weights gives logits identical to QAT evaluation
-           (REFERENCES.md).
+           (docs/references.md#compression-and-architecture-search).
 Hardware:  2-core CPU shared with other jobs; needs Debian's dataset-fashion-mnist (or JAXML_DATA_DIR).
 """
 
@@ -24,7 +24,7 @@ def get_config():
     c = base_config()
     c.dataset = "fashion_mnist"
     c.model = dict(name="cnn", features=(16, 32), convs_per_stage=1, dense=(128,), dropout=0.2, batch_norm=False,
-                   conv_impl="slices", pool_impl="reshape")
+                   conv_impl="auto", pool_impl="auto")
     c.learning_rate = 2e-3
     c.weight_decay = 5e-4
     c.warmup_steps = 200

@@ -22,7 +22,7 @@ SUITES = ("full",)
 def get_config():
     c = base_config()
     c.dataset = "fashion_mnist"
-    c.model = dict(name="resnet", features=(16, 32, 64), blocks_per_stage=1, conv_impl="slices")
+    c.model = dict(name="resnet", features=(16, 32, 64), blocks_per_stage=1, conv_impl="auto")
     c.learning_rate = 3e-3
     c.weight_decay = 5e-4
     c.warmup_steps = 200

@@ -7,7 +7,7 @@ CPU: see get_config. Pendulum-v1 only truncates (200 steps), so every transition
 Command:   jaxml reproduce --suite full --only td3_pendulum   (or: jaxml train td3_pendulum)
 Expected:  greedy eval_return >= -200 (mean over 5 seeds, 10 eval episodes each) within 100k env steps.
 Reference: no anchor publishes Pendulum TD3; well-tuned TD3 reaches about -150 to -200 within
-           50-100k steps (REFERENCES.md); gymnax-blines PPO -200.6 at 1M steps.
+           50-100k steps (docs/references.md#reinforcement-learning); gymnax-blines PPO -200.6 at 1M steps.
 Measured:  `jaxml reproduce --suite full --only td3_pendulum` on 2026-11-23 (2-core CPU shared with
            many other jobs, load average 20-40): greedy eval_return -144.5 at 20k env steps, per seed
            [-172.8, -116.4, -128.7, -190.2, -114.5]; eval_auc -325.7; evals at 5k/10k/15k env steps:

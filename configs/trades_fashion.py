@@ -1,9 +1,10 @@
 """TRADES (Zhang 2019) on Fashion-MNIST at beta = 1 and beta = 6, L-inf eps = 0.1: the clean/robust trade-off.
 
 Command:   jaxml train trades_fashion
-Expected:  the issue's target: a larger beta trades clean accuracy for robust accuracy
-           (`trades_b1_*` vs `trades_b6_*`; main row beta = 6). PGD-20, step 0.01, on 2000 test images.
-Reference: TRADES MNIST 99.48 clean / 96.07 robust at eps=0.3 (REFERENCES.md).
+Expected:  a larger beta trades clean accuracy for robust accuracy (`trades_b1_*` vs `trades_b6_*`;
+           main row beta = 6; a project target, docs/references.md#project-targets). PGD-20, step
+           0.01, on 2000 test images.
+Reference: TRADES MNIST 99.48 clean / 96.07 robust at eps=0.3 (docs/references.md#generative-and-robust-models).
 Hardware:  2-core CPU shared with other jobs; needs Debian's dataset-fashion-mnist (or JAXML_DATA_DIR).
 """
 

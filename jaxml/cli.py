@@ -149,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     from jaxml.core.run import Preempted, install_signal_handlers
 
     install_signal_handlers()  # first: a SIGTERM / Ctrl-C during imports and set-up is honoured too
+    from jaxml.core.platform import apply_xla_workarounds
+    apply_xla_workarounds()  # before anything creates a jax backend
     _setup_logging()
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()

@@ -1,4 +1,4 @@
-"""Step throughput of the issue-5 methods side by side in one process: a standard CNN step, a PGD-AT
+"""Step throughput of the adversarial and GAN methods side by side in one process: a standard CNN step, a PGD-AT
 step (attack steps included), a TRADES step and a DCGAN step, on the configs of pgd_at_fashion /
 trades_fashion / dcgan_fashion (Fashion-MNIST-shaped data; real data if installed).
 

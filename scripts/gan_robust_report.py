@@ -1,5 +1,5 @@
-"""Writes docs/gan_robust.md (and copies small PNGs to docs/plots/) from finished runs of the issue-5
-experiments: dcgan_fashion, cgan_fashion, pgd_at_fashion, trades_fashion, interpret_fashion.
+"""Writes docs/gan_robust.md (and copies small PNGs to docs/plots/) from finished runs of the GAN,
+adversarial and attribution experiments: dcgan_fashion, cgan_fashion, pgd_at_fashion, trades_fashion, interpret_fashion.
 
 Usage: python scripts/gan_robust_report.py --runs-dir /tmp/runs_gan5 [--note "2-core CPU, shared"]
 Each run is read from <runs-dir>/<experiment>/ (result.json, sample_quality.jsonl, plots/); missing runs
@@ -105,7 +105,7 @@ def main():
     out = Path(args.out)
     plots = out.parent / "plots"
     plots.mkdir(parents=True, exist_ok=True)
-    lines = ["# Generative and robust models (issue 5)", "",
+    lines = ["# Generative and robust models", "",
              f"Produced by `python scripts/gan_robust_report.py --runs-dir {args.runs_dir}` from runs of "
              "`jaxml reproduce --suite full --only <experiment>`. " + args.note, ""]
     for name, section in (("dcgan_fashion", gan_section), ("cgan_fashion", gan_section),

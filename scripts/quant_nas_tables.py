@@ -19,12 +19,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 QWIX = """## Why not qwix
 
-The issue asked to try Google's `qwix` first. `pip install --target /tmp/qwix qwix --no-deps` installed
+Google's `qwix` was the first choice (docs/references.md). `pip install --target /tmp/qwix qwix --no-deps` installed
 qwix 0.1.8 beside the project's jax 0.10.2 / flax 0.12.8 (nothing in the venv changed). It imports and
 works on a plain Flax model (`nn.Conv`/`nn.Dense`): PTQ stores int8 kernels and runs int8 convolutions
 and `dot_general`s with int32 results. On jaxml's own models it does not: qwix quantizes by
 intercepting `jax.lax.dot_general`, `jnp.einsum` and `lax.conv_general_dilated`, while jaxml's `Dense`
-and its default convolution (im2col + `jnp.matmul`, the fast path on CPU) call `jnp.matmul`. So
+and its CPU default convolution (im2col + `jnp.matmul`, the fast path there) call `jnp.matmul`. So
 - QAT and PTQ of `models.CNN` / `models.MLP` ran without error and changed nothing (logits identical to
   float: silently not quantized);
 - with `conv_impl="xla"` QAT fake-quantized the convolutions only, and PTQ failed:

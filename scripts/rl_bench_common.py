@@ -2,6 +2,8 @@
 
 Not a benchmark itself. Every jaxml run is compiled ahead of time (`jit(...).lower().compile()`),
 so the compile time is reported separately and the timed call is the whole training run only.
+Importing it applies jaxml's XLA workarounds (the scripts vmap whole RL runs, as `jaxml train` does);
+every script imports it before it computes anything.
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ import statistics
 import time
 from typing import Any, Callable
 
-import jax
-import jax.numpy as jnp
-import numpy as np
+from jaxml.core.platform import apply_xla_workarounds
+
+apply_xla_workarounds()  # before jax creates its backend
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
 
 MACHINE_NOTE = "2-core Xeon VM, no GPU, shared with other jobs during this run"
 

@@ -53,7 +53,7 @@ def hmm(r: dict) -> list[str]:
     return ["## CRF on HMM data (crf_hmm)", "", provenance(r), "",
             "| decoder | token accuracy |", "|---|---|",
             f"| trained BiLSTM-CRF, Viterbi | {r['test_accuracy']:.4f} |",
-            f"| true HMM parameters, Viterbi (the issue's ceiling) | {r['bayes_viterbi_accuracy']:.4f} |",
+            f"| true HMM parameters, Viterbi (crf_hmm's ceiling) | {r['bayes_viterbi_accuracy']:.4f} |",
             f"| true HMM parameters, per-position max-marginal (per-token Bayes optimum) | "
             f"{r['bayes_marginal_accuracy']:.4f} |", "",
             f"Gap to the true-parameter Viterbi: {r['gap_to_bayes_viterbi']:+.4f} ({r['test_tokens']} test tokens).", ""]

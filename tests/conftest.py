@@ -2,10 +2,14 @@
 
 import os
 
-# Must happen before jax is imported anywhere in the test process.
+# Must happen before jax creates a backend anywhere in the test process.
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8").strip()
 os.environ.setdefault("JAXML_PROGRESS", "0")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+from jaxml.core.platform import apply_xla_workarounds  # noqa: E402
+
+apply_xla_workarounds()  # the tests vmap PPO and DQN over seeds, as the CLI does
 
 import sys
 from pathlib import Path

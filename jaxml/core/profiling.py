@@ -21,7 +21,7 @@ from jaxml.core import loop, parallel
 from jaxml.data.batching import train_batches
 from jaxml.errors import JaxmlError
 
-# Dense bf16 peak FLOP/s per device (vendor figures; see REFERENCES.md).
+# Dense bf16 peak FLOP/s per device (vendor figures; see docs/references.md#throughput-and-hardware).
 PEAK_FLOPS: dict[str, float] = {
     "H200": 989e12, "H100": 989e12, "A100": 312e12,
     "TPU v6": 918e12, "TPU v5p": 459e12, "TPU v5 lite": 197e12, "TPU v5e": 197e12, "TPU v4": 275e12,

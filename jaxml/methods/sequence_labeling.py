@@ -3,7 +3,7 @@ BiLSTM or embedding-only encoder; `use_crf=False` trains per-token softmax on th
 
 Data (`config.dataset`):
 - `hmm`: sequences from a known HMM (`config.hmm`). The true-parameter decoders are the ceiling: result
-  metrics `bayes_viterbi_accuracy` (Viterbi with the true parameters, the issue's reference),
+  metrics `bayes_viterbi_accuracy` (Viterbi with the true parameters, crf_hmm's reference),
   `bayes_marginal_accuracy` (per-position max-marginal with the true parameters, the per-token Bayes
   optimum) and `gap_to_bayes_viterbi` = bayes_viterbi_accuracy - test_accuracy.
 - `pytokens`: character-level token types of Python stdlib source (`config.pytokens`), held-out files.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -16,7 +17,8 @@ class CNN(nn.Module):
     """Default: conv32-pool-conv64-pool-dense256-dense10 (the classic Fashion-MNIST baseline).
 
     `conv_impl="xla", pool_impl="reduce_window"` is the plain Flax formulation (`lax` convolution,
-    `nn.max_pool`); the defaults compute the same function faster on CPU (see models/layers.py).
+    `nn.max_pool`); "slices"/"reshape" compute the same function faster on CPU, and the default
+    "auto" picks by platform (`layers.resolve_impl`).
     `features` lists one width per stage, `convs_per_stage` convolutions each; `batch_norm` adds
     BatchNorm synchronised over the "data" axis (so 1 and N devices compute the same statistics).
     """
@@ -30,12 +32,14 @@ class CNN(nn.Module):
     batch_norm: bool = False
     activation: str = "relu"
     dtype: Any = jnp.float32
-    conv_impl: str = "slices"
-    pool_impl: str = "reshape"
+    conv_impl: str = "auto"
+    pool_impl: str = "auto"
     bn_axis_name: str | None = AXIS
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+        chex.assert_rank(x, 4)  # NHWC images [B, H, W, C]
+        batch = x.shape[0]
         act = ACTIVATIONS[self.activation]
         for width in self.features:
             for _ in range(self.convs_per_stage):
@@ -51,4 +55,6 @@ class CNN(nn.Module):
             x = nn.Dropout(self.dropout, deterministic=not train)(x)
             x = act(Dense(width, dtype=self.dtype)(x))
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
-        return Dense(self.num_classes, dtype=self.dtype)(x)
+        logits = Dense(self.num_classes, dtype=self.dtype)(x)
+        chex.assert_shape(logits, (batch, self.num_classes))
+        return logits

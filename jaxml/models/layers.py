@@ -7,7 +7,11 @@ convolution), and 2x2 pooling as reshape + max, compute the same function 1.8x f
 step and 46x faster inside the training scan (cnn_fashion, BENCHMARKS.md). With `dtype=bfloat16` the matmuls take bf16
 operands and accumulate in float32 (`preferred_element_type`), which uses AMX/tensor cores where
 present; everything else stays float32. `impl="xla"` selects `lax.conv_general_dilated` (the
-reference the tests compare against, and often the faster path on GPU/TPU).
+reference the tests compare against) and `pool_impl="reduce_window"` `nn.max_pool`.
+
+The default, "auto", picks by platform in one place, `resolve_impl`: the matmul convolution and
+reshape pooling on CPU, XLA's own convolution and pooling on GPU and TPU (where the vendor kernels
+are expected to be the fast path; not measured here). Naming an implementation in the config overrides it.
 """
 
 from __future__ import annotations
@@ -18,9 +22,28 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxml.errors import JaxmlError
+
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
-CONV_IMPLS = ("slices", "xla")
-POOL_IMPLS = ("reshape", "reduce_window")
+# The valid values of config.model.conv_impl / pool_impl.
+CONV_IMPLS = ("auto", "slices", "xla")
+POOL_IMPLS = ("auto", "reshape", "reduce_window")
+# What "auto" means per platform (`jax.default_backend()`); any platform not listed gets NATIVE_IMPLS.
+AUTO_IMPLS = {"cpu": {"conv": "slices", "pool": "reshape"}}
+NATIVE_IMPLS = {"conv": "xla", "pool": "reduce_window"}
+_CHOICES = {"conv": CONV_IMPLS, "pool": POOL_IMPLS}
+
+
+def resolve_impl(kind: str, choice: str, platform: str) -> str:
+    """The `kind` ("conv" or "pool") implementation that `choice` selects on `platform` ("cpu", "gpu",
+    "tpu", ...): `choice` itself when it names one, else the platform's entry in AUTO_IMPLS, else XLA's
+    native one. An invalid `choice` is a JaxmlError naming the valid values."""
+    choices = _CHOICES[kind]
+    if choice not in choices:
+        raise JaxmlError(f"config.model.{kind}_impl={choice!r} is not valid; choose one of {', '.join(choices)}")
+    if choice != "auto":
+        return choice
+    return AUTO_IMPLS.get(platform, NATIVE_IMPLS)[kind]
 
 
 def compute_dtype(name: str) -> Any:
@@ -47,6 +70,25 @@ def im2col(x: jax.Array, kernel_size: int, stride: int = 1) -> jax.Array:
     return jnp.concatenate(cols, axis=-1)
 
 
+def conv_slices(x: jax.Array, kernel: jax.Array, stride: int, dtype: Any) -> jax.Array:
+    """SAME convolution as im2col (shifted slices) + one matmul, float32 accumulation."""
+    k, _, _, features = kernel.shape
+    cols = im2col(x, k, stride)
+    b, h, w, kkc = cols.shape
+    y = matmul(cols.reshape(b * h * w, kkc), kernel.reshape(kkc, features), dtype)
+    return y.reshape(b, h, w, features)
+
+
+def conv_xla(x: jax.Array, kernel: jax.Array, stride: int, dtype: Any) -> jax.Array:
+    """SAME convolution through `lax.conv_general_dilated`, float32 accumulation."""
+    return jax.lax.conv_general_dilated(
+        x.astype(dtype), kernel.astype(dtype), (stride, stride), "SAME",
+        dimension_numbers=("NHWC", "HWIO", "NHWC"), preferred_element_type=jnp.float32)
+
+
+CONV_FUNCTIONS: dict[str, Callable[..., jax.Array]] = {"slices": conv_slices, "xla": conv_xla}
+
+
 class Conv(nn.Module):
     """SAME-padded 2-D convolution, NHWC, kernel [k, k, C_in, C_out] (same layout as nn.Conv)."""
 
@@ -55,22 +97,15 @@ class Conv(nn.Module):
     stride: int = 1
     use_bias: bool = True
     dtype: Any = jnp.float32
-    impl: str = "slices"
+    impl: str = "auto"  # CONV_IMPLS; "auto": resolve_impl on the default backend
     kernel_init: Callable = nn.initializers.lecun_normal()
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         k, c_in = self.kernel_size, x.shape[-1]
         kernel = self.param("kernel", self.kernel_init, (k, k, c_in, self.features), jnp.float32)
-        if self.impl == "xla":
-            y = jax.lax.conv_general_dilated(
-                x.astype(self.dtype), kernel.astype(self.dtype), (self.stride, self.stride), "SAME",
-                dimension_numbers=("NHWC", "HWIO", "NHWC"), preferred_element_type=jnp.float32)
-        else:
-            cols = im2col(x, k, self.stride)
-            b, h, w, kkc = cols.shape
-            y = matmul(cols.reshape(b * h * w, kkc), kernel.reshape(kkc, self.features), self.dtype)
-            y = y.reshape(b, h, w, self.features)
+        impl = resolve_impl("conv", self.impl, jax.default_backend())
+        y = CONV_FUNCTIONS[impl](x, kernel, self.stride, self.dtype)
         if self.use_bias:
             y = y + self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32)
         return y
@@ -100,11 +135,20 @@ def max_pool_2x2(x: jax.Array) -> jax.Array:
     return x.reshape(b, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
 
 
-def max_pool(x: jax.Array, impl: str = "reshape") -> jax.Array:
-    """2x2/stride-2 max pooling: reshape + max (fast on CPU) or `nn.max_pool` (reduce_window)."""
-    if impl == "reduce_window":
-        return nn.max_pool(x, (2, 2), (2, 2))
-    return max_pool_2x2(x)
+def max_pool_reduce_window(x: jax.Array) -> jax.Array:
+    """2x2 max pooling, stride 2, through `nn.max_pool` (XLA's reduce_window)."""
+    return nn.max_pool(x, (2, 2), (2, 2))
+
+
+POOL_FUNCTIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "reshape": max_pool_2x2, "reduce_window": max_pool_reduce_window,
+}
+
+
+def max_pool(x: jax.Array, impl: str = "auto") -> jax.Array:
+    """2x2/stride-2 max pooling by POOL_IMPLS name: reshape + max (fast on CPU) or `nn.max_pool`
+    (reduce_window); "auto" picks by the default backend (`resolve_impl`)."""
+    return POOL_FUNCTIONS[resolve_impl("pool", impl, jax.default_backend())](x)
 
 
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -22,8 +23,12 @@ class MLP(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
-        x = x.reshape(x.shape[0], -1)
+        chex.assert_rank(x, {2, 3, 4})  # [B, F], [B, H, W] or [B, H, W, C]: never a single example
+        batch = x.shape[0]
+        x = x.reshape(batch, -1)
         for width in self.hidden:
             x = ACTIVATIONS[self.activation](Dense(width, dtype=self.dtype)(x))
             x = nn.Dropout(self.dropout, deterministic=not train)(x)
-        return Dense(self.num_classes, dtype=self.dtype)(x)
+        logits = Dense(self.num_classes, dtype=self.dtype)(x)
+        chex.assert_shape(logits, (batch, self.num_classes))
+        return logits

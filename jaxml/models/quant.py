@@ -168,7 +168,7 @@ class QuantCNN(nn.Module):
     dropout: float = 0.0
     activation: str = "relu"
     dtype: Any = jnp.float32  # accepted for config compatibility; quantized layers compute in float32/int
-    pool_impl: str = "reshape"
+    pool_impl: str = "auto"
     mode: str = "float"
     granularity: str = "per_channel"
     quantize_activations: bool = False

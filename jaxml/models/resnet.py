@@ -16,7 +16,7 @@ class BasicBlock(nn.Module):
     features: int
     stride: int = 1
     dtype: Any = jnp.float32
-    conv_impl: str = "slices"
+    conv_impl: str = "auto"
     activation: str = "relu"
     bn_axis_name: str | None = AXIS
 
@@ -42,7 +42,7 @@ class ResNet(nn.Module):
     features: Sequence[int] = (16, 32, 64)
     blocks_per_stage: int = 1
     dtype: Any = jnp.float32
-    conv_impl: str = "slices"
+    conv_impl: str = "auto"
     activation: str = "relu"
     bn_axis_name: str | None = AXIS
 

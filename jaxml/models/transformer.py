@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -122,6 +123,13 @@ class Embedder(nn.Module):
                           preferred_element_type=jnp.float32)
 
 
+def _check_tokens(tokens: jax.Array, valid: jax.Array | None) -> None:
+    """tokens [B, T] and, when given, a validity mask of the same shape."""
+    chex.assert_rank(tokens, 2)
+    if valid is not None:
+        chex.assert_equal_shape([tokens, valid])
+
+
 def _output_logits(cfg: TransformerConfig, embedder: Embedder, x: jax.Array) -> jax.Array:
     if cfg.tie_embeddings:
         return embedder.attend(x)
@@ -135,6 +143,7 @@ class Encoder(nn.Module):
     def __call__(self, tokens: jax.Array, valid: jax.Array | None = None, *, train: bool = False,
                  return_embedder: bool = False):
         cfg = self.cfg
+        _check_tokens(tokens, valid)
         embedder = Embedder(cfg, name="embed")
         x = embedder(tokens, jnp.arange(tokens.shape[1]))
         x = nn.Dropout(cfg.dropout, deterministic=not train)(x)
@@ -154,6 +163,12 @@ class Decoder(nn.Module):
                  encoded_valid: jax.Array | None = None, valid: jax.Array | None = None, *,
                  train: bool = False, decode: bool = False) -> jax.Array:
         cfg = self.cfg
+        _check_tokens(tokens, valid)
+        if encoded is not None:  # [B, S, E] from an encoder, [B, S] validity
+            chex.assert_rank(encoded, 3)
+            chex.assert_equal_shape_prefix([tokens, encoded], 1)
+            if encoded_valid is not None:
+                chex.assert_shape(encoded_valid, encoded.shape[:2])
         t = tokens.shape[1]
         offset = 0
         if decode:
@@ -173,7 +188,9 @@ class Decoder(nn.Module):
         for i in range(cfg.num_layers):
             x = TransformerBlock(cfg, cross_attention=self.cross_attention, name=f"block_{i}")(
                 x, mask, encoded=encoded, cross_mask=cross_mask, positions=positions, decode=decode, train=train)
-        return _output_logits(cfg, embedder, nn.LayerNorm(name="ln_final")(x))
+        logits = _output_logits(cfg, embedder, nn.LayerNorm(name="ln_final")(x))
+        chex.assert_shape(logits, (*tokens.shape, cfg.vocab_size))
+        return logits
 
 
 class MaskedLM(nn.Module):

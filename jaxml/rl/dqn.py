@@ -18,7 +18,7 @@ traced values.
 TD target (see `td_target`): r + gamma * (1 - terminated) * Q_target(next_obs, a*), with
 a* = argmax_a Q_online(next_obs) (double_q) or argmax_a Q_target(next_obs). Only `terminated`
 stops the bootstrap: a time-limit truncation bootstraps from the true next observation (which
-PureJaxRL's DQN gets wrong: it treats truncation as termination, REFERENCES.md).
+PureJaxRL's DQN gets wrong: it treats truncation as termination, docs/references.md#reinforcement-learning).
 
 Loss: mean squared TD error (as CleanRL / PureJaxRL), weighted by the importance-sampling
 weights when `per=True`; priorities are updated with |td|. Beta is annealed with

@@ -4,6 +4,7 @@ import json
 import socket
 import subprocess
 
+import chex
 import jax
 import numpy as np
 import pytest
@@ -44,10 +45,10 @@ def train(tmp_path, name, **kw):
 
 
 def assert_trees_close(a, b, rtol):
+    """Same tree structure, and every leaf of `a` within rtol x (the largest |value| of that leaf of `b`)."""
+    chex.assert_trees_all_equal_structs(a, b)
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-        x, y = np.asarray(x), np.asarray(y)
-        scale = max(np.abs(y).max(), 1e-6)
-        assert np.abs(x - y).max() / scale <= rtol, (np.abs(x - y).max(), scale)
+        chex.assert_trees_all_close(x, y, rtol=0.0, atol=rtol * max(float(np.abs(np.asarray(y)).max()), 1e-6))
 
 
 def test_eight_devices_equal_one_device(tmp_path):

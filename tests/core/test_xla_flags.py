@@ -1,27 +1,63 @@
-"""Importing jaxml turns off XLA:CPU's concurrency-optimised scheduler (it wedged vmapped PPO runs),
-unless the user set that flag themselves."""
+"""XLA:CPU's concurrency-optimised scheduler (it wedged vmapped PPO runs) is turned off by the `jaxml`
+command and `apply_xla_workarounds`, unless XLA_FLAGS already names that flag; `import jaxml` leaves
+the environment alone."""
 
 import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
+from jaxml import cli
+from jaxml.core.platform import CPU_SCHEDULER_FLAG, apply_xla_workarounds, with_xla_workarounds
 
-PROBE = "import os, jaxml, jax; jax.numpy.zeros(1).block_until_ready(); print(os.environ['XLA_FLAGS'])"
+OFF = f"{CPU_SCHEDULER_FLAG}=false"
 
 
-def flags_after_import(xla_flags):
+def test_import_jaxml_leaves_xla_flags_alone():
+    """A fresh process (the import runs once per process): importing jaxml and its CLI module sets nothing."""
+    probe = "import os, jaxml, jaxml.cli; print(repr(os.environ.get('XLA_FLAGS')))"
+    for flags in (None, "--xla_force_host_platform_device_count=2"):
+        env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+        if flags is not None:
+            env["XLA_FLAGS"] = flags
+        out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True,
+                             timeout=120, check=True)
+        assert out.stdout.strip().splitlines()[-1] == repr(flags)
+
+
+def test_xla_accepts_the_flag_when_it_creates_its_backend():
+    """XLA parses XLA_FLAGS once per process and aborts on a flag it does not know, so a fresh process
+    checks that this jaxlib still has the flag."""
+    probe = ("import os; from jaxml.core.platform import apply_xla_workarounds; apply_xla_workarounds(); "
+             "import jax; jax.numpy.zeros(1).block_until_ready(); print(os.environ['XLA_FLAGS'])")
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    if xla_flags is not None:
-        env["XLA_FLAGS"] = xla_flags
-    out = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, env=env, capture_output=True, text=True,
-                         timeout=120, check=True)
-    return out.stdout.strip().splitlines()[-1]
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == OFF
 
 
-def test_import_sets_the_flag_and_keeps_the_users_flags():
-    assert flags_after_import(None) == "--xla_cpu_enable_concurrency_optimized_scheduler=false"
-    assert flags_after_import("--xla_force_host_platform_device_count=2") == (
-        "--xla_force_host_platform_device_count=2 --xla_cpu_enable_concurrency_optimized_scheduler=false")
-    mine = "--xla_cpu_enable_concurrency_optimized_scheduler=true"
-    assert flags_after_import(mine) == mine
+@pytest.mark.parametrize("before,after", [
+    (None, OFF),
+    ("", OFF),
+    ("--xla_force_host_platform_device_count=2", f"--xla_force_host_platform_device_count=2 {OFF}"),
+    (f"{CPU_SCHEDULER_FLAG}=true", f"{CPU_SCHEDULER_FLAG}=true"),  # the user's own setting wins
+    (OFF, OFF),  # applying twice adds nothing
+])
+def test_apply_sets_the_flag_unless_xla_flags_names_it(before, after):
+    env = {} if before is None else {"XLA_FLAGS": before}
+    assert apply_xla_workarounds(env) == after
+    assert env["XLA_FLAGS"] == after
+    assert with_xla_workarounds(after) == after
+
+
+def test_cli_main_applies_the_workarounds(monkeypatch, capsys):
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+    assert cli.main(["list"]) == 0
+    assert os.environ["XLA_FLAGS"] == f"--xla_force_host_platform_device_count=2 {OFF}"
+    monkeypatch.setenv("XLA_FLAGS", f"{CPU_SCHEDULER_FLAG}=true")
+    assert cli.main(["list"]) == 0
+    assert os.environ["XLA_FLAGS"] == f"{CPU_SCHEDULER_FLAG}=true"
+    capsys.readouterr()

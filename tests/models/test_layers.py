@@ -1,13 +1,15 @@
 """The matmul convolution and reshape pooling against references (numpy loops, lax, flax)."""
 
+import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxml.errors import JaxmlError
 from jaxml.models import CNN, MLP, ResNet
-from jaxml.models.layers import Conv, im2col, max_pool_2x2
+from jaxml.models.layers import CONV_IMPLS, POOL_IMPLS, Conv, im2col, max_pool, max_pool_2x2, resolve_impl
 
 
 def conv_reference(x, w, stride):
@@ -48,15 +50,22 @@ def test_conv_same_layout_as_flax_conv():
     np.testing.assert_allclose(ours.apply(params, x), theirs.apply(params, x), rtol=1e-5, atol=1e-5)
 
 
-def test_conv_gradients_match_xla():
-    x = jax.random.normal(jax.random.key(0), (2, 8, 8, 3))
-    w = jax.random.normal(jax.random.key(1), (3, 3, 3, 6))
-    def loss(impl):
-        return lambda w, x: jnp.sum(jnp.sin(Conv(6, 3, impl=impl, use_bias=False).apply({"params": {"kernel": w}}, x)))
-    g1 = jax.grad(loss("slices"), argnums=(0, 1))(w, x)
-    g2 = jax.grad(loss("xla"), argnums=(0, 1))(w, x)
-    for a, b in zip(g1, g2):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+class ConvGradientsTest(chex.TestCase):
+    """The matmul convolution's loss and gradients equal XLA's, traced under jit and run eagerly."""
+
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_conv_gradients_match_xla(self):
+        x = jax.random.normal(jax.random.key(0), (2, 8, 8, 3))
+        w = jax.random.normal(jax.random.key(1), (3, 3, 3, 6))
+
+        def loss(impl):
+            return lambda w, x: jnp.sum(jnp.sin(Conv(6, 3, impl=impl, use_bias=False).apply({"params": {"kernel": w}}, x)))
+
+        l1, g1 = self.variant(jax.value_and_grad(loss("slices"), argnums=(0, 1)))(w, x)
+        l2, g2 = self.variant(jax.value_and_grad(loss("xla"), argnums=(0, 1)))(w, x)
+        chex.assert_trees_all_close(g1, g2, rtol=1e-4, atol=1e-4)
+        chex.assert_trees_all_close(l1, l2, rtol=1e-4, atol=1e-4)
+        chex.assert_shape(g1, [w.shape, x.shape])
 
 
 def test_bfloat16_conv_is_close_to_float32():
@@ -94,11 +103,49 @@ def test_models_output_logits(model):
 def test_fast_cnn_equals_plain_flax_formulation():
     """conv_impl/pool_impl change how the CNN is computed, not what: same outputs and gradients."""
     x = jax.random.normal(jax.random.key(3), (4, 28, 28, 1))
-    fast = CNN(10, (8, 16), dense=(32,))
+    fast = CNN(10, (8, 16), dense=(32,), conv_impl="slices", pool_impl="reshape")
     plain = CNN(10, (8, 16), dense=(32,), conv_impl="xla", pool_impl="reduce_window")
     params = fast.init(jax.random.key(4), x, train=False)
     np.testing.assert_allclose(fast.apply(params, x, train=False), plain.apply(params, x, train=False),
                                rtol=1e-4, atol=1e-5)
     loss = lambda m: (lambda p: jnp.sum(jax.nn.log_softmax(m.apply(p, x, train=False))[:, 0]))
-    for a, b in zip(jax.tree.leaves(jax.grad(loss(fast))(params)), jax.tree.leaves(jax.grad(loss(plain))(params))):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    chex.assert_trees_all_close(jax.grad(loss(fast))(params), jax.grad(loss(plain))(params), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("model,x", [(MLP(10, (16,)), jnp.zeros((16,))), (CNN(10, (4,)), jnp.zeros((28, 28, 1)))])
+def test_models_reject_an_unbatched_input(model, x):
+    with pytest.raises(AssertionError, match="rank"):
+        model.init(jax.random.key(0), x, train=False)
+
+
+@pytest.mark.parametrize("platform,conv,pool", [("cpu", "slices", "reshape"), ("gpu", "xla", "reduce_window"),
+                                                ("tpu", "xla", "reduce_window")])
+def test_auto_resolves_by_platform(platform, conv, pool):
+    assert resolve_impl("conv", "auto", platform) == conv
+    assert resolve_impl("pool", "auto", platform) == pool
+
+
+@pytest.mark.parametrize("platform", ["cpu", "gpu", "tpu"])
+def test_a_named_impl_wins_on_every_platform(platform):
+    for kind, choices in (("conv", CONV_IMPLS), ("pool", POOL_IMPLS)):
+        for choice in choices[1:]:
+            assert resolve_impl(kind, choice, platform) == choice
+
+
+def test_invalid_impl_is_a_clear_error():
+    with pytest.raises(JaxmlError, match=r"config.model.conv_impl='im2col' is not valid; choose one of auto, slices, xla"):
+        resolve_impl("conv", "im2col", "cpu")
+    with pytest.raises(JaxmlError, match=r"config.model.pool_impl='avg' is not valid; choose one of auto, reshape, reduce_window"):
+        max_pool(jnp.zeros((1, 4, 4, 1)), "avg")
+
+
+def test_auto_computes_exactly_the_platform_choice():
+    """The default "auto" computes bit for bit what the backend's resolved choice computes (on CPU:
+    "slices"/"reshape", so CPU results are those of the explicit matmul path)."""
+    platform = jax.default_backend()
+    x = jax.random.normal(jax.random.key(5), (2, 12, 12, 3))
+    auto = CNN(10, (4, 8), dense=(16,))
+    named = CNN(10, (4, 8), dense=(16,), conv_impl=resolve_impl("conv", "auto", platform),
+                pool_impl=resolve_impl("pool", "auto", platform))
+    params = auto.init(jax.random.key(6), x, train=False)
+    np.testing.assert_array_equal(auto.apply(params, x, train=False), named.apply(params, x, train=False))

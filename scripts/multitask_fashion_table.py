@@ -18,8 +18,10 @@ from pathlib import Path
 import ml_collections
 import numpy as np
 
+from jaxml.methods.task_weighting import WEIGHTINGS
+
 REPO = Path(__file__).resolve().parent.parent
-STRATEGIES = ("equal", "fixed", "uncertainty", "gradnorm", "pcgrad", "dwa")
+STRATEGIES = tuple(WEIGHTINGS)  # every weighting strategy, in registry order
 
 
 def runs(seeds):

@@ -58,13 +58,16 @@ def classification_sums(logits: jax.Array, labels: jax.Array, mask: jax.Array) -
 
 
 def apply_gradients(state: Any, tx: optax.GradientTransformation, grads: Any, metrics: Mapping[str, Any], *,
-                    model_state: Any = None, grad_norm: bool = True) -> tuple[Any, dict[str, Any]]:
+                    model_state: Any = None, grad_norm: bool = True, averaged: bool = False) -> tuple[Any, dict[str, Any]]:
     """The gradient tail of a data-parallel step: gradients averaged over devices, applied by `tx`
     to `state` (a `TrainState`; `model_state` replaces its mutable collections, e.g. BatchNorm
-    statistics), and the metrics (+ `grad_norm` of the averaged gradients) averaged over devices."""
-    grads = parallel.data_mean(grads)
+    statistics), and the metrics (+ `grad_norm` of the averaged gradients) averaged over devices.
+    `averaged`: `grads` and `metrics` are already device means (e.g. gradients combined non-linearly
+    from averaged per-task gradients) and are not averaged again."""
+    if not averaged:
+        grads = parallel.data_mean(grads)
     state = state.apply_gradients(tx, grads, model_state)
     metrics = dict(metrics)
     if grad_norm:
         metrics["grad_norm"] = optax.tree.norm(grads)
-    return state, parallel.data_mean(metrics)
+    return state, metrics if averaged else parallel.data_mean(metrics)

@@ -5,12 +5,15 @@ Per example, with p^T = softmax(z / T):
     loss = α · T² · KL(p_teacher^T ‖ p_student^T) + (1 − α) · CE(y, p_student)
 
 The T² factor keeps the soft-target gradient, which scales as 1/T², at the same magnitude across
-temperatures (Hinton 2015, §2). Two modes (`distill.mode`):
-- "fixed": the teacher's logits are computed once on the clean training images; every step the student
-  sees an augmented (random shift, optional mixup) view and matches the stored clean-image logits
-  (mixed with the same λ and partner as its images).
+temperatures (Hinton 2015, §2). Two modes (`distill.mode`, values of `MODES`):
+- "fixed": the teacher's logits are computed once on the clean training images and ride with the
+  training split as the named array `teacher_logits`; every step the student sees an augmented
+  (random shift, optional mixup) view and matches the stored clean-image targets (mixed with the same
+  λ and partner as its images).
 - "consistent" (Beyer et al. 2022, "patient and consistent"): the frozen teacher scores exactly the
   augmented, mixed-up batch the student sees, every step.
+In both modes the teacher's inputs are standardised like the student's (statistics of the students'
+training split).
 
 The teacher is a `classify` model: loaded from the newest checkpoint of a classify run
 (`teacher_workdir`, whose config.json describes it) or trained first in `<workdir>/teacher` from the
@@ -31,7 +34,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
 import flax.struct
 import jax
@@ -42,16 +45,17 @@ import optax
 
 from jaxml.core import config as config_lib, loop, parallel
 from jaxml.core.checkpoint import Checkpointer
+from jaxml.core.registry import choose
+from jaxml.core.steps import Normaliser, apply_gradients, classification_sums
 from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data.augment import augment_batch, mixup
 from jaxml.data.batching import eval_batches
-from jaxml.data.datasets import Dataset, Split, per_class_subset
+from jaxml.data.datasets import Dataset, Split, load_dataset, per_class_subset
 from jaxml.errors import JaxmlError
 from jaxml.methods import classify
+from jaxml.models.build import build_model
 
 log = logging.getLogger("jaxml")
-
-MODES = ("fixed", "consistent")
 
 
 # ------------------------------------------------------------------------------------------------ losses
@@ -76,18 +80,52 @@ def distillation_loss(student_logits: jax.Array, teacher_probs: jax.Array, targe
     return alpha * soft_target_loss(student_logits, teacher_probs, temperature) + (1.0 - alpha) * hard
 
 
+# -------------------------------------------------------------------------------------------------- modes
+
+class DistillMode(NamedTuple):
+    """Where the student's soft targets come from (`distill.mode`).
+
+    `online_teacher`: the frozen teacher runs inside the step (its variables live in the state);
+    otherwise the training split carries its logits on the clean images as the array `teacher_logits`.
+    `carried(batch, T)`: soft targets that travel with the batch and are mixed up like its images (or
+    None); `targets(teacher_fn, images, carried, T)`: the soft targets the student matches, given the
+    student's (augmented, mixed) images and `teacher_fn(images) -> logits`."""
+
+    online_teacher: bool
+    carried: Callable[[Any, float], jax.Array | None]
+    targets: Callable[[Callable, jax.Array, jax.Array | None, float], jax.Array]
+
+
+def fixed_targets() -> DistillMode:
+    """Hinton et al. 2015: the teacher's logits are computed once on the clean training images; every
+    step the student sees an augmented (random shift, optional mixup) view and matches the stored
+    clean-image targets (mixed with the same λ and partner as its images)."""
+    return DistillMode(online_teacher=False,
+                       carried=lambda batch, temperature: soft_targets(batch["teacher_logits"], temperature),
+                       targets=lambda teacher_fn, images, carried, temperature: carried)
+
+
+def consistent_targets() -> DistillMode:
+    """Beyer et al. 2022 ("patient and consistent" function matching): the frozen teacher scores exactly
+    the augmented, mixed-up batch the student sees, every step."""
+    return DistillMode(
+        online_teacher=True, carried=lambda batch, temperature: None,
+        targets=lambda teacher_fn, images, carried, temperature: soft_targets(
+            jax.lax.stop_gradient(teacher_fn(images)), temperature))
+
+
+MODES: dict[str, DistillMode] = {"fixed": fixed_targets(), "consistent": consistent_targets()}
+
+
 # ------------------------------------------------------------------------------------------------- state
 
 @flax.struct.dataclass
 class DistillState:
-    """The student's train state and what it learns from: the frozen teacher's variables (consistent
-    mode; empty otherwise), the teacher's logits on every clean training image (fixed mode; one dummy row
-    otherwise) and the training labels. The training batches carry example indices into these tables."""
+    """The student's train state and the frozen teacher's variables (online-teacher modes; empty
+    otherwise)."""
 
     student: TrainState
     teacher: Any
-    teacher_logits: jax.Array
-    labels: jax.Array
 
 
 @flax.struct.dataclass
@@ -99,15 +137,9 @@ class Teacher:
     config: Any = flax.struct.field(pytree_node=False)
 
 
-def indexed(split: Split) -> Split:
-    """The split with each label replaced by the example's index (the step looks labels up)."""
-    return Split(split.images, np.arange(len(split), dtype=np.int32))
-
-
 def check_distill_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     d = config.distill
-    if d.mode not in MODES:
-        raise JaxmlError(f"config.distill.mode={d.mode!r} is not valid; choose one of {', '.join(MODES)}")
+    choose(MODES, d.mode, "config.distill.mode")
     config_lib.check_number(d.temperature, "config.distill.temperature", lo=1e-3)
     config_lib.check_number(d.alpha, "config.distill.alpha", lo=0.0, hi=1.0)
     config_lib.check_number(d.mixup_alpha, "config.distill.mixup_alpha", lo=0.0)
@@ -121,52 +153,43 @@ def check_distill_config(config: ml_collections.ConfigDict) -> ml_collections.Co
 def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_splits: dict[str, Split],
                 num_classes: int, teacher: Teacher, teacher_logits: np.ndarray | None = None) -> loop.Recipe:
     """The distillation recipe. `teacher_logits` [N, C] (fixed mode) are the teacher's logits on the
-    clean `train_split` images (any values of that shape will do for restoring a checkpoint)."""
+    clean `train_split` images (any values of that shape will do for restoring a checkpoint); the
+    training split carries them as the named array `teacher_logits`."""
     d = check_distill_config(config)
-    model = classify.build_model(config, num_classes)
+    mode = MODES[d.mode]
+    model = build_model(config, num_classes)
     tx = make_optimizer(config)
-    mean, std = classify.input_stats(train_split)
+    prepare = Normaliser.fit(train_split)
     temperature, alpha, mix = float(d.temperature), float(d.alpha), float(d.mixup_alpha)
-    consistent = d.mode == "consistent"
     aug = config.augment
-    sample = jnp.zeros((1,) + train_split.images.shape[1:], jnp.float32)
-    if not consistent and (teacher_logits is None or teacher_logits.shape != (len(train_split), num_classes)):
-        raise JaxmlError(f"fixed-mode distillation needs the teacher's logits for all {len(train_split)} "
-                         f"training examples")
-    table = np.zeros((1, num_classes), np.float32) if consistent else np.asarray(teacher_logits, np.float32)
-    labels_table = np.asarray(train_split.labels, np.int32)
-    uint8 = train_split.images.dtype == np.uint8
-
-    def prepare(images):
-        x = images.astype(jnp.float32)
-        return ((x / 255.0 if uint8 else x) - mean) / std
+    sample = jnp.zeros((1,) + train_split["image"].shape[1:], jnp.float32)
+    if not mode.online_teacher:
+        if teacher_logits is None or teacher_logits.shape != (len(train_split), num_classes):
+            raise JaxmlError(f"fixed-mode distillation needs the teacher's logits for all {len(train_split)} "
+                             f"training examples")
+        train_split = train_split.replace(teacher_logits=np.asarray(teacher_logits, np.float32))
 
     def init(key):
         variables = model.init({"params": key, "dropout": key}, sample, train=False)
         params = variables.pop("params")
         student = TrainState(params=params, model_state=dict(variables), opt_state=tx.init(params))
-        return DistillState(student=student, teacher=teacher.variables if consistent else {},
-                            teacher_logits=jnp.asarray(table), labels=jnp.asarray(labels_table))
+        return DistillState(student=student, teacher=teacher.variables if mode.online_teacher else {})
 
     def train_step(state: DistillState, batch, key):
-        index = batch["label"]
-        labels = state.labels[index]
+        labels = batch["label"]
         images = prepare(batch["image"])
         aug_key, mix_key, drop_key = jax.random.split(key, 3)
         if images.ndim == 4:
             images = augment_batch(None, images, shift=int(aug.shift), flip=bool(aug.flip), noise=float(aug.noise),
                                    keys=parallel.local_example_keys(aug_key, images.shape[0]))
         onehot = jax.nn.one_hot(labels, num_classes)
-        clean_teacher = jnp.zeros_like(onehot) if consistent else soft_targets(state.teacher_logits[index], temperature)
-        if mix > 0:  # one λ and partner for images, labels and (fixed mode) the stored teacher targets
-            images, mixed = mixup(parallel.device_key(mix_key), images,
-                                  jnp.concatenate([onehot, clean_teacher], -1), mix)
-            onehot, clean_teacher = mixed[:, :num_classes], mixed[:, num_classes:]
-        if consistent:
-            teacher_logits = teacher.model.apply(state.teacher, images, train=False)
-            teacher_probs = soft_targets(jax.lax.stop_gradient(teacher_logits), temperature)
-        else:
-            teacher_probs = clean_teacher
+        carried = mode.carried(batch, temperature)
+        if mix > 0:  # one λ and partner for images, labels and the carried teacher targets
+            targets = onehot if carried is None else jnp.concatenate([onehot, carried], -1)
+            images, mixed = mixup(parallel.device_key(mix_key), images, targets, mix)
+            onehot, carried = mixed[:, :num_classes], (None if carried is None else mixed[:, num_classes:])
+        teacher_fn = lambda x: teacher.model.apply(state.teacher, x, train=False)
+        teacher_probs = mode.targets(teacher_fn, images, carried, temperature)
 
         def loss_fn(params):
             logits, updates = model.apply({"params": params, **state.student.model_state}, images, train=True,
@@ -176,26 +199,26 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
             return loss, (logits, updates)
 
         (loss, (logits, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.student.params)
-        grads = jax.lax.pmean(grads, parallel.AXIS)
-        student = state.student.apply_gradients(tx, grads, dict(updates) if updates else None)
         metrics = {"loss": loss, "accuracy": jnp.mean(jnp.argmax(logits, -1) == labels),
-                   "teacher_agreement": jnp.mean(jnp.argmax(logits, -1) == jnp.argmax(teacher_probs, -1)),
-                   "grad_norm": optax.tree.norm(grads)}
-        return state.replace(student=student), jax.lax.pmean(metrics, parallel.AXIS)
+                   "teacher_agreement": jnp.mean(jnp.argmax(logits, -1) == jnp.argmax(teacher_probs, -1))}
+        student, metrics = apply_gradients(state.student, tx, grads, metrics,
+                                           model_state=dict(updates) if updates else None)
+        return state.replace(student=student), metrics
 
     def eval_step(state: DistillState, batch):
         s = state.student
         logits = model.apply({"params": s.params, **s.model_state}, prepare(batch["image"]), train=False)
-        mask = batch["mask"]
-        losses = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"])
-        return {"loss": jnp.sum(losses * mask), "accuracy": jnp.sum((jnp.argmax(logits, -1) == batch["label"]) * mask),
-                "count": jnp.sum(mask)}
+        return classification_sums(logits, batch["label"], batch["mask"])
 
-    return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step, train_split=indexed(train_split),
+    return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step, train_split=train_split,
                        eval_splits=eval_splits, main_metric="accuracy")
 
 
 # ----------------------------------------------------------------------------------------------- teacher
+
+def load_data(config: ml_collections.ConfigDict) -> Dataset:
+    return load_dataset(config.dataset, data_dir=config.data_dir or None, seed=int(config.data_seed))
+
 
 def teacher_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """The `teacher` group as a classify config on the student's data and devices."""
@@ -238,18 +261,17 @@ def obtain_teacher(config: ml_collections.ConfigDict, workdir: Path, data: Datas
         if jax.process_index() == 0:  # so `teacher_workdir=<workdir>/teacher` can reuse it
             (workdir / "teacher" / "config.json").write_text(config_lib.to_json(tconf))
     variables = {"params": state.params, **state.model_state}
-    return Teacher(model=classify.build_model(tconf, data.num_classes), variables=variables, config=tconf), accuracy
+    return Teacher(model=build_model(tconf, data.num_classes), variables=variables, config=tconf), accuracy
 
 
 def teacher_logits_on(teacher: Teacher, split: Split, batch_size: int = 1000) -> np.ndarray:
-    """The teacher's logits [N, C] on the clean images of `split` (normalised as in its training)."""
-    mean, std = classify.input_stats(split)
-    uint8 = split.images.dtype == np.uint8
+    """The teacher's logits [N, C] on the clean images of `split`, standardised with the statistics of
+    `split` itself: the inputs the students' steps give the online teacher."""
+    prepare = Normaliser.fit(split)
 
     @jax.jit
     def forward(variables, images):
-        x = images.astype(jnp.float32)
-        return teacher.model.apply(variables, ((x / 255.0 if uint8 else x) - mean) / std, train=False)
+        return teacher.model.apply(variables, prepare(images), train=False)
 
     batches = eval_batches(split, global_batch=batch_size)
     out = [np.asarray(forward(teacher.variables, batch)) for batch in batches["image"]]
@@ -278,10 +300,10 @@ def scratch_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDi
 def recipe_for(config: ml_collections.ConfigDict) -> loop.Recipe:
     """The distillation recipe with an untrained teacher and zero teacher logits: the same shapes and
     the same compute as `train` (for `jaxml bench`, and as the template for restoring checkpoints)."""
-    data = classify.load_data(config)
+    data = load_data(config)
     tconf = teacher_config(config)
-    model = classify.build_model(tconf, data.num_classes)
-    variables = model.init({"params": jax.random.key(0)}, jnp.zeros((1,) + data.train.images.shape[1:]), train=False)
+    model = build_model(tconf, data.num_classes)
+    variables = model.init({"params": jax.random.key(0)}, jnp.zeros((1,) + data.train["image"].shape[1:]), train=False)
     teacher = Teacher(model=model, variables=variables, config=tconf)
     train_split = student_train_split(config, data)
     logits = np.zeros((len(train_split), data.num_classes), np.float32)
@@ -319,12 +341,12 @@ def student_train_split(config: ml_collections.ConfigDict, data: Dataset) -> Spl
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
     workdir = Path(workdir)
     d = check_distill_config(config)
-    data = classify.load_data(config)
+    data = load_data(config)
     eval_splits = {"test": data.test}
     train_split = student_train_split(config, data)   # bad values fail before the teacher trains
     teacher, teacher_acc = obtain_teacher(config, workdir, data)
     log.info("teacher test accuracy %.4f", teacher_acc)
-    logits = None if d.mode == "consistent" else teacher_logits_on(teacher, train_split)
+    logits = None if MODES[d.mode].online_teacher else teacher_logits_on(teacher, train_split)
     distilled, scratch = [], []
     params = 0
     for k in range(int(config.seeds)):

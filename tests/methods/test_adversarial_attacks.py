@@ -101,6 +101,23 @@ def test_robustness_report_monotone_and_clean_at_zero():
     assert len(r["f1_clean_per_class"]) == 5 and 0.5 <= r["confidence_auc"] <= 1.0
 
 
+def test_report_metrics_round_trip_and_registries():
+    f = random_mlp(jax.random.key(7))
+    x = np.asarray(data(jax.random.key(8), b=100))
+    y = np.array(jnp.argmax(f(jnp.asarray(x)), -1))
+    r = adv.robustness_report(f, x, y, jax.random.key(0), (0.0, 0.05, 0.1), eps=0.05, step_size=0.01,
+                              steps=3, norm="linf", restarts=1)
+    flat = adv.report_metrics(r)
+    assert all(isinstance(v, float) for v in flat.values()) and flat["accuracy"] == r["robust_accuracy"]
+    back = adv.report_from_metrics({f"robust_{k}": v for k, v in flat.items()}, (0.0, 0.05, 0.1), 5, 100)
+    assert back == r
+    assert list(adv.MODES) == ["standard", "pgd_at", "trades"] and list(adv.BALLS) == ["linf", "l2"]
+    for name, make in adv.MODES.items():
+        assert "20" in make.__doc__ or name == "standard", f"{name}: the docstring cites its paper"
+    with pytest.raises(JaxmlError, match="attack norm='l1' is not valid; choose one of linf, l2"):
+        adv.project(jnp.zeros(3), jnp.zeros(3), 0.1, norm="l1")
+
+
 def test_trades_kl_loss_is_zero_at_clean_input():
     f = random_mlp(jax.random.key(9))
     x = data(jax.random.key(10))

@@ -124,7 +124,8 @@ def test_fixed_mode_trains_teacher_student_and_scratch(tmp_path):
 
 def test_fixed_equals_consistent_without_augmentation(tmp_path):
     """With no augmentation or mixup the teacher's view is the clean image in both modes, so the stored
-    logits (looked up by example index, batches sharded over 2 devices) must reproduce the online teacher."""
+    logits (carried by the training split as the named array `teacher_logits`, batches sharded over 2
+    devices) must reproduce the online teacher."""
     runs = {}
     for mode in distill.MODES:
         c = tiny(seeds=1, scratch=False, steps=100)

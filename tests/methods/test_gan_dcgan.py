@@ -10,43 +10,46 @@ import jax.numpy as jnp
 import pytest
 import scipy.linalg
 
-from jaxml.core import loop
+from jaxml.core import feature_metrics, loop
 from jaxml.errors import JaxmlError
 from jaxml.methods import gan
+from jaxml.methods.feature_classifier import load_feature_classifier
 from jaxml.models.gan import Discriminator, Generator, depth_to_space
 
 
 def test_frechet_distance_matches_scipy_sqrtm_reference():
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(200, 6)), rng.normal(size=(300, 6)) @ rng.normal(size=(6, 6)) + 0.5
-    (m1, s1), (m2, s2) = gan.feature_statistics(a), gan.feature_statistics(b)
+    (m1, s1), (m2, s2) = feature_metrics.feature_statistics(a), feature_metrics.feature_statistics(b)
     ref = np.sum((m1 - m2) ** 2) + np.trace(s1 + s2 - 2 * np.real(scipy.linalg.sqrtm(s1 @ s2)))
-    assert gan.frechet_distance(m1, s1, m2, s2) == pytest.approx(ref, rel=1e-8)
-    assert gan.frechet_distance(m1, s1, m1, s1) == pytest.approx(0.0, abs=1e-9)
+    assert feature_metrics.frechet_distance(m1, s1, m2, s2) == pytest.approx(ref, rel=1e-8)
+    assert feature_metrics.frechet_distance(m1, s1, m1, s1) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_inception_score_references():
     k = 4
-    assert gan.inception_score(np.eye(k)[np.arange(40) % k]) == pytest.approx(k)
-    assert gan.inception_score(np.tile([[0.7, 0.1, 0.1, 0.1]], (10, 1))) == pytest.approx(1.0)
+    assert feature_metrics.inception_score(np.eye(k)[np.arange(40) % k]) == pytest.approx(k)
+    assert feature_metrics.inception_score(np.tile([[0.7, 0.1, 0.1, 0.1]], (10, 1))) == pytest.approx(1.0)
     p = np.random.default_rng(1).dirichlet(np.ones(k), size=50)
     marg = p.mean(0)
     ref = np.exp(np.mean([np.sum(r * np.log(r / marg)) for r in p]))
-    assert gan.inception_score(p) == pytest.approx(ref, rel=1e-12)
+    assert feature_metrics.inception_score(p) == pytest.approx(ref, rel=1e-12)
 
 
 def test_losses_match_numpy_references():
     rng = np.random.default_rng(2)
     r, f = rng.normal(size=16), rng.normal(size=16)
     sp = lambda v: np.log1p(np.exp(v))
-    assert float(gan.discriminator_loss("ns", r, f)) == pytest.approx(np.mean(sp(-r)) + np.mean(sp(f)), rel=1e-5)
-    assert float(gan.generator_loss("ns", f)) == pytest.approx(np.mean(sp(-f)), rel=1e-5)
+    ns, hinge_loss, wgan = (gan.gan_loss(k) for k in ("ns", "hinge", "wgan_gp"))
+    assert float(ns.discriminator(r, f)) == pytest.approx(np.mean(sp(-r)) + np.mean(sp(f)), rel=1e-5)
+    assert float(ns.generator(f)) == pytest.approx(np.mean(sp(-f)), rel=1e-5)
     hinge = np.mean(np.maximum(0, 1 - r)) + np.mean(np.maximum(0, 1 + f))
-    assert float(gan.discriminator_loss("hinge", r, f)) == pytest.approx(hinge, rel=1e-5)
-    assert float(gan.discriminator_loss("wgan_gp", r, f)) == pytest.approx(f.mean() - r.mean(), rel=1e-5, abs=1e-6)
-    assert float(gan.generator_loss("hinge", f)) == pytest.approx(-f.mean(), rel=1e-5, abs=1e-6)
-    with pytest.raises(JaxmlError, match="ns, hinge, wgan_gp"):
-        gan.discriminator_loss("lsgan", r, f)
+    assert float(hinge_loss.discriminator(r, f)) == pytest.approx(hinge, rel=1e-5)
+    assert float(wgan.discriminator(r, f)) == pytest.approx(f.mean() - r.mean(), rel=1e-5, abs=1e-6)
+    assert float(hinge_loss.generator(f)) == pytest.approx(-f.mean(), rel=1e-5, abs=1e-6)
+    assert wgan.gradient_penalty and not ns.gradient_penalty and not hinge_loss.gradient_penalty
+    with pytest.raises(JaxmlError, match="config.gan.loss='lsgan'.*ns, hinge, wgan_gp"):
+        gan.gan_loss("lsgan")
 
 
 def test_gradient_penalty_of_linear_critic_is_exact():
@@ -104,26 +107,26 @@ def test_fid_sanity_on_digits(fc_cache):
     c = tiny()
     c.fid.cache_dir = fc_cache
     data = gan.load_data(c)
-    fc = gan.load_feature_classifier(c, data)
+    fc = load_feature_classifier(c, data)
     assert fc.test_accuracy > 0.9
-    ref = gan.feature_statistics(fc(gan.to_unit(data.test.images))[0])
+    ref = feature_metrics.feature_statistics(fc(gan.to_unit(data.test["image"]))[0])
     s = gan.real_data_sanity(fc, data, ref, 500, 0)
     recipe = gan.make_recipe(c, data)
     state = jax.device_get(recipe.init(loop.init_key(0)))
     sampler = gan.make_sampler(c, 10, 1)
-    init = gan.sample_quality(fc, sampler(state["ema"], state["gen"].model_state, jax.random.key(0),
-                                          np.zeros(500, np.int32)), ref)
+    samples = sampler(state["ema"], state["gen"].model_state, jax.random.key(0), np.zeros(500, np.int32))
+    init = feature_metrics.sample_quality(fc, samples, ref)
     assert s["fid_train_test"] * 20 < init["fid"]
     assert s["fid_train_test"] < s["fid_noise_0.1"] < s["fid_noise_0.2"] < s["fid_noise_0.4"]
     assert s["is_single_class"] < 1.2 and s["is_real"] > 8
     assert s["fid_single_class"] > 10 * s["fid_train_test"]
     # cached: a second load reads the same weights instead of training
-    again = gan.load_feature_classifier(c, data)
+    again = load_feature_classifier(c, data)
     np.testing.assert_array_equal(jax.tree.leaves(again.variables)[0], jax.tree.leaves(fc.variables)[0])
 
 
 def test_dcgan_lowers_fid_and_resumes(tmp_path, fc_cache):
-    c = tiny(eval_every=200)  # one evaluation stage (each stage compiles the step anew): CI time
+    c = tiny(eval_every=200)  # one FID evaluation besides step 0: CI time
     c.fid.cache_dir = fc_cache
     r = gan.train(c, tmp_path)
     assert r["fid"] < r["fid_init"] / 2 and r["inception_score"] > r["inception_score_init"]

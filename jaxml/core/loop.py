@@ -1,8 +1,10 @@
 """The shared training loop: chunks of steps in one compiled scan, eval, logging, checkpoints, NaN guard.
 
-A method hands the loop a `Recipe` of pure per-device functions and its data. The loop:
-- places the state replicated on a 1-D "data" mesh and shards every batch over it;
-- runs `config.log_every` steps per call as one `jax.lax.scan` inside `data_parallel` (no Python and
+A method hands the loop a `Recipe` of pure functions and its data. The loop:
+- places the state and shards every batch as the recipe's `sharding` strategy says: replicated on a
+  1-D "data" mesh for per-device steps (`parallel.PER_DEVICE`, the default), or by the rules of
+  `core/sharding.py` on the (data, fsdp, tensor) mesh for steps written on global arrays;
+- runs `config.log_every` steps per call as one `jax.lax.scan` compiled by that strategy (no Python and
   no host sync inside a chunk), the batches for the chunk gathered on the host from a deterministic
   order (a function of seed and epoch; position a function of step);
 - after each chunk: checks every step's loss is finite (else stops, naming the step, without saving),
@@ -47,6 +49,11 @@ class Recipe:
     `pmean`-ed and including "loss"; eval_step(state, batch) -> per-batch SUMS per device (the loop
     psums them over devices and batches and divides by the "count" entry).
 
+    sharding: how the steps are written and placed. `parallel.PER_DEVICE` (default): per device, as
+    above. `core.sharding.GlobalArrays(param_axes)`: train_step and eval_step see the global batch and
+    use no collectives; the state is sharded by the rules (FSDP / tensor parallelism from
+    `config.parallel.fsdp` / `.tensor`) and XLA inserts the communication.
+
     evaluators: {name: fn(state, key) -> {metric: float}} run after the eval splits at every eval
     point (`eval_every` steps and the end) inside the same run: FID of samples, robust accuracy, a
     linear probe. Each is called with the global (replicated) state and a key that is a function of
@@ -61,6 +68,7 @@ class Recipe:
     eval_splits: Mapping[str, Split]
     main_metric: str = "accuracy"
     evaluators: Mapping[str, Callable[[State, jax.Array], Mapping[str, float]]] = dataclasses.field(default_factory=dict)
+    sharding: Any = parallel.PER_DEVICE
 
 
 class Preempted(Exception):
@@ -89,7 +97,7 @@ class SigtermFlag:
 
 
 def make_train_chunk(recipe: Recipe, mesh, backend: str) -> Callable:
-    """(state, batches [K, B, ...], key, start_step) -> (state, metrics [K]); sharded over "data"."""
+    """(state, batches [K, B, ...], key, start_step) -> (state, metrics [K]); compiled by `recipe.sharding`."""
 
     def chunk(state, batches, key, start_step):
         num_steps = jax.tree.leaves(batches)[0].shape[0]
@@ -101,8 +109,7 @@ def make_train_chunk(recipe: Recipe, mesh, backend: str) -> Callable:
 
         return jax.lax.scan(body, state, (jnp.arange(num_steps), batches))
 
-    return parallel.data_parallel(chunk, mesh, backend=backend, batch_argnums=(1,), batch_axis=1,
-                                  donate_argnums=(0,))
+    return recipe.sharding.compile_train(chunk, mesh, backend, recipe.init)
 
 
 def make_eval(recipe: Recipe, mesh, backend: str) -> Callable:
@@ -116,9 +123,9 @@ def make_eval(recipe: Recipe, mesh, backend: str) -> Callable:
         first = jax.tree.map(lambda x: x[0], batches)
         zeros = jax.tree.map(jnp.zeros_like, jax.eval_shape(recipe.eval_step, state, first))
         total, _ = jax.lax.scan(body, zeros, batches)
-        return jax.lax.psum(total, parallel.AXIS)
+        return total
 
-    return parallel.data_parallel(evaluate, mesh, backend=backend, batch_argnums=(1,), batch_axis=1)
+    return recipe.sharding.compile_eval(evaluate, mesh, backend, recipe.init)
 
 
 def summarize_eval(sums: Mapping[str, Any]) -> dict[str, float]:
@@ -183,14 +190,14 @@ def _run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path,
     global_batch = int(config.batch_size)
     eval_batch = int(config.get("eval_batch_size", global_batch))
     backend = config.parallel.backend
-    mesh = parallel.make_mesh(int(config.parallel.num_devices))
+    mesh = recipe.sharding.make_mesh(config.parallel)
     parallel.check_batch_size(global_batch, mesh)
     parallel.check_batch_size(eval_batch, mesh, "eval_batch_size")
     if len(recipe.train_split) < global_batch:
         raise JaxmlError(f"config.batch_size={global_batch} exceeds the {len(recipe.train_split)} training examples")
 
     pidx, pcount = jax.process_index(), jax.process_count()
-    state = parallel.on_mesh(lambda: recipe.init(init_key(config.seed)), mesh)
+    state = recipe.sharding.place_state(lambda: recipe.init(init_key(config.seed)), mesh)
     checkpointer = Checkpointer(workdir, keep=int(config.keep_checkpoints)) if ckpt_every else None
     start_step = 0
     if checkpointer is not None:
@@ -204,8 +211,8 @@ def _run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path,
     train_chunk = make_train_chunk(recipe, mesh, backend)
     evaluate = make_eval(recipe, mesh, backend)
     eval_data = {
-        name: parallel.shard_batch(eval_batches(split, global_batch=eval_batch, process_index=pidx,
-                                                process_count=pcount), mesh, batch_axis=1)
+        name: recipe.sharding.shard_batch(eval_batches(split, global_batch=eval_batch, process_index=pidx,
+                                                       process_count=pcount), mesh, batch_axis=1)
         for name, split in recipe.eval_splits.items()}
     key = parallel.on_mesh(lambda: train_key(config.seed), mesh)
 
@@ -231,7 +238,7 @@ def _run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path,
             host = train_batches(recipe.train_split, start_step=step, num_steps=num,
                                  global_batch=global_batch, seed=int(config.seed),
                                  process_index=pidx, process_count=pcount)
-            batches = parallel.shard_batch(host, mesh, batch_axis=1)
+            batches = recipe.sharding.shard_batch(host, mesh, batch_axis=1)
             state, metrics = train_chunk(state, batches, key, jnp.int32(step))
             metrics = jax.device_get(metrics)
             bad = first_nonfinite(metrics)
@@ -274,8 +281,8 @@ def _run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path,
 
 def evaluate_checkpoint(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, float]:
     """Restores the newest readable checkpoint of `workdir` and evaluates it on the recipe's eval splits."""
-    mesh = parallel.make_mesh(int(config.parallel.num_devices))
-    state = parallel.on_mesh(lambda: recipe.init(init_key(config.seed)), mesh)
+    mesh = recipe.sharding.make_mesh(config.parallel)
+    state = recipe.sharding.place_state(lambda: recipe.init(init_key(config.seed)), mesh)
     restored = Checkpointer(workdir, keep=int(config.keep_checkpoints)).restore_latest(state)
     if restored is None:
         raise JaxmlError(f"no checkpoint in {Path(workdir) / 'checkpoints'}; train first with `jaxml train`")
@@ -284,8 +291,9 @@ def evaluate_checkpoint(recipe: Recipe, config: ml_collections.ConfigDict, workd
     eval_batch = int(config.get("eval_batch_size", config.batch_size))
     results: dict[str, float] = {"step": step}
     for name, split in recipe.eval_splits.items():
-        batches = parallel.shard_batch(eval_batches(split, global_batch=eval_batch, process_index=jax.process_index(),
-                                                    process_count=jax.process_count()), mesh, batch_axis=1)
+        batches = recipe.sharding.shard_batch(eval_batches(split, global_batch=eval_batch,
+                                                           process_index=jax.process_index(),
+                                                           process_count=jax.process_count()), mesh, batch_axis=1)
         results.update({f"{name}_{k}": v for k, v in summarize_eval(evaluate(state, batches)).items()})
     for name, metrics in run_evaluators(recipe, state, int(config.seed), step).items():
         results.update({f"{name}_{k}": v for k, v in metrics.items()})

@@ -1,8 +1,10 @@
 """The shared training loop: chunks of steps in one compiled scan, eval, logging, checkpoints, NaN guard.
 
-A method hands the loop a `Recipe` of pure per-device functions and its data. The loop:
-- places the state replicated on a 1-D "data" mesh and shards every batch over it;
-- runs `config.log_every` steps per call as one `jax.lax.scan` inside `data_parallel` (no Python and
+A method hands the loop a `Recipe` of pure functions and its data. The loop:
+- places the state and shards every batch as the recipe's `sharding` strategy says: replicated on a
+  1-D "data" mesh for per-device steps (`parallel.PER_DEVICE`, the default), or by the rules of
+  `core/sharding.py` on the (data, fsdp, tensor) mesh for steps written on global arrays;
+- runs `config.log_every` steps per call as one `jax.lax.scan` compiled by that strategy (no Python and
   no host sync inside a chunk), the batches for the chunk gathered on the host from a deterministic
   order (a function of seed and epoch; position a function of step);
 - after each chunk: checks every step's loss is finite (else stops, naming the step, without saving),
@@ -45,6 +47,11 @@ class Recipe:
     `pmean`-ed and including "loss"; eval_step(state, batch) -> per-batch SUMS per device (the loop
     psums them over devices and batches and divides by the "count" entry).
 
+    sharding: how the steps are written and placed. `parallel.PER_DEVICE` (default): per device, as
+    above. `core.sharding.GlobalArrays(param_axes)`: train_step and eval_step see the global batch and
+    use no collectives; the state is sharded by the rules (FSDP / tensor parallelism from
+    `config.parallel.fsdp` / `.tensor`) and XLA inserts the communication.
+
     evaluators: {name: fn(state, key) -> {metric: float}} run after the eval splits at every eval
     point (`eval_every` steps and the end) inside the same run: FID of samples, robust accuracy, a
     linear probe. Each is called with the global (replicated) state and a key that is a function of
@@ -59,10 +66,11 @@ class Recipe:
     eval_splits: Mapping[str, Split]
     main_metric: str = "accuracy"
     evaluators: Mapping[str, Callable[[State, jax.Array], Mapping[str, float]]] = dataclasses.field(default_factory=dict)
+    sharding: Any = parallel.PER_DEVICE
 
 
 def make_train_chunk(recipe: Recipe, mesh, backend: str) -> Callable:
-    """(state, batches [K, B, ...], key, start_step) -> (state, metrics [K]); sharded over "data"."""
+    """(state, batches [K, B, ...], key, start_step) -> (state, metrics [K]); compiled by `recipe.sharding`."""
 
     def chunk(state, batches, key, start_step):
         num_steps = jax.tree.leaves(batches)[0].shape[0]
@@ -74,8 +82,7 @@ def make_train_chunk(recipe: Recipe, mesh, backend: str) -> Callable:
 
         return jax.lax.scan(body, state, (jnp.arange(num_steps), batches))
 
-    return parallel.data_parallel(chunk, mesh, backend=backend, batch_argnums=(1,), batch_axis=1,
-                                  donate_argnums=(0,))
+    return recipe.sharding.compile_train(chunk, mesh, backend, recipe.init)
 
 
 def make_eval(recipe: Recipe, mesh, backend: str) -> Callable:
@@ -89,9 +96,9 @@ def make_eval(recipe: Recipe, mesh, backend: str) -> Callable:
         first = jax.tree.map(lambda x: x[0], batches)
         zeros = jax.tree.map(jnp.zeros_like, jax.eval_shape(recipe.eval_step, state, first))
         total, _ = jax.lax.scan(body, zeros, batches)
-        return jax.lax.psum(total, parallel.AXIS)
+        return total
 
-    return parallel.data_parallel(evaluate, mesh, backend=backend, batch_argnums=(1,), batch_axis=1)
+    return recipe.sharding.compile_eval(evaluate, mesh, backend, recipe.init)
 
 
 def summarize_eval(sums: Mapping[str, Any]) -> dict[str, float]:
@@ -138,7 +145,7 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
     global_batch = int(config.batch_size)
     eval_batch = int(config.get("eval_batch_size", global_batch))
     backend = config.parallel.backend
-    mesh = parallel.make_mesh(int(config.parallel.num_devices))
+    mesh = recipe.sharding.make_mesh(config.parallel)
     parallel.check_batch_size(global_batch, mesh)
     parallel.check_batch_size(eval_batch, mesh, "eval_batch_size")
     if len(recipe.train_split) < global_batch:
@@ -149,10 +156,11 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
     seed = int(config.seed)
     with Run(workdir, total=total_steps, config=config, desc=desc, checkpoint=bool(ckpt_every),
              keep=int(config.keep_checkpoints), tensorboard=bool(config.get("tensorboard", True))) as run:
-        state = run.restore(parallel.on_mesh(lambda: recipe.init(init_key(seed)), mesh))
+        state = run.restore(recipe.sharding.place_state(lambda: recipe.init(init_key(seed)), mesh))
         train_chunk = make_train_chunk(recipe, mesh, backend)
         evaluate = make_eval(recipe, mesh, backend)
-        eval_data = {name: shard_eval_split(split, eval_batch, mesh) for name, split in recipe.eval_splits.items()}
+        eval_data = {name: shard_eval_split(split, eval_batch, mesh, recipe.sharding)
+                     for name, split in recipe.eval_splits.items()}
         key = parallel.on_mesh(lambda: train_key(seed), mesh)
 
         def run_eval(step: int) -> dict[str, float]:
@@ -175,7 +183,7 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
             num = min(log_every, total_steps - step)
             host = train_batches(recipe.train_split, start_step=step, num_steps=num, global_batch=global_batch,
                                  seed=seed, process_index=pidx, process_count=pcount)
-            batches = parallel.shard_batch(host, mesh, batch_axis=1)
+            batches = recipe.sharding.shard_batch(host, mesh, batch_axis=1)
             state, metrics = train_chunk(state, batches, key, jnp.int32(step))
             metrics = jax.device_get(metrics)
             run.check_finite(metrics)
@@ -214,23 +222,23 @@ def check_eval_batch(eval_batch: int, splits: Mapping[str, Split], mesh) -> None
                          f"split; use at most {limit}")
 
 
-def shard_eval_split(split: Split, eval_batch: int, mesh) -> Any:
-    """The whole split as padded, masked global batches [N, B, ...] sharded over "data"."""
-    return parallel.shard_batch(eval_batches(split, global_batch=eval_batch, process_index=jax.process_index(),
+def shard_eval_split(split: Split, eval_batch: int, mesh, sharding: Any = parallel.PER_DEVICE) -> Any:
+    """The whole split as padded, masked global batches [N, B, ...] sharded over the batch axes."""
+    return sharding.shard_batch(eval_batches(split, global_batch=eval_batch, process_index=jax.process_index(),
                                              process_count=jax.process_count()), mesh, batch_axis=1)
 
 
 def evaluate_checkpoint(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, float]:
     """Restores the newest readable checkpoint of `workdir` and evaluates it on the recipe's eval splits
     and evaluators."""
-    mesh = parallel.make_mesh(int(config.parallel.num_devices))
-    like = parallel.on_mesh(lambda: recipe.init(init_key(config.seed)), mesh)
+    mesh = recipe.sharding.make_mesh(config.parallel)
+    like = recipe.sharding.place_state(lambda: recipe.init(init_key(config.seed)), mesh)
     step, state = restore_checkpoint(workdir, like)
     evaluate = make_eval(recipe, mesh, config.parallel.backend)
     eval_batch = int(config.get("eval_batch_size", config.batch_size))
     results: dict[str, float] = {"step": step}
     for name, split in recipe.eval_splits.items():
-        batches = shard_eval_split(split, eval_batch, mesh)
+        batches = shard_eval_split(split, eval_batch, mesh, recipe.sharding)
         results.update({f"{name}_{k}": v for k, v in summarize_eval(evaluate(state, batches)).items()})
     for name, metrics in run_evaluators(recipe, state, int(config.seed), step).items():
         results.update({f"{name}_{k}": v for k, v in metrics.items()})

@@ -6,11 +6,16 @@ written per device, like a pmap body, and averages gradients and metrics with
 (kept for comparison; single process only). Multi-host: `initialize_distributed()` joins a
 `jax.distributed` job; each process loads its own slice of every global batch and
 `shard_batch` assembles the global array with `jax.make_array_from_process_local_data`.
+
+`PER_DEVICE` is this path as a `loop.Recipe.sharding` strategy (the default); steps written on global
+arrays and sharded by rules use `core.sharding.GlobalArrays` instead.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 import os
 from typing import Any, Callable, Sequence
 
@@ -24,6 +29,8 @@ from jaxml.errors import JaxmlError
 
 AXIS = "data"
 BACKENDS = ("shard_map", "pmap")
+# The mesh axes a batch is split over (a "tensor" axis holds model shards and sees the whole batch).
+BATCH_AXES = ("data", "fsdp")
 
 
 def initialize_distributed() -> bool:
@@ -73,8 +80,13 @@ def replicated(mesh: Mesh) -> NamedSharding:
     return NamedSharding(mesh, P())
 
 
-def batch_spec(batch_axis: int = 0) -> P:
-    return P(*([None] * batch_axis), AXIS)
+def batch_spec(batch_axis: int = 0, axes: str | tuple[str, ...] | None = AXIS) -> P:
+    return P(*([None] * batch_axis), axes)
+
+
+def batch_shards(mesh: Mesh) -> int:
+    """How many pieces a batch is split into on `mesh`: the product of its `BATCH_AXES` sizes."""
+    return math.prod(mesh.shape[a] for a in BATCH_AXES if a in mesh.shape)
 
 
 def on_mesh(fn: Callable[[], Any], mesh: Mesh) -> Any:
@@ -82,10 +94,11 @@ def on_mesh(fn: Callable[[], Any], mesh: Mesh) -> Any:
     return jax.jit(fn, out_shardings=replicated(mesh))()
 
 
-def shard_batch(local_batch: Any, mesh: Mesh, batch_axis: int = 0) -> Any:
-    """Builds global arrays from this process's slice, sharded over "data" on `batch_axis`."""
-    sharding = NamedSharding(mesh, batch_spec(batch_axis))
-    devices = mesh.devices.size
+def shard_batch(local_batch: Any, mesh: Mesh, batch_axis: int = 0, axes: str | tuple[str, ...] | None = AXIS) -> Any:
+    """Builds global arrays from this process's slice, sharded over `axes` (default "data") on `batch_axis`."""
+    sharding = NamedSharding(mesh, batch_spec(batch_axis, axes))
+    named = () if axes is None else (axes,) if isinstance(axes, str) else tuple(axes)
+    devices = math.prod(mesh.shape[a] for a in named)
 
     def put(x):
         x = np.asarray(x)
@@ -99,9 +112,10 @@ def shard_batch(local_batch: Any, mesh: Mesh, batch_axis: int = 0) -> Any:
 
 
 def check_batch_size(global_batch: int, mesh: Mesh, name: str = "batch_size") -> None:
-    n = mesh.devices.size
+    n = batch_shards(mesh)
     if global_batch % n or global_batch % jax.process_count():
-        raise JaxmlError(f"config.{name}={global_batch} must be divisible by the {n} devices of the mesh")
+        what = f"{n} devices" if n == mesh.devices.size else f"{n} batch shards (data x fsdp)"
+        raise JaxmlError(f"config.{name}={global_batch} must be divisible by the {what} of the mesh")
 
 
 def local_example_keys(key: jax.Array, local_batch: int) -> jax.Array:
@@ -172,3 +186,30 @@ def data_parallel(
         return jax.tree.map(lambda x: x[0], out)
 
     return call
+
+
+@dataclasses.dataclass(frozen=True)
+class PerDevice:
+    """The `loop.Recipe.sharding` strategy of per-device steps (a pmap body that `pmean`s over "data"):
+    a 1-D mesh, the state replicated, batches split over "data", run by `data_parallel`."""
+
+    def make_mesh(self, parallel_config: Any) -> Mesh:
+        return make_mesh(int(parallel_config.num_devices))
+
+    def place_state(self, init: Callable[[], Any], mesh: Mesh) -> Any:
+        return on_mesh(init, mesh)
+
+    def shard_batch(self, local_batch: Any, mesh: Mesh, batch_axis: int = 0) -> Any:
+        return shard_batch(local_batch, mesh, batch_axis)
+
+    def compile_train(self, chunk: Callable, mesh: Mesh, backend: str, init: Callable) -> Callable:
+        """(state, batches [K, B, ...], key, start_step) -> (state, metrics); the state is donated."""
+        return data_parallel(chunk, mesh, backend=backend, batch_argnums=(1,), batch_axis=1, donate_argnums=(0,))
+
+    def compile_eval(self, evaluate: Callable, mesh: Mesh, backend: str, init: Callable) -> Callable:
+        """(state, batches [N, B, ...]) -> `evaluate`'s per-device sums added over the devices."""
+        return data_parallel(lambda state, batches: jax.lax.psum(evaluate(state, batches), AXIS), mesh,
+                             backend=backend, batch_argnums=(1,), batch_axis=1)
+
+
+PER_DEVICE = PerDevice()

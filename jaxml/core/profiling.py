@@ -3,7 +3,9 @@
 `bench_experiment` times the experiment's real training chunk (the scanned, data-parallel function
 the loop runs) after warm-up, and reads FLOPs per step from the compiled single-step program.
 MFU = achieved FLOP/s / (peak dense bf16 FLOP/s per device x devices), reported only for devices
-in `PEAK_FLOPS`.
+in `PEAK_FLOPS`. Memory: the parameter and optimizer-state bytes one device holds, measured from the
+state's shards as the recipe's sharding placed them, beside what data parallelism (everything
+replicated) holds per device; with `config.parallel.fsdp=N` the ratio is about 1/N.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from jaxml.core import loop, parallel
+from jaxml.core import loop, parallel, sharding
 from jaxml.data.batching import train_batches
 from jaxml.errors import JaxmlError
 
@@ -60,6 +62,17 @@ def time_calls(fn, args_fn, n: int) -> list[float]:
     return times
 
 
+def state_memory(state: Any) -> dict[str, int]:
+    """Bytes per device of the parameters and the optimizer state (the whole state when it has no
+    `params`/`opt_state`), as placed, and what data parallelism would hold per device."""
+    parts = {"param": state.params, "opt_state": state.opt_state} if hasattr(state, "opt_state") else {"state": state}
+    out: dict[str, int] = {}
+    for name, tree in parts.items():
+        out[f"{name}_bytes_per_device"] = sharding.bytes_per_device(tree)
+        out[f"{name}_bytes_per_device_data_parallel"] = sharding.replicated_bytes(tree)
+    return out
+
+
 class StepTimer:
     """The loop's real training chunk for a recipe, compiled once and timed on demand.
 
@@ -67,7 +80,7 @@ class StepTimer:
     """
 
     def __init__(self, recipe: loop.Recipe, config: ml_collections.ConfigDict, steps_per_call: int | None = None):
-        self.mesh = parallel.make_mesh(int(config.parallel.num_devices))
+        self.mesh = recipe.sharding.make_mesh(config.parallel)
         self.global_batch = int(config.batch_size)
         self.steps_per_call = max(1, int(steps_per_call or config.log_every))
         self.key = parallel.on_mesh(lambda: loop.train_key(config.seed), self.mesh)
@@ -77,9 +90,10 @@ class StepTimer:
             host = train_batches(recipe.train_split, start_step=0, num_steps=num, global_batch=self.global_batch,
                                  seed=int(config.seed), process_index=jax.process_index(),
                                  process_count=jax.process_count())
-            return parallel.shard_batch(host, self.mesh, batch_axis=1)
+            return recipe.sharding.shard_batch(host, self.mesh, batch_axis=1)
 
-        self.state = parallel.on_mesh(lambda: recipe.init(loop.init_key(config.seed)), self.mesh)
+        self.state = recipe.sharding.place_state(lambda: recipe.init(loop.init_key(config.seed)), self.mesh)
+        self.memory = state_memory(self.state)
         self.batches = batches(self.steps_per_call)
         one = batches(1)
         t = time.perf_counter()
@@ -111,14 +125,19 @@ def bench_recipe(recipe: loop.Recipe, config: ml_collections.ConfigDict, *, step
         step_s = statistics.median(timer.step_times(n_calls))
     mesh, flops = timer.mesh, timer.flops_per_step
     report: dict[str, Any] = {
-        "devices": parallel.describe_devices(mesh), "backend": config.parallel.backend,
+        "devices": parallel.describe_devices(mesh), "mesh": " x ".join(f"{k}={v}" for k, v in mesh.shape.items()),
+        "backend": config.parallel.backend,
         "dtype": config.get("dtype", "float32"), "global_batch": timer.global_batch,
         "steps_per_call": timer.steps_per_call, "timed_steps": n_calls * timer.steps_per_call,
         "compile_s": round(timer.compile_s, 3), "first_chunk_s": round(timer.first_call_s, 3),
         "step_ms": round(step_s * 1e3, 3), "examples_per_s": round(timer.global_batch / step_s, 1),
         "flops_per_step": flops, "achieved_flops_per_s": (flops / step_s) if flops else None,
         "jax_version": jax.__version__,
+        **timer.memory,
     }
+    held = sum(v for k, v in timer.memory.items() if k.endswith("_bytes_per_device"))
+    replicated = sum(v for k, v in timer.memory.items() if k.endswith("_data_parallel"))
+    report["state_bytes_vs_data_parallel"] = held / replicated if replicated else None
     peak = peak_flops(mesh.devices.flat[0])
     report["peak_flops_per_s"] = peak * mesh.devices.size if peak else None
     report["mfu"] = (report["achieved_flops_per_s"] / report["peak_flops_per_s"]) if (peak and flops) else None

@@ -11,6 +11,12 @@ Model: `models.transformer.Decoder` (pre-LN, learned or rotary positions, einsum
 warm-up + cosine, gradient clipping, `grad_accum` micro-batches per step (one `lax.scan` summing
 gradients), through `core.loop`.
 
+Parallelism: the train and eval steps are written on global arrays and sharded by the rules of
+`core/sharding.py` (`models.transformer.PARAM_AXES` names the parameters): data parallelism by
+default, `config.parallel.fsdp=N` shards parameters and optimizer moments over N devices (FSDP),
+`config.parallel.tensor=N` splits attention heads and the MLP width (tensor parallelism); the
+numbers do not depend on the layout or the device count beyond float reassociation.
+
 Sampling: `generate(...)` — KV-cached, temperature and top-k (temperature 0 = greedy), a prompt
 prefilled in one call and then one token per `lax.scan` step; returns the tokens and the logits
 each token was drawn from (tests compare them with full recomputation).
@@ -42,16 +48,16 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core import loop, parallel, profiling
+from jaxml.core import loop, profiling, sharding
 from jaxml.core.inference import Inference
-from jaxml.core.steps import apply_gradients
 from jaxml.core.train_state import TrainState, make_optimizer, text_model_config
 from jaxml.data import text as text_lib
 from jaxml.data.datasets import Split
 from jaxml.errors import JaxmlError
 from jaxml.models.attention import attention_rollout
 from jaxml.models.build import TRANSFORMER_FIELDS, transformer_config
-from jaxml.models.transformer import Decoder, TransformerConfig
+from jaxml.models.layers import DTYPES
+from jaxml.models.transformer import PARAM_AXES, Decoder, TransformerConfig
 
 log = logging.getLogger("jaxml")
 MODEL_KEYS = TRANSFORMER_FIELDS + ("tie_embeddings",)
@@ -108,10 +114,15 @@ def make_recipe(config: ml_collections.ConfigDict, data: LMData) -> loop.Recipe:
     accum = int(config.grad_accum)
     if accum < 1:
         raise JaxmlError(f"config.grad_accum={accum} must be >= 1")
-    n_dev = parallel.make_mesh(int(config.parallel.num_devices)).devices.size
-    if int(config.batch_size) % (n_dev * accum):
-        raise JaxmlError(f"config.batch_size={config.batch_size} must be divisible by devices x grad_accum = "
-                         f"{n_dev} x {accum}")
+    layout = sharding.mesh_shape(config.parallel)
+    sharding.check_divides(config.parallel, {
+        "fsdp": {"config.model.embed_dim": cfg.embed_dim},
+        "tensor": {"config.model.num_heads": cfg.num_heads,
+                   "the MLP width (config.model.mlp_dim, or 4 x embed_dim when 0)": cfg.hidden_dim}})
+    shards = layout["data"] * layout["fsdp"]
+    if int(config.batch_size) % (shards * accum):
+        raise JaxmlError(f"config.batch_size={config.batch_size} must be divisible by batch shards (data x fsdp) x "
+                         f"grad_accum = {shards} x {accum}")
     seq = int(config.seq_len)
 
     def init(key):
@@ -124,9 +135,13 @@ def make_recipe(config: ml_collections.ConfigDict, data: LMData) -> loop.Recipe:
         return token_nll(logits, windows[:, 1:]).mean()
 
     def train_step(state: TrainState, batch, key):
+        """One step on the global batch; no collectives (XLA adds them from the shardings)."""
         windows = batch["tokens"]
-        micro = windows.reshape(accum, windows.shape[0] // accum, *windows.shape[1:])
-        key = parallel.device_key(key)
+        # micro-batch i = rows i, i + accum, ...: each batch shard keeps its own rows
+        micro = jnp.swapaxes(windows.reshape(windows.shape[0] // accum, accum, *windows.shape[1:]), 0, 1)
+        # one dropout key for the whole global batch: the key device 0 drew on the per-device path, so
+        # one-device runs keep their numbers
+        key = jax.random.fold_in(key, 0)
 
         def body(acc, xs):
             i, w = xs
@@ -139,7 +154,8 @@ def make_recipe(config: ml_collections.ConfigDict, data: LMData) -> loop.Recipe:
         else:
             (loss, grads), _ = jax.lax.scan(body, zeros, (jnp.arange(accum), micro))
             loss, grads = loss / accum, jax.tree.map(lambda g: g / accum, grads)
-        return apply_gradients(state, tx, grads, {"loss": loss})
+        state = state.apply_gradients(tx, grads)
+        return state, {"loss": loss, "grad_norm": optax.tree.norm(grads)}
 
     def eval_step(state: TrainState, batch):
         w = batch["tokens"].astype(jnp.int32)
@@ -150,7 +166,8 @@ def make_recipe(config: ml_collections.ConfigDict, data: LMData) -> loop.Recipe:
         return {"loss": jnp.sum(nll * mask), "count": jnp.sum(count)}
 
     return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step, train_split=data.train,
-                       eval_splits={"val": data.val}, main_metric="loss")
+                       eval_splits={"val": data.val}, main_metric="loss",
+                       sharding=sharding.GlobalArrays(PARAM_AXES))
 
 
 def sample_token(key: jax.Array, logits: jax.Array, temperature: float, top_k: int) -> jax.Array:
@@ -304,7 +321,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     fpt = flops_per_token(cfg, int(config.seq_len))
     sps = median_steps_per_s(workdir)
     tps = sps * int(config.batch_size) * int(config.seq_len) if sps else None
-    mesh = parallel.make_mesh(int(config.parallel.num_devices))
+    mesh = sharding.make_mesh(config.parallel)
     peak = profiling.peak_flops(mesh.devices.flat[0])
     result = {
         "val_loss": metrics["val_loss"], "val_bpc": metrics["val_loss"] / math.log(2),
@@ -333,6 +350,8 @@ def base_config() -> ml_collections.ConfigDict:
     c.seq_len = 128
     c.train_stride = 64
     c.grad_accum = 1
+    c.parallel.fsdp = 1  # devices over which parameters and optimizer moments are sharded (FSDP)
+    c.parallel.tensor = 1  # devices over which attention heads and the MLP width are split
     c.steps = 2000
     c.eval_every = 1000
     c.checkpoint_every = 1000

@@ -19,7 +19,8 @@ Shapes (nanodo-style names): B batch, T query length, S key length, H heads, D h
   token at a time) and `mutable=["cache"]`; each query attends to every cached position up to its
   own, so a cached forward pass gives the logits of full recomputation (tested).
   The einsum path sows the [B, H, T, S] weights as `intermediates/attention_weights`
-  (read them with `mutable=["intermediates"]`).
+  (read them with `mutable=["intermediates"]`). q, k and v carry the logical axis names
+  `HEADS_AXES` (heads over the `tensor` mesh axis under `core/sharding.py`'s rules; no-op otherwise).
 - `AdditiveAttention(features)(query [B, E_q], keys [B, S, E_k], mask [B, S])` ->
   (context [B, E_k], weights [B, S]): score_s = v^T tanh(W_q q + W_k k_s) (Bahdanau et al. 2015).
 - `attention_rollout(weights [L, H, T, T])` -> [T, T] token-to-token relevance through all layers
@@ -40,6 +41,7 @@ from jaxml.models.layers import Dense
 
 ATTENTION_IMPLS = ("einsum", "dot_product_attention")
 NEG_INF = -0.7 * float(np.finfo(np.float32).max)  # the fill jax.nn.dot_product_attention uses for f32
+HEADS_AXES = ("batch", "length", "act_heads", None)  # [B, T, H, D] logical axis names
 
 
 def check_impl(impl: str) -> str:
@@ -138,7 +140,8 @@ class MultiHeadAttention(nn.Module):
         b, t = x_q.shape[:2]
 
         def project(name: str, x: jax.Array) -> jax.Array:
-            return Dense(h * d, dtype=self.dtype, name=name)(x).reshape(*x.shape[:2], h, d)
+            y = Dense(h * d, dtype=self.dtype, name=name)(x).reshape(*x.shape[:2], h, d)
+            return nn.with_logical_constraint(y, HEADS_AXES)
 
         q, k, v = project("query", x_q), project("key", x_kv), project("value", x_kv)
 

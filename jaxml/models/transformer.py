@@ -21,6 +21,13 @@ All modules take one frozen `TransformerConfig`:
   "class_logits": [B, C] (when num_classes > 0; from the first position's hidden state, a [CLS] slot)}`.
 - `attention_maps(variables_state)`: after `apply(..., mutable=["intermediates"])`, the per-layer
   [B, H, T, S] self-attention weights stacked to [L, B, H, T, S] (einsum impl only).
+
+Sharding names (used by `core/sharding.py`): `PARAM_AXES` gives every parameter of the Encoder and
+Decoder (and the optimizer moments at the same paths) one logical name per dimension -- `embed` (the
+model width E), `heads` (the H x D query/key/value features), `mlp` (the hidden width), `vocab`,
+`positions`, `norm`. Activations are named with `nn.with_logical_constraint` as
+(`batch`, `length`, `act_embed` | `act_mlp` | `act_vocab`) and, in attention,
+(`batch`, `length`, `act_heads`, None); the constraints do nothing outside a rules context.
 """
 
 from __future__ import annotations
@@ -38,6 +45,26 @@ from jaxml.models.attention import MultiHeadAttention, check_impl, combine_masks
 from jaxml.models.layers import Dense
 
 POSITIONS = ("learned", "rotary", "none")
+
+# parameter-path pattern (matching the end of the path) -> one logical axis name per dimension
+PARAM_AXES: tuple[tuple[str, tuple[str | None, ...]], ...] = (
+    (r"embed/tokens/embedding", ("vocab", "embed")),
+    (r"embed/positions", ("positions", "embed")),
+    (r"(self|cross)_attention/(query|key|value)/kernel", ("embed", "heads")),
+    (r"(self|cross)_attention/(query|key|value)/bias", ("heads",)),
+    (r"(self|cross)_attention/out/kernel", ("heads", "embed")),
+    (r"(self|cross)_attention/out/bias", ("embed",)),
+    (r"mlp/fc1/kernel", ("embed", "mlp")),
+    (r"mlp/fc1/bias", ("mlp",)),
+    (r"mlp/fc2/kernel", ("mlp", "embed")),
+    (r"mlp/fc2/bias", ("embed",)),
+    (r"ln_\w+/(scale|bias)", ("norm",)),
+    (r"lm_head/kernel", ("embed", "vocab")),
+    (r"lm_head/bias", ("vocab",)),
+)
+EMBED_AXES = ("batch", "length", "act_embed")
+MLP_AXES = ("batch", "length", "act_mlp")
+VOCAB_AXES = ("batch", "length", "act_vocab")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +99,7 @@ class MlpBlock(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         y = nn.gelu(Dense(self.cfg.hidden_dim, dtype=self.cfg.dtype, name="fc1")(x))
+        y = nn.with_logical_constraint(y, MLP_AXES)
         y = Dense(x.shape[-1], dtype=self.cfg.dtype, name="fc2")(y)
         return nn.Dropout(self.cfg.dropout, deterministic=not train)(y)
 
@@ -98,7 +126,8 @@ class TransformerBlock(nn.Module):
             y = MultiHeadAttention(**mha, name="cross_attention")(
                 nn.LayerNorm(name="ln_cross")(x), encoded, mask=cross_mask, train=train)
             x = x + drop(y)
-        return x + MlpBlock(cfg, name="mlp")(nn.LayerNorm(name="ln_mlp")(x), train=train)
+        x = x + MlpBlock(cfg, name="mlp")(nn.LayerNorm(name="ln_mlp")(x), train=train)
+        return nn.with_logical_constraint(x, EMBED_AXES)
 
 
 class Embedder(nn.Module):
@@ -146,7 +175,7 @@ class Encoder(nn.Module):
         _check_tokens(tokens, valid)
         embedder = Embedder(cfg, name="embed")
         x = embedder(tokens, jnp.arange(tokens.shape[1]))
-        x = nn.Dropout(cfg.dropout, deterministic=not train)(x)
+        x = nn.with_logical_constraint(nn.Dropout(cfg.dropout, deterministic=not train)(x), EMBED_AXES)
         mask = None if valid is None else padding_mask(valid)
         for i in range(cfg.num_layers):
             x = TransformerBlock(cfg, name=f"block_{i}")(x, mask, train=train)
@@ -180,6 +209,7 @@ class Decoder(nn.Module):
         positions = offset + jnp.arange(t)
         embedder = Embedder(cfg, name="embed")
         x = nn.Dropout(cfg.dropout, deterministic=not train)(embedder(tokens, positions))
+        x = nn.with_logical_constraint(x, EMBED_AXES)
         # while decoding, the attention layer builds the causal mask over its cache itself
         mask = None if decode else causal_mask(t)
         if valid is not None and not decode:
@@ -190,7 +220,7 @@ class Decoder(nn.Module):
                 x, mask, encoded=encoded, cross_mask=cross_mask, positions=positions, decode=decode, train=train)
         logits = _output_logits(cfg, embedder, nn.LayerNorm(name="ln_final")(x))
         chex.assert_shape(logits, (*tokens.shape, cfg.vocab_size))
-        return logits
+        return nn.with_logical_constraint(logits, VOCAB_AXES)
 
 
 class MaskedLM(nn.Module):

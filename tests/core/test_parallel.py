@@ -98,27 +98,51 @@ def train_losses(workdir):
 
 COMMON = ["--config.steps=12", "--config.log_every=2", "--config.eval_every=12", "--config.checkpoint_every=6",
           "--config.batch_size=64", "--config.model.dropout=0.0", "--config.tensorboard=false"]
+# the char GPT, tiny, with parameters and optimizer state sharded over all 4 devices (FSDP)
+GPT_FSDP = ["--config.steps=6", "--config.log_every=2", "--config.eval_every=6", "--config.checkpoint_every=4",
+            "--config.batch_size=16", "--config.eval_batch_size=64", "--config.corpus=stdlib",
+            "--config.max_chars=20000", "--config.seq_len=16", "--config.model.num_layers=1",
+            "--config.model.embed_dim=32", "--config.model.num_heads=2", "--config.model.dropout=0.1",
+            "--config.sample.num_chars=0", "--config.attention_text=", "--config.tensorboard=false",
+            "--config.parallel.fsdp=4"]
 
 
-def test_two_processes_on_loopback_equal_one_process(tmp_path):
-    """2 processes x 2 fake devices (gloo collectives) give the loss curve of 1 process x 4 devices."""
+def two_processes_and_one(tmp_path, experiment, args):
+    """Train `experiment` as 2 processes x 2 fake devices (gloo collectives) and as 1 process x 4 devices."""
     port = free_port()
     multi = tmp_path / "multi"
     procs = []
     for pid in range(2):
         env = cli_env(2, JAXML_DISTRIBUTED="1", JAXML_COORDINATOR_ADDRESS=f"127.0.0.1:{port}",
                       JAXML_NUM_PROCESSES="2", JAXML_PROCESS_ID=str(pid))
-        procs.append(subprocess.Popen(jaxml_cmd("train", "mlp_digits", "--workdir", str(multi), *COMMON),
+        procs.append(subprocess.Popen(jaxml_cmd("train", experiment, "--workdir", str(multi), *args),
                                       cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     outs = [p.communicate(timeout=240)[0] for p in procs]
     for p, out in zip(procs, outs):
         assert p.returncode == 0, out[-3000:]
     single = tmp_path / "single"
-    out = subprocess.run(jaxml_cmd("train", "mlp_digits", "--workdir", str(single), *COMMON), cwd=REPO,
+    out = subprocess.run(jaxml_cmd("train", experiment, "--workdir", str(single), *args), cwd=REPO,
                          env=cli_env(4), capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stderr[-3000:]
+    return multi, single
+
+
+def test_two_processes_on_loopback_equal_one_process(tmp_path):
+    """2 processes x 2 fake devices (gloo collectives) give the loss curve of 1 process x 4 devices."""
+    multi, single = two_processes_and_one(tmp_path, "mlp_digits", COMMON)
     multi_losses, single_losses = train_losses(multi), train_losses(single)
     assert len(multi_losses) == len(single_losses) == 6
     np.testing.assert_allclose(multi_losses, single_losses, rtol=1e-5)
     result = json.loads((multi / "result.json").read_text())
     assert result["devices"] == "cpu x4"
+
+
+def test_two_processes_fsdp_on_loopback_equal_one_process(tmp_path):
+    """The same for the char GPT with FSDP over the 4 devices of both processes (sharded checkpoints too)."""
+    multi, single = two_processes_and_one(tmp_path, "gpt_kjv", GPT_FSDP)
+    multi_losses, single_losses = train_losses(multi), train_losses(single)
+    assert len(multi_losses) == len(single_losses) == 3
+    np.testing.assert_allclose(multi_losses, single_losses, rtol=1e-5)
+    a, b = (json.loads((w / "result.json").read_text()) for w in (multi, single))
+    assert a["devices"] == "cpu x4" and a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-5)
+    assert sorted(int(p.name) for p in (multi / "checkpoints").iterdir() if p.name.isdigit()) == [4, 6]

@@ -22,3 +22,19 @@ def test_compiled_flops_of_a_matmul():
 def test_format_report_marks_unknown_peak():
     text = profiling.format_report({"step_ms": 1.5, "mfu": None, "flops_per_step": 3.2e9})
     assert "n/a" in text and "3.200e+09" in text
+
+
+def test_state_memory_per_device_beside_data_parallel():
+    import numpy as np
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+    from jaxml.core.train_state import TrainState
+
+    mesh = Mesh(np.array(jax.devices()), ("fsdp",))
+    n = mesh.devices.size
+    sharded = jax.device_put(jnp.zeros((n, 4)), NamedSharding(mesh, P("fsdp")))
+    replicated = jax.device_put(jnp.zeros((3,)), NamedSharding(mesh, P()))
+    state = TrainState(params={"w": sharded, "b": replicated}, model_state={}, opt_state=(sharded,))
+    assert profiling.state_memory(state) == {
+        "param_bytes_per_device": 4 * 4 + 3 * 4, "param_bytes_per_device_data_parallel": n * 4 * 4 + 3 * 4,
+        "opt_state_bytes_per_device": 4 * 4, "opt_state_bytes_per_device_data_parallel": n * 4 * 4}

@@ -12,7 +12,7 @@ activation axes (`batch`, `length`, `act_embed`, `act_heads`, `act_mlp`, `act_vo
 dimension, a spec takes the mesh axes the dimension's name maps to, minus axes absent from the mesh
 or of size 1, axes an earlier dimension took, and all of them when their size does not divide the
 dimension (that dimension stays replicated). So data parallelism replicates everything; FSDP
-(ZeRO stage 3, Rajbhandari et al. 2020) puts the `embed` dimension of every matrix and of every
+(ZeRO stage 3, Rajbhandari et al. 2020; docs/references.md#parallelism) puts the `embed` dimension of every matrix and of every
 width-E bias over `fsdp` -- for a Transformer the large dimension of each parameter -- and tensor
 parallelism (Megatron-LM, Shoeybi et al. 2019) puts attention heads and the MLP hidden width over
 `tensor`; LayerNorm parameters stay replicated. `vocab` maps to nothing: character vocabularies

@@ -150,7 +150,6 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
     parallel.check_batch_size(eval_batch, mesh, "eval_batch_size")
     if len(recipe.train_split) < global_batch:
         raise JaxmlError(f"config.batch_size={global_batch} exceeds the {len(recipe.train_split)} training examples")
-    check_eval_batch(eval_batch, recipe.eval_splits, mesh)
 
     pidx, pcount = jax.process_index(), jax.process_count()
     seed = int(config.seed)
@@ -210,20 +209,16 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
     return state, final
 
 
-def check_eval_batch(eval_batch: int, splits: Mapping[str, Split], mesh) -> None:
-    """An eval batch larger than every eval split (rounded up to the devices) only pads: refuse it."""
-    if not splits:
-        return
+def eval_batch_for(split: Split, eval_batch: int, mesh) -> int:
+    """The eval batch for `split`: `eval_batch`, but never more than the split rounded up to the
+    devices (a larger one would only pad; the masked results are the same, the memory is not)."""
     devices = mesh.devices.size
-    largest = max(len(s) for s in splits.values())
-    limit = -(-largest // devices) * devices
-    if eval_batch > limit:
-        raise JaxmlError(f"config.eval_batch_size={eval_batch} exceeds the {largest} examples of the largest eval "
-                         f"split; use at most {limit}")
+    return min(int(eval_batch), -(-len(split) // devices) * devices)
 
 
 def shard_eval_split(split: Split, eval_batch: int, mesh, sharding: Any = parallel.PER_DEVICE) -> Any:
     """The whole split as padded, masked global batches [N, B, ...] sharded over the batch axes."""
+    eval_batch = eval_batch_for(split, eval_batch, mesh)
     return sharding.shard_batch(eval_batches(split, global_batch=eval_batch, process_index=jax.process_index(),
                                              process_count=jax.process_count()), mesh, batch_axis=1)
 

@@ -61,7 +61,8 @@ class Preempted(Exception):
 
 class _StopFlag:
     """Which stop signal arrived (None: none). SIGTERM and the first SIGINT only set it; a second
-    SIGINT raises KeyboardInterrupt at once."""
+    SIGINT ends the process at once (exit 130). Raising KeyboardInterrupt instead would be lost
+    whenever the handler runs inside a callback whose exceptions Python ignores (a gc callback)."""
 
     def __init__(self):
         self.signal: str | None = None
@@ -69,8 +70,9 @@ class _StopFlag:
 
     def handle(self, signum, frame):
         if signum == signal.SIGINT:
-            if self.signal == "SIGINT":
-                raise KeyboardInterrupt
+            if self.signal == "SIGINT":  # at once, like a kill: saves are atomic, the last one is intact
+                os.write(2, b"jaxml: interrupted (second Ctrl-C): stopped at once; the last checkpoint is intact\n")
+                os._exit(130)
             self.signal = "SIGINT"
             log.warning("Ctrl-C: saving at the next chunk boundary and stopping (Ctrl-C again to stop at once)")
         elif self.signal is None:

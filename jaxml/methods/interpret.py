@@ -31,11 +31,10 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxml.core import loop
+from jaxml.core import loop, supervised
 from jaxml.core.steps import Normaliser
 from jaxml.core.train_state import supervised_config
 from jaxml.errors import JaxmlError
-from jaxml.methods import classify
 from jaxml.models.build import build_model
 
 ATTRIBUTIONS = ("saliency", "smoothgrad", "integrated_gradients")
@@ -147,15 +146,15 @@ def plot_attributions(images: np.ndarray, maps: dict[str, np.ndarray], out: str 
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
     """Trains a classify model, then explains `num_examples` test images with every attribution method."""
     workdir = Path(workdir)
-    data = classify.load_data(config)
-    recipe = classify.make_recipe(config, data.train, {"test": data.test}, data.num_classes)
+    data = supervised.load_data(config)
+    recipe = supervised.make_recipe(config, data.train, {"test": data.test}, data.num_classes)
     state, metrics = loop.run(recipe, config, workdir, desc=config.get("name", "interpret"))
     state = jax.device_get(state)
     model = build_model(config, data.num_classes)
     normaliser = Normaliser.fit(data.train)
 
     def logits_fn(x):  # x: inputs in [0, 1] (pixels) -- the space the attributions are drawn in
-        return model.apply({"params": state.params, **state.model_state}, normaliser.standardise(x), train=False)
+        return supervised.infer_logits(model, state, normaliser.standardise(x))
 
     n = int(config.interpret.num_examples)
     x = normaliser.unit(jnp.asarray(data.test["image"][:n]))
@@ -180,7 +179,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
 
 
 def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
-    return classify.evaluate(config, workdir)
+    return supervised.evaluate(config, workdir)
 
 
 def base_config() -> ml_collections.ConfigDict:

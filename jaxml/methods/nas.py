@@ -46,10 +46,10 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core import loop
+from jaxml.core import loop, supervised
 from jaxml.core.steps import Normaliser, apply_gradients
 from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
-from jaxml.data.datasets import Split, load_dataset, split_validation
+from jaxml.data.datasets import Split, split_validation
 from jaxml.errors import JaxmlError
 from jaxml.models.candidate import FAMILIES, CandidateNet, forward_flops
 from jaxml.models.layers import ACTIVATIONS
@@ -376,7 +376,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     nas = config.nas
-    data = load_dataset(config.dataset, data_dir=config.data_dir or None, seed=int(config.data_seed))
+    data = supervised.load_data(config)
     n_val = int(nas.validation_examples)
     if n_val >= len(data.train):
         raise JaxmlError(f"config.nas.validation_examples={n_val} must be below the {len(data.train)} training examples")

@@ -23,7 +23,7 @@ import numpy as np
 
 from jaxml.core import supervised
 from jaxml.core.config import load_config_file
-from jaxml.data.datasets import split_validation
+from jaxml.data.datasets import hold_out
 from jaxml.methods import nas
 
 
@@ -37,8 +37,8 @@ def main() -> None:
     config = load_config_file(args.config)
     config.parallel.num_devices = 1
     data = supervised.load_data(config)
-    n_val = int(config.nas.validation_examples)
-    train, val = split_validation(data.train, n_val / len(data.train), int(config.data_seed))
+    train, val = hold_out(data.train, int(config.nas.validation_examples), int(config.data_seed),
+                          "config.nas.validation_examples")
     archs = []
     for spec in args.shapes.split(","):
         fam, depth, width, kernel = spec.split(":")

@@ -260,6 +260,15 @@ def split_validation(split: Split, fraction: float, seed: int) -> tuple[Split, S
     return split.take(train_idx), split.take(val_idx)
 
 
+def hold_out(split: Split, count: int, seed: int, key: str) -> tuple[Split, Split]:
+    """``(rest, held_out)``: ``count`` examples of ``split`` held out (validation, calibration), chosen
+    as `split_validation` chooses them; a ``count`` that leaves nothing to train on is a JaxmlError
+    naming the config ``key``."""
+    if count >= len(split):
+        raise JaxmlError(f"{key}={count} must be below the {len(split)} training examples")
+    return split_validation(split, count / len(split), seed)
+
+
 def per_class_subset(split: Split, per_class: int, num_classes: int, seed: int) -> Split:
     """``per_class`` examples of each class of ``split``, drawn by a permutation seeded with ``seed``
     (class-major order: all of class 0, then class 1, ...)."""

@@ -42,6 +42,7 @@ import numpy as np
 import optax
 
 from jaxml.core import loop, parallel
+from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.registry import choose
 from jaxml.core.steps import Normaliser, apply_gradients, classification_sums
 from jaxml.core.supervised import classifier_init, load_data, train_logits
@@ -410,10 +411,7 @@ def make_robust_evaluator(config: ml_collections.ConfigDict, logits_fn, split: S
 
 
 def plot_robustness(curves: dict[str, dict[str, Any]], out: Path, title: str = "") -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for name, r in curves.items():
         ax.plot(r["eps_grid"], r["robust_accuracy_curve"], "o-", ms=3,
@@ -425,10 +423,7 @@ def plot_robustness(curves: dict[str, dict[str, Any]], out: Path, title: str = "
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=90)
 
 
 # ---------------------------------------------------------------------------------------------------- train

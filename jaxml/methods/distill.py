@@ -45,6 +45,7 @@ import optax
 
 from jaxml.core import config as config_lib, loop, parallel, supervised
 from jaxml.core.checkpoint import Checkpointer
+from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.registry import choose
 from jaxml.core.steps import Normaliser, apply_gradients, classification_sums
 from jaxml.core.supervised import augment_images, classifier_init, infer_logits, load_data, train_logits
@@ -375,12 +376,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
 
 def plot_runs(workdir: Path, runs: list[Path], title: str) -> None:
     """Test accuracy against step of every sub-run -> <workdir>/plots/learning_curve.png."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from jaxml.core.metrics import read_metrics
 
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for run in runs:
         rows = [r for r in read_metrics(run) if r.get("split") == "test" and r.get("accuracy") is not None]
@@ -389,10 +387,7 @@ def plot_runs(workdir: Path, runs: list[Path], title: str) -> None:
     ax.set_xlabel("step"); ax.set_ylabel("test accuracy"); ax.grid(alpha=0.3); ax.legend(fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
-    out = workdir / "plots" / "learning_curve.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, workdir / "plots" / "learning_curve.png", dpi=110)
 
 
 def base_config() -> ml_collections.ConfigDict:

@@ -52,6 +52,7 @@ from jaxml.core.feature_classifier import feature_classifier_config, load_featur
 from jaxml.core.feature_metrics import FeatureClassifier, feature_statistics, inception_score, sample_quality
 from jaxml.core.image_grid import save_image_grid
 from jaxml.core.metrics import read_metrics
+from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.registry import choose
 from jaxml.core.steps import apply_gradients
 from jaxml.core.train_state import TrainState
@@ -329,10 +330,7 @@ def real_data_sanity(fc: FeatureClassifier, data: Dataset, reference, n: int, se
 
 def plot_quality(rows: list[dict], out: Path, title: str = "") -> Path:
     """Domain FID (EMA and raw generator, log scale) and the IS analogue against step."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     steps = [r["step"] for r in rows]
     fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3))
     a.plot(steps, [r["fid"] for r in rows], "o-", ms=3, label="EMA generator")
@@ -343,10 +341,7 @@ def plot_quality(rows: list[dict], out: Path, title: str = "") -> Path:
     b.set_xlabel("step"); b.set_ylabel("IS analogue"); b.grid(alpha=0.3)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=90)
 
 
 # ------------------------------------------------------------------------------------------------- train

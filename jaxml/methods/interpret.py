@@ -32,6 +32,7 @@ import ml_collections
 import numpy as np
 
 from jaxml.core import loop, supervised
+from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.steps import Normaliser
 from jaxml.core.train_state import supervised_config
 from jaxml.errors import JaxmlError
@@ -115,10 +116,7 @@ def deletion_curve(logits_fn: LogitsFn, x: jax.Array, target: jax.Array, attribu
 def plot_attributions(images: np.ndarray, maps: dict[str, np.ndarray], out: str | Path,
                       titles: Sequence[str] | None = None) -> Path:
     """One row per example: the input, then each attribution map (|attribution| summed over channels)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     images = np.asarray(images)
     n, cols = images.shape[0], 1 + len(maps)
     fig, axes = plt.subplots(n, cols, figsize=(1.6 * cols, 1.6 * n), squeeze=False)
@@ -136,11 +134,7 @@ def plot_attributions(images: np.ndarray, maps: dict[str, np.ndarray], out: str 
     for ax in axes.flat:
         ax.set_xticks([]); ax.set_yticks([])
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=80)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=80)
 
 
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:

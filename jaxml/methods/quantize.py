@@ -35,7 +35,7 @@ import numpy as np
 from jaxml.core import loop, supervised
 from jaxml.core.steps import Normaliser
 from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
-from jaxml.data.datasets import Split, split_validation
+from jaxml.data.datasets import Split, hold_out
 from jaxml.errors import JaxmlError
 from jaxml.models import quant
 from jaxml.models.build import build_model
@@ -127,10 +127,8 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any
     workdir = Path(workdir)
     q = config.quantize
     data = supervised.load_data(config)
-    n_cal = int(q.calibration_examples)
-    if n_cal >= len(data.train):
-        raise JaxmlError(f"config.quantize.calibration_examples={n_cal} must be below the {len(data.train)} training examples")
-    train_split, cal_split = split_validation(data.train, n_cal / len(data.train), int(config.data_seed))
+    train_split, cal_split = hold_out(data.train, int(q.calibration_examples), int(config.data_seed),
+                                      "config.quantize.calibration_examples")
     prepare = Normaliser.fit(train_split)  # the supervised recipe's input standardisation
     test_x, test_y = data.test["image"], data.test["label"]
     num_classes = data.num_classes

@@ -32,7 +32,8 @@ log = logging.getLogger("jaxml")
 
 
 def feature_classifier_config(dataset: str, steps: int) -> ml_collections.ConfigDict:
-    """A classify config: CNN conv32-conv64-dense128 (dropout 0.2), AdamW 2e-3, `steps` of 128, one device."""
+    """A classify config (the same as a `jaxml train` classify run would read; it keys the cache): CNN
+    conv32-conv64-dense128 (dropout 0.2), AdamW 2e-3, `steps` of 128, one device."""
     c = supervised_config("classify")
     c.dataset = dataset
     c.model = dict(name="cnn", features=(32, 64), convs_per_stage=1, dense=(128,), dropout=0.2, batch_norm=False)

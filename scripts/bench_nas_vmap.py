@@ -21,9 +21,10 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from jaxml.core import supervised
 from jaxml.core.config import load_config_file
-from jaxml.data.datasets import split_validation
-from jaxml.methods import classify, nas
+from jaxml.data.datasets import hold_out
+from jaxml.methods import nas
 
 
 def main() -> None:
@@ -35,9 +36,9 @@ def main() -> None:
 
     config = load_config_file(args.config)
     config.parallel.num_devices = 1
-    data = classify.load_data(config)
-    n_val = int(config.nas.validation_examples)
-    train, val = split_validation(data.train, n_val / len(data.train), int(config.data_seed))
+    data = supervised.load_data(config)
+    train, val = hold_out(data.train, int(config.nas.validation_examples), int(config.data_seed),
+                          "config.nas.validation_examples")
     archs = []
     for spec in args.shapes.split(","):
         fam, depth, width, kernel = spec.split(":")

@@ -21,8 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxml.core.config import load_config_file
-from jaxml.methods import classify, quantize
+from jaxml.methods import quantize
 from jaxml.models import quant
+from jaxml.models.build import build_model
 
 
 def timed(fn, x, calls: int) -> list[float]:
@@ -43,9 +44,9 @@ def main() -> None:
     args = p.parse_args()
 
     config = load_config_file(args.config)
-    float_model = classify.build_model(config, 10)
-    int8_model = classify.build_model(quantize.quant_model_config(config, "int8", config.quantize.granularity, True), 10)
-    fake_model = classify.build_model(quantize.quant_model_config(config, "fake", config.quantize.granularity, True), 10)
+    float_model = build_model(config, 10)
+    int8_model = build_model(quantize.quant_model_config(config, "int8", config.quantize.granularity, True), 10)
+    fake_model = build_model(quantize.quant_model_config(config, "fake", config.quantize.granularity, True), 10)
     x_cal = jax.random.normal(jax.random.key(0), (256, 28, 28, 1))
     params = float_model.init(jax.random.key(1), x_cal[:1], train=False)["params"]
     _, stats = fake_model.apply({"params": params}, x_cal, train=False, mutable=["quant"])

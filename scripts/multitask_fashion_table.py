@@ -18,7 +18,7 @@ from pathlib import Path
 import ml_collections
 import numpy as np
 
-from jaxml.methods.task_weighting import WEIGHTINGS
+from jaxml.methods.multitask_weightings import WEIGHTINGS
 
 REPO = Path(__file__).resolve().parent.parent
 STRATEGIES = tuple(WEIGHTINGS)  # every weighting strategy, in registry order

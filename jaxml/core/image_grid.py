@@ -6,13 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
+from jaxml.core.plots import pyplot, save_figure
+
 
 def save_image_grid(images01: np.ndarray, out: str | Path, rows: int = 10, title: str = "") -> Path:
     """The first rows × rows images [N, S, S, C] in [0, 1], row-major, as one PNG (matplotlib, headless)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     n = rows * rows
     x = np.asarray(images01[:n])
     s, c = x.shape[1], x.shape[-1]
@@ -22,8 +21,4 @@ def save_image_grid(images01: np.ndarray, out: str | Path, rows: int = 10, title
     plt.axis("off")
     if title:
         plt.title(title, fontsize=8)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=100, bbox_inches="tight")

@@ -1,4 +1,5 @@
-"""Learning-curve plots from metrics.jsonl (matplotlib, headless)."""
+"""Learning-curve plots from metrics.jsonl, and the two figure steps every plot of jaxml shares:
+`pyplot` (matplotlib on the headless Agg backend) and `save_figure`."""
 
 from __future__ import annotations
 
@@ -7,12 +8,28 @@ from pathlib import Path
 from jaxml.core.metrics import read_metrics
 
 
-def plot_learning_curves(workdir: str | Path, title: str = "", out: str | Path | None = None) -> Path | None:
-    """train loss and every evaluated accuracy against step -> <workdir>/plots/learning_curve.png."""
+def pyplot():
+    """`matplotlib.pyplot` on the headless Agg backend (imported on first use)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def save_figure(fig, out: str | Path, *, dpi: int, **options) -> Path:
+    """Writes `fig` to `out` (creating its folder) at `dpi` (`options` go to `savefig`), closes it and
+    returns the path."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi, **options)
+    pyplot().close(fig)
+    return out
+
+
+def plot_learning_curves(workdir: str | Path, title: str = "", out: str | Path | None = None) -> Path | None:
+    """train loss and every evaluated accuracy against step -> <workdir>/plots/learning_curve.png."""
+    plt = pyplot()
     rows = read_metrics(workdir)
     if any(r.get("split") == "eval" and "return_mean" in r for r in rows):
         return plot_returns(rows, title, out or Path(workdir) / "plots" / "learning_curve.png")
@@ -43,20 +60,14 @@ def plot_learning_curves(workdir: str | Path, title: str = "", out: str | Path |
         ax_acc.set_xlabel("step"); ax_acc.set_ylabel("accuracy"); ax_acc.legend(); ax_acc.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
-    out = Path(out) if out else Path(workdir) / "plots" / "learning_curve.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out or Path(workdir) / "plots" / "learning_curve.png", dpi=90)
 
 
 def plot_returns(rows: list[dict], title: str, out: str | Path) -> Path:
     """RL: greedy eval return against env steps, mean +- std over seeds, thin lines per seed."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
+    plt = pyplot()
     evals = [r for r in rows if r.get("split") == "eval" and "return_mean" in r]
     steps = np.array([r["step"] for r in evals])
     mean = np.array([r["return_mean"] for r in evals])
@@ -70,8 +81,4 @@ def plot_returns(rows: list[dict], title: str, out: str | Path) -> Path:
     ax.set_xlabel("env steps"); ax.set_ylabel("return"); ax.grid(alpha=0.3); ax.legend()
     ax.set_title(title)
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=90)

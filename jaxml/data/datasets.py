@@ -53,12 +53,9 @@ class Split:
 
     __slots__ = ("_arrays",)
 
-    def __init__(self, arrays: Mapping[str, Any] | None = None, _labels: Any = None, /, **named: Any) -> None:
-        if arrays is not None and not isinstance(arrays, Mapping):  # transitional: Split(images, labels)
-            arrays, named = None, {"image": arrays, "label": _labels, **named}
-        for old, new in (("images", "image"), ("labels", "label")):  # transitional keyword names
-            if old in named:
-                named[new] = named.pop(old)
+    def __init__(self, arrays: Mapping[str, Any] | None = None, /, **named: Any) -> None:
+        if arrays is not None and not isinstance(arrays, Mapping):
+            raise JaxmlError("a Split takes named arrays: Split(image=..., label=...) or Split({name: array, ...})")
         arrays = {**(dict(arrays) if arrays is not None else {}), **named}
         if not arrays:
             raise JaxmlError("a Split needs at least one named array")
@@ -108,15 +105,6 @@ class Split:
     def gather(self, indices: np.ndarray) -> dict[str, np.ndarray]:
         """``{name: array[indices]}`` for an index array of any shape (the batching primitive)."""
         return {k: np.asarray(v[indices]) for k, v in self._arrays.items()}
-
-    # Transitional names for the two classification arrays (``split["image"]``, ``split["label"]``).
-    @property
-    def images(self) -> Any:
-        return self["image"]
-
-    @property
-    def labels(self) -> Any:
-        return self["label"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,6 +258,15 @@ def split_validation(split: Split, fraction: float, seed: int) -> tuple[Split, S
     perm = np.random.default_rng(seed).permutation(n)
     val_idx, train_idx = np.sort(perm[:num_val]), np.sort(perm[num_val:])
     return split.take(train_idx), split.take(val_idx)
+
+
+def hold_out(split: Split, count: int, seed: int, key: str) -> tuple[Split, Split]:
+    """``(rest, held_out)``: ``count`` examples of ``split`` held out (validation, calibration), chosen
+    as `split_validation` chooses them; a ``count`` that leaves nothing to train on is a JaxmlError
+    naming the config ``key``."""
+    if count >= len(split):
+        raise JaxmlError(f"{key}={count} must be below the {len(split)} training examples")
+    return split_validation(split, count / len(split), seed)
 
 
 def per_class_subset(split: Split, per_class: int, num_classes: int, seed: int) -> Split:

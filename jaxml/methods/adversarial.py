@@ -42,10 +42,12 @@ import numpy as np
 import optax
 
 from jaxml.core import loop, parallel
+from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.registry import choose
 from jaxml.core.steps import Normaliser, apply_gradients, classification_sums
-from jaxml.core.train_state import TrainState, make_optimizer
-from jaxml.data.datasets import Dataset, Split, load_dataset
+from jaxml.core.supervised import classifier_init, load_data, train_logits
+from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
+from jaxml.data.datasets import Dataset, Split
 from jaxml.errors import JaxmlError
 from jaxml.models.build import build_model
 
@@ -244,15 +246,9 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
     model = build_model(config, num_classes)
     tx = make_optimizer(config)
     normaliser = Normaliser.fit(train_split)
-    sample = jnp.zeros((1,) + train_split["image"].shape[1:], jnp.float32)
 
     def logits_fn(variables, x):
         return model.apply(variables, normaliser.standardise(x), train=False)
-
-    def init(key):
-        variables = model.init({"params": key, "dropout": key}, sample, train=False)
-        params = variables.pop("params")
-        return TrainState(params=params, model_state=dict(variables), opt_state=tx.init(params))
 
     def train_step(state: TrainState, batch, key):
         x = normaliser.unit(batch["image"])
@@ -262,9 +258,7 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
         x_attack = mode.attack(infer, x, labels, attack_key)
 
         def loss_fn(params):
-            forward = lambda v: model.apply({"params": params, **state.model_state}, normaliser.standardise(v),
-                                            train=True, rngs={"dropout": drop_key},
-                                            mutable=list(state.model_state.keys()))
+            forward = lambda v: train_logits(model, params, state.model_state, normaliser.standardise(v), drop_key)
             return mode.loss(forward, x, x_attack, labels)
 
         (loss, (logits, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
@@ -278,8 +272,8 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
     evaluators = {}
     if robust_split is not None:
         evaluators[ROBUST] = make_robust_evaluator(config, logits_fn, robust_split)
-    return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step, train_split=train_split,
-                       eval_splits=eval_splits, main_metric="accuracy", evaluators=evaluators)
+    return loop.Recipe(init=classifier_init(model, tx, train_split), train_step=train_step, eval_step=eval_step,
+                       train_split=train_split, eval_splits=eval_splits, main_metric="accuracy", evaluators=evaluators)
 
 
 # ------------------------------------------------------------------------------------------------ evaluate
@@ -417,10 +411,7 @@ def make_robust_evaluator(config: ml_collections.ConfigDict, logits_fn, split: S
 
 
 def plot_robustness(curves: dict[str, dict[str, Any]], out: Path, title: str = "") -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for name, r in curves.items():
         ax.plot(r["eps_grid"], r["robust_accuracy_curve"], "o-", ms=3,
@@ -432,17 +423,10 @@ def plot_robustness(curves: dict[str, dict[str, Any]], out: Path, title: str = "
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=90)
 
 
 # ---------------------------------------------------------------------------------------------------- train
-
-
-def load_data(config: ml_collections.ConfigDict) -> Dataset:
-    return load_dataset(config.dataset, data_dir=config.data_dir or None, seed=int(config.data_seed))
 
 
 def run_report(config: ml_collections.ConfigDict, data: Dataset, metrics: dict[str, float], steps: int) -> dict[str, Any]:
@@ -524,11 +508,9 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str
 
 
 def base_config() -> ml_collections.ConfigDict:
-    """classify's defaults plus the attack/training settings; `compare` lists the runs to train."""
-    from jaxml.methods.classify import base_config as classify_base
-
-    c = classify_base()
-    c.method = "adversarial"
+    """The supervised defaults (`supervised_config`) plus the attack/training settings; `compare` lists
+    the runs to train."""
+    c = supervised_config("adversarial")
     c.adversarial = ml_collections.ConfigDict({
         "mode": "pgd_at", "norm": "linf", "beta": 6.0,
         "train_eps": 0.1, "train_step_size": 0.025, "train_steps": 7,

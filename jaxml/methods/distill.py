@@ -43,16 +43,17 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core import config as config_lib, loop, parallel
+from jaxml.core import config as config_lib, loop, parallel, supervised
 from jaxml.core.checkpoint import Checkpointer
+from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.registry import choose
 from jaxml.core.steps import Normaliser, apply_gradients, classification_sums
-from jaxml.core.train_state import TrainState, make_optimizer
-from jaxml.data.augment import augment_batch, mixup
+from jaxml.core.supervised import augment_images, classifier_init, infer_logits, load_data, train_logits
+from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
+from jaxml.data.augment import mixup
 from jaxml.data.batching import eval_batches
-from jaxml.data.datasets import Dataset, Split, load_dataset, per_class_subset
+from jaxml.data.datasets import Dataset, Split, per_class_subset
 from jaxml.errors import JaxmlError
-from jaxml.methods import classify
 from jaxml.models.build import build_model
 
 log = logging.getLogger("jaxml")
@@ -162,7 +163,7 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
     prepare = Normaliser.fit(train_split)
     temperature, alpha, mix = float(d.temperature), float(d.alpha), float(d.mixup_alpha)
     aug = config.augment
-    sample = jnp.zeros((1,) + train_split["image"].shape[1:], jnp.float32)
+    init_student = classifier_init(model, tx, train_split)
     if not mode.online_teacher:
         if teacher_logits is None or teacher_logits.shape != (len(train_split), num_classes):
             raise JaxmlError(f"fixed-mode distillation needs the teacher's logits for all {len(train_split)} "
@@ -170,18 +171,13 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
         train_split = train_split.replace(teacher_logits=np.asarray(teacher_logits, np.float32))
 
     def init(key):
-        variables = model.init({"params": key, "dropout": key}, sample, train=False)
-        params = variables.pop("params")
-        student = TrainState(params=params, model_state=dict(variables), opt_state=tx.init(params))
-        return DistillState(student=student, teacher=teacher.variables if mode.online_teacher else {})
+        return DistillState(student=init_student(key), teacher=teacher.variables if mode.online_teacher else {})
 
     def train_step(state: DistillState, batch, key):
         labels = batch["label"]
         images = prepare(batch["image"])
         aug_key, mix_key, drop_key = jax.random.split(key, 3)
-        if images.ndim == 4:
-            images = augment_batch(None, images, shift=int(aug.shift), flip=bool(aug.flip), noise=float(aug.noise),
-                                   keys=parallel.local_example_keys(aug_key, images.shape[0]))
+        images = augment_images(aug, images, aug_key)
         onehot = jax.nn.one_hot(labels, num_classes)
         carried = mode.carried(batch, temperature)
         if mix > 0:  # one λ and partner for images, labels and the carried teacher targets
@@ -192,9 +188,8 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
         teacher_probs = mode.targets(teacher_fn, images, carried, temperature)
 
         def loss_fn(params):
-            logits, updates = model.apply({"params": params, **state.student.model_state}, images, train=True,
-                                          rngs={"dropout": parallel.device_key(drop_key)},
-                                          mutable=list(state.student.model_state.keys()))
+            logits, updates = train_logits(model, params, state.student.model_state, images,
+                                           parallel.device_key(drop_key))
             loss = distillation_loss(logits, teacher_probs, onehot, temperature, alpha).mean()
             return loss, (logits, updates)
 
@@ -206,8 +201,7 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
         return state.replace(student=student), metrics
 
     def eval_step(state: DistillState, batch):
-        s = state.student
-        logits = model.apply({"params": s.params, **s.model_state}, prepare(batch["image"]), train=False)
+        logits = infer_logits(model, state.student, prepare(batch["image"]))
         return classification_sums(logits, batch["label"], batch["mask"])
 
     return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step, train_split=train_split,
@@ -215,10 +209,6 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
 
 
 # ----------------------------------------------------------------------------------------------- teacher
-
-def load_data(config: ml_collections.ConfigDict) -> Dataset:
-    return load_dataset(config.dataset, data_dir=config.data_dir or None, seed=int(config.data_seed))
-
 
 def teacher_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """The `teacher` group as a classify config on the student's data and devices."""
@@ -243,7 +233,7 @@ def obtain_teacher(config: ml_collections.ConfigDict, workdir: Path, data: Datas
             raise JaxmlError(f"config.teacher_workdir={source!r} is a {tconf.get('method')} run on "
                              f"{tconf.get('dataset')}; the teacher must be a classify run on {config.dataset}")
         tconf.parallel = ml_collections.ConfigDict(config.parallel.to_dict())
-        recipe = classify.make_recipe(tconf, data.train, {"test": data.test}, data.num_classes)
+        recipe = supervised.make_recipe(tconf, data.train, {"test": data.test}, data.num_classes)
         mesh = parallel.make_mesh(int(config.parallel.num_devices))
         like = parallel.on_mesh(lambda: recipe.init(loop.init_key(int(tconf.seed))), mesh)
         checkpointer = Checkpointer(source, keep=int(tconf.keep_checkpoints))
@@ -255,7 +245,7 @@ def obtain_teacher(config: ml_collections.ConfigDict, workdir: Path, data: Datas
         accuracy = loop.evaluate_checkpoint(recipe, tconf, source)["test_accuracy"]
     else:
         tconf = teacher_config(config)
-        recipe = classify.make_recipe(tconf, data.train, {"test": data.test}, data.num_classes)
+        recipe = supervised.make_recipe(tconf, data.train, {"test": data.test}, data.num_classes)
         state, metrics = loop.run(recipe, tconf, workdir / "teacher", desc="teacher")
         accuracy = metrics["test_accuracy"]
         if jax.process_index() == 0:  # so `teacher_workdir=<workdir>/teacher` can reuse it
@@ -357,8 +347,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         distilled.append(m["test_accuracy"])
         params = loop.count_params(state.student.params)
         if config.scratch:
-            scratch.append(classify.train_once(scratch_config(c), workdir / f"scratch_seed{seed}", train_split, eval_splits,
-                                               data.num_classes, desc=f"scratch seed {seed}")["test_accuracy"])
+            scratch.append(supervised.train_once(scratch_config(c), workdir / f"scratch_seed{seed}", train_split, eval_splits,
+                                                 data.num_classes, desc=f"scratch seed {seed}")["test_accuracy"])
         log.info("seed %d: distilled %.4f%s", seed, distilled[-1],
                  f", scratch {scratch[-1]:.4f}" if scratch else "")
     result: dict[str, Any] = {
@@ -386,12 +376,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
 
 def plot_runs(workdir: Path, runs: list[Path], title: str) -> None:
     """Test accuracy against step of every sub-run -> <workdir>/plots/learning_curve.png."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from jaxml.core.metrics import read_metrics
 
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for run in runs:
         rows = [r for r in read_metrics(run) if r.get("split") == "test" and r.get("accuracy") is not None]
@@ -400,18 +387,15 @@ def plot_runs(workdir: Path, runs: list[Path], title: str) -> None:
     ax.set_xlabel("step"); ax.set_ylabel("test accuracy"); ax.grid(alpha=0.3); ax.legend(fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
-    out = workdir / "plots" / "learning_curve.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, workdir / "plots" / "learning_curve.png", dpi=110)
 
 
 def base_config() -> ml_collections.ConfigDict:
-    """Student: classify's defaults (digits MLP); teacher: a digits CNN; fixed mode, T=4, α=0.9."""
-    c = classify.base_config()
-    c.method = "distill"
+    """Student: the supervised defaults (`supervised_config`, a digits MLP); teacher: a digits CNN;
+    fixed mode, T=4, α=0.9."""
+    c = supervised_config("distill")
     c.model = ml_collections.ConfigDict({"name": "mlp", "hidden": (32,), "dropout": 0.0})
-    c.teacher = classify.base_config()
+    c.teacher = supervised_config("classify")
     c.teacher.model = ml_collections.ConfigDict({"name": "cnn", "features": (16, 32), "dense": (64,),
                                                  "batch_norm": True, "dropout": 0.1})
     c.teacher.augment.shift = 1

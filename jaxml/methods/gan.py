@@ -16,7 +16,7 @@ statistics of the sample batch itself.
 
 Data: images scaled to [−1, 1] at `image_size` (digits 8×8 are bilinearly up-sampled to 16×16).
 
-Sample quality. A CNN feature classifier (`methods/feature_classifier.py`, cached per dataset and image
+Sample quality. A CNN feature classifier (`core/feature_classifier.py`, cached per dataset and image
 size) scores `fid.samples` generated images (labels cycling 0..K−1) against the real test split: domain
 FID on its penultimate features, IS analogue on its softmax, and for conditional runs how often it
 classifies a sample as its conditioning class. The `samples` evaluator does this inside the one
@@ -47,17 +47,17 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core import loop, parallel
+from jaxml.core import loop, parallel, supervised
+from jaxml.core.feature_classifier import feature_classifier_config, load_feature_classifier
 from jaxml.core.feature_metrics import FeatureClassifier, feature_statistics, inception_score, sample_quality
 from jaxml.core.image_grid import save_image_grid
 from jaxml.core.metrics import read_metrics
+from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.registry import choose
 from jaxml.core.steps import apply_gradients
 from jaxml.core.train_state import TrainState
-from jaxml.data.datasets import Dataset, Split, load_dataset, per_class_subset
+from jaxml.data.datasets import Dataset, Split, per_class_subset
 from jaxml.errors import JaxmlError
-from jaxml.methods import classify
-from jaxml.methods.feature_classifier import feature_classifier_config, load_feature_classifier
 from jaxml.models.gan import DISC_NORMS, Discriminator, Generator
 from jaxml.models.layers import compute_dtype
 
@@ -136,7 +136,7 @@ def resize_split(split: Split, size: int) -> Split:
 
 
 def load_data(config: ml_collections.ConfigDict) -> Dataset:
-    data = load_dataset(config.dataset, data_dir=config.data_dir or None, seed=int(config.data_seed))
+    data = supervised.load_data(config)
     size = int(config.image_size)
     if size % 4:
         raise JaxmlError(f"config.image_size={size} must be a multiple of 4")
@@ -330,10 +330,7 @@ def real_data_sanity(fc: FeatureClassifier, data: Dataset, reference, n: int, se
 
 def plot_quality(rows: list[dict], out: Path, title: str = "") -> Path:
     """Domain FID (EMA and raw generator, log scale) and the IS analogue against step."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     steps = [r["step"] for r in rows]
     fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3))
     a.plot(steps, [r["fid"] for r in rows], "o-", ms=3, label="EMA generator")
@@ -344,10 +341,7 @@ def plot_quality(rows: list[dict], out: Path, title: str = "") -> Path:
     b.set_xlabel("step"); b.set_ylabel("IS analogue"); b.grid(alpha=0.3)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=90)
 
 
 # ------------------------------------------------------------------------------------------------- train
@@ -419,7 +413,7 @@ def augmentation_study(config, workdir: Path, data: Dataset, state) -> dict[str,
     c.batch_size = int(s.batch_size)
     out = {}
     for name, split in (("fewshot_accuracy", few), ("fewshot_gan_accuracy", mixed)):
-        m = classify.train_once(c, workdir / name, split, {"test": data.test}, data.num_classes, desc=name)
+        m = supervised.train_once(c, workdir / name, split, {"test": data.test}, data.num_classes, desc=name)
         out[name] = m["test_accuracy"]
     out["fewshot_gain"] = out["fewshot_gan_accuracy"] - out["fewshot_accuracy"]
     out["fewshot_labels_per_class"] = per

@@ -31,11 +31,11 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxml.core import loop
+from jaxml.core import loop, supervised
+from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.steps import Normaliser
 from jaxml.core.train_state import supervised_config
 from jaxml.errors import JaxmlError
-from jaxml.methods import classify
 from jaxml.models.build import build_model
 
 ATTRIBUTIONS = ("saliency", "smoothgrad", "integrated_gradients")
@@ -116,10 +116,7 @@ def deletion_curve(logits_fn: LogitsFn, x: jax.Array, target: jax.Array, attribu
 def plot_attributions(images: np.ndarray, maps: dict[str, np.ndarray], out: str | Path,
                       titles: Sequence[str] | None = None) -> Path:
     """One row per example: the input, then each attribution map (|attribution| summed over channels)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     images = np.asarray(images)
     n, cols = images.shape[0], 1 + len(maps)
     fig, axes = plt.subplots(n, cols, figsize=(1.6 * cols, 1.6 * n), squeeze=False)
@@ -137,25 +134,21 @@ def plot_attributions(images: np.ndarray, maps: dict[str, np.ndarray], out: str 
     for ax in axes.flat:
         ax.set_xticks([]); ax.set_yticks([])
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=80)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=80)
 
 
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
     """Trains a classify model, then explains `num_examples` test images with every attribution method."""
     workdir = Path(workdir)
-    data = classify.load_data(config)
-    recipe = classify.make_recipe(config, data.train, {"test": data.test}, data.num_classes)
+    data = supervised.load_data(config)
+    recipe = supervised.make_recipe(config, data.train, {"test": data.test}, data.num_classes)
     state, metrics = loop.run(recipe, config, workdir, desc=config.get("name", "interpret"))
     state = jax.device_get(state)
     model = build_model(config, data.num_classes)
     normaliser = Normaliser.fit(data.train)
 
     def logits_fn(x):  # x: inputs in [0, 1] (pixels) -- the space the attributions are drawn in
-        return model.apply({"params": state.params, **state.model_state}, normaliser.standardise(x), train=False)
+        return supervised.infer_logits(model, state, normaliser.standardise(x))
 
     n = int(config.interpret.num_examples)
     x = normaliser.unit(jnp.asarray(data.test["image"][:n]))
@@ -180,7 +173,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
 
 
 def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
-    return classify.evaluate(config, workdir)
+    return supervised.evaluate(config, workdir)
 
 
 def base_config() -> ml_collections.ConfigDict:

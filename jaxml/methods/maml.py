@@ -44,6 +44,7 @@ import numpy as np
 import optax
 
 from jaxml.core import loop
+from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.steps import Normaliser, apply_gradients
 from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
 from jaxml.data.datasets import Split, load_dataset
@@ -348,10 +349,7 @@ def train_one(config: ml_collections.ConfigDict, workdir: Path, desc: str) -> di
 
 def plot_mse_vs_steps(result: dict, eval_steps: int, shots: int, out: Path) -> Path:
     """MSE against gradient steps for MAML, FO-MAML and the pretrained baseline (like Finn 2017 Fig. 3)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     steps = np.arange(eval_steps + 1)
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for prefix, label in (("", "MAML"), ("first_order_", "first-order MAML"), ("baseline_", "pretrained")):
@@ -361,10 +359,7 @@ def plot_mse_vs_steps(result: dict, eval_steps: int, shots: int, out: Path) -> P
     ax.set_title(f"sinusoid, K={shots}, {result.get('test_tasks', '')} test tasks")
     ax.grid(alpha=0.3); ax.legend()
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=90)
 
 
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:

@@ -13,7 +13,7 @@ pixel); the generated tabular features are already on a unit scale and pass unch
 
 The step: per-task losses from one forward pass, their gradients (one weighted backward pass, or T
 vmapped backward passes for strategies that need every task's gradient), averaged over devices; the
-weighting strategy `config.weighting` (a value of `task_weighting.WEIGHTINGS`: equal, fixed,
+weighting strategy `config.weighting` (a value of `multitask_weightings.WEIGHTINGS`: equal, fixed,
 uncertainty, gradnorm, pcgrad, dwa) turns them into the update and its own new state:
 
     grads, weighting_state, loss, weights = weighting.update(weighting_state, task_gradients, key)
@@ -43,11 +43,11 @@ import optax
 from jaxml.core import loop, parallel
 from jaxml.core.registry import choose
 from jaxml.core.steps import Normaliser, apply_gradients, classification_sums
-from jaxml.core.train_state import TrainState, make_optimizer
+from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
 from jaxml.data.datasets import Split
 from jaxml.data.multitask import BENCHMARKS, Benchmark, load_benchmark as build_benchmark
 from jaxml.errors import JaxmlError
-from jaxml.methods.task_weighting import WEIGHTINGS, Weighting, WeightingSettings, task_gradients
+from jaxml.methods.multitask_weightings import WEIGHTINGS, Weighting, WeightingSettings, task_gradients
 from jaxml.models.build import build_model
 from jaxml.models.multihead import SHARED_LAYER, MultiHeadNet
 
@@ -299,10 +299,7 @@ def recipe_for(config: ml_collections.ConfigDict) -> loop.Recipe:
 
 def base_config() -> ml_collections.ConfigDict:
     """The digits smoke test (digit + parity heads, equal weighting, MLP trunk); configs override."""
-    from jaxml.methods.classify import base_config as classify_base
-
-    c = classify_base()
-    c.method = "multitask"
+    c = supervised_config("multitask")
     c.dataset = "digits"
     c.benchmark = "digits_parity"
     c.tasks = ml_collections.ConfigDict({"digit": {"weight": 1.0}, "parity": {"weight": 1.0}})

@@ -46,10 +46,11 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core import loop
+from jaxml.core import loop, supervised
+from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.steps import Normaliser, apply_gradients
 from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
-from jaxml.data.datasets import Split, load_dataset, split_validation
+from jaxml.data.datasets import Split, hold_out
 from jaxml.errors import JaxmlError
 from jaxml.models.candidate import FAMILIES, CandidateNet, forward_flops
 from jaxml.models.layers import ACTIVATIONS
@@ -322,12 +323,8 @@ def pareto_front(points: Iterable[tuple[float, float]]) -> list[int]:
 
 
 def plot_search(searches: list[RandomSearch], results: dict[Arch, dict], workdir: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     out = workdir / "plots"
-    out.mkdir(parents=True, exist_ok=True)
     rows = list(results.values())
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, cost in zip(axes, ("params", "flops")):
@@ -341,8 +338,7 @@ def plot_search(searches: list[RandomSearch], results: dict[Arch, dict], workdir
         ax.set_ylabel("test accuracy"); ax.grid(alpha=0.3); ax.legend(fontsize=8)
     fig.suptitle(f"architecture search: {len(rows)} trained candidates")
     fig.tight_layout()
-    fig.savefig(out / "pareto.png", dpi=80)
-    plt.close(fig)
+    save_figure(fig, out / "pareto.png", dpi=80)
 
     fig, ax = plt.subplots(figsize=(6, 3.4))
     colors = {"evolution": "tab:red", "random": "tab:blue"}
@@ -353,8 +349,7 @@ def plot_search(searches: list[RandomSearch], results: dict[Arch, dict], workdir
     ax.set_xlabel("candidate trainings"); ax.set_ylabel("best validation accuracy so far"); ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "learning_curve.png", dpi=90)
-    plt.close(fig)
+    save_figure(fig, out / "learning_curve.png", dpi=90)
 
 
 def mean_std(values: list[float], prefix: str) -> dict[str, Any]:
@@ -376,11 +371,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     nas = config.nas
-    data = load_dataset(config.dataset, data_dir=config.data_dir or None, seed=int(config.data_seed))
-    n_val = int(nas.validation_examples)
-    if n_val >= len(data.train):
-        raise JaxmlError(f"config.nas.validation_examples={n_val} must be below the {len(data.train)} training examples")
-    train_split, val_split = split_validation(data.train, n_val / len(data.train), int(config.data_seed))
+    data = supervised.load_data(config)
+    train_split, val_split = hold_out(data.train, int(nas.validation_examples), int(config.data_seed),
+                                      "config.nas.validation_examples")
     trainer = Trainer(config, workdir, train_split, val_split, data.test, data.num_classes)
     space = Space(nas)
     seeds = [int(config.seed) + i for i in range(int(nas.search_seeds))]

@@ -1,10 +1,11 @@
 """Unstructured weight pruning: magnitude (global or layer-wise) and random pruning as the control,
 one-shot + fine-tune or gradual on Zhu & Gupta's (2017) cubic schedule.
 
-The supervised step of `classify` trains the model; this method wraps it. The masks (one 0/1 array per
-weight kernel; biases and normalisation parameters are never pruned) live in the train state and are
-multiplied into the params after every optimizer update, so pruned weights stay exactly zero. At each
-mask-update step t in {t0, t0 + Δt, ..., t0 + nΔt} the target sparsity is
+The supervised classification step (`core/supervised.py`, the one `classify` trains) trains the
+model; this method wraps it. The masks (one 0/1 array per weight kernel; biases and normalisation
+parameters are never pruned) live in the train state and are multiplied into the params after every
+optimizer update, so pruned weights stay exactly zero. At each mask-update step t in
+{t0, t0 + Δt, ..., t0 + nΔt} the target sparsity is
 
     s_t = s_f + (s_i - s_f) (1 - (t - t0) / (nΔt))^3          (t0 = begin_step, t0 + nΔt = end_step)
 
@@ -37,12 +38,11 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxml.core import loop
+from jaxml.core import loop, supervised
 from jaxml.core.param_paths import is_kernel, map_named, named_leaves
 from jaxml.core.train_state import TrainState, supervised_config
 from jaxml.data.datasets import Split
 from jaxml.errors import JaxmlError
-from jaxml.methods import classify
 
 log = logging.getLogger("jaxml")
 
@@ -228,7 +228,7 @@ def check_prune_config(config: ml_collections.ConfigDict) -> ml_collections.Conf
 def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_splits: dict[str, Split],
                 num_classes: int) -> loop.Recipe:
     p = check_prune_config(config)
-    inner = classify.make_recipe(config, train_split, eval_splits, num_classes)
+    inner = supervised.make_recipe(config, train_split, eval_splits, num_classes)
     final, initial = float(p.sparsity), float(p.initial_sparsity)
     begin = int(p.begin_step)
     end = begin if p.schedule == "oneshot" else int(p.end_step)
@@ -265,7 +265,7 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
 
 
 def recipe_for(config: ml_collections.ConfigDict) -> loop.Recipe:
-    data = classify.load_data(config)
+    data = supervised.load_data(config)
     return make_recipe(config, data.train, {"test": data.test}, data.num_classes)
 
 
@@ -278,7 +278,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     """Trains and prunes the model in `workdir` (and the dense baseline in `workdir/dense`)."""
     workdir = Path(workdir)
     check_prune_config(config)
-    data = classify.load_data(config)
+    data = supervised.load_data(config)
     eval_splits = {"test": data.test}
     state, metrics = loop.run(make_recipe(config, data.train, eval_splits, data.num_classes), config, workdir,
                               desc=f"prune {config.prune.method} {config.prune.sparsity:g}")
@@ -288,7 +288,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
               "sparsity": sparsity, "params": loop.count_params(params),
               "nonzero_params": int(sum(np.count_nonzero(np.asarray(v)) for v in jax.tree.leaves(params)))}
     if config.prune.dense_baseline:
-        dense = classify.train_once(config, workdir / "dense", data.train, eval_splits, data.num_classes, desc="dense")
+        dense = supervised.train_once(config, workdir / "dense", data.train, eval_splits, data.num_classes, desc="dense")
         result["dense_accuracy"] = dense["test_accuracy"]
         result["accuracy_drop"] = dense["test_accuracy"] - result["test_accuracy"]
     sizes = storage_sizes(params, workdir / "export")

@@ -2,8 +2,8 @@
 (QAT) and a true int8 inference path, all on models/quant.py (our own code: Google's qwix 0.1.8 runs
 with this JAX but does not quantize jaxml's layers, see docs/quantization_nas.md).
 
-One command: trains the float model (the `classify` recipe, minus `quantize.calibration_examples`
-held out for calibration), then
+One command: trains the float model (the supervised classification recipe of `core/supervised.py`,
+minus `quantize.calibration_examples` held out for calibration), then
 - PTQ, weights only: every kernel rounded to int8 with a symmetric absmax scale, per tensor and per
   output channel;
 - PTQ, weights + activations: also every conv/dense input, its range calibrated on the held-out batch;
@@ -32,12 +32,11 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxml.core import loop
+from jaxml.core import loop, supervised
 from jaxml.core.steps import Normaliser
 from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
-from jaxml.data.datasets import Split, split_validation
+from jaxml.data.datasets import Split, hold_out
 from jaxml.errors import JaxmlError
-from jaxml.methods import classify
 from jaxml.models import quant
 from jaxml.models.build import build_model
 
@@ -92,7 +91,7 @@ def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def train_float(config, workdir: Path, train_split: Split, test: Split, num_classes: int):
-    recipe = classify.make_recipe(config, train_split, {"test": test}, num_classes)
+    recipe = supervised.make_recipe(config, train_split, {"test": test}, num_classes)
     state, metrics = loop.run(recipe, config, workdir, desc=f"{config.get('name', 'quantize')} float")
     return jax.device_get(state), metrics
 
@@ -109,7 +108,7 @@ def train_qat(config, workdir: Path, train_split: Split, test: Split, num_classe
     c.eval_every = steps
     c.checkpoint_every = steps if int(config.checkpoint_every) else 0
     c.augment.mixup_alpha = 0.0
-    recipe = classify.make_recipe(c, train_split, {"test": test}, num_classes)
+    recipe = supervised.make_recipe(c, train_split, {"test": test}, num_classes)
     tx = make_optimizer(c)
 
     def init(key):
@@ -127,12 +126,10 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any
     check_config(config)
     workdir = Path(workdir)
     q = config.quantize
-    data = classify.load_data(config)
-    n_cal = int(q.calibration_examples)
-    if n_cal >= len(data.train):
-        raise JaxmlError(f"config.quantize.calibration_examples={n_cal} must be below the {len(data.train)} training examples")
-    train_split, cal_split = split_validation(data.train, n_cal / len(data.train), int(config.data_seed))
-    prepare = Normaliser.fit(train_split)  # the classify recipe's input standardisation
+    data = supervised.load_data(config)
+    train_split, cal_split = hold_out(data.train, int(q.calibration_examples), int(config.data_seed),
+                                      "config.quantize.calibration_examples")
+    prepare = Normaliser.fit(train_split)  # the supervised recipe's input standardisation
     test_x, test_y = data.test["image"], data.test["label"]
     num_classes = data.num_classes
     model = lambda mode, g, acts: build_model(quant_model_config(config, mode, g, acts), num_classes)

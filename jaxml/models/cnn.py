@@ -9,7 +9,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxml.models.layers import ACTIVATIONS, Conv, Dense, max_pool
+from jaxml.models.layers import ACTIVATIONS, Conv, Dense, batch_norm, max_pool
 from jaxml.core.parallel import AXIS
 
 
@@ -46,8 +46,7 @@ class CNN(nn.Module):
                 x = Conv(width, self.kernel_size, use_bias=not self.batch_norm, dtype=self.dtype,
                          impl=self.conv_impl)(x)
                 if self.batch_norm:
-                    x = nn.BatchNorm(use_running_average=not train, momentum=0.9,
-                                     axis_name=self.bn_axis_name if train else None)(x)
+                    x = batch_norm(train, self.bn_axis_name)(x)
                 x = act(x)
             x = max_pool(x, self.pool_impl)
         x = x.reshape(x.shape[0], -1)

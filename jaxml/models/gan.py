@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxml.core.parallel import AXIS
-from jaxml.models.layers import Conv, Dense
+from jaxml.models.layers import Conv, Dense, batch_norm
 
 DCGAN_INIT = nn.initializers.normal(0.02)
 DISC_NORMS = ("batch", "layer", "none")
@@ -46,8 +46,7 @@ class Generator(nn.Module):
     bn_axis_name: str | None = AXIS
 
     def _bn(self, train: bool):
-        return nn.BatchNorm(use_running_average=not train, momentum=0.9, scale_init=nn.initializers.ones,
-                            axis_name=self.bn_axis_name if train else None)
+        return batch_norm(train, self.bn_axis_name, scale_init=nn.initializers.ones)
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, *, train: bool) -> jax.Array:
@@ -78,8 +77,7 @@ class Discriminator(nn.Module):
         x = Conv(2 * self.width, 4, stride=2, use_bias=self.norm != "batch", dtype=self.dtype,
                  kernel_init=DCGAN_INIT)(x)
         if self.norm == "batch":
-            x = nn.BatchNorm(use_running_average=not train, momentum=0.9,
-                             axis_name=self.bn_axis_name if train else None)(x)
+            x = batch_norm(train, self.bn_axis_name)(x)
         elif self.norm == "layer":
             x = nn.LayerNorm()(x)
         h = nn.leaky_relu(x, 0.2).reshape(x.shape[0], -1)

@@ -128,6 +128,15 @@ class Dense(nn.Module):
         return y
 
 
+def batch_norm(train: bool, axis_name: str | None, **options: Any) -> nn.BatchNorm:
+    """BatchNorm (momentum 0.9) as every jaxml model uses it: in training, batch statistics
+    synchronised over `axis_name` (the "data" axis, so 1 and N devices compute the same); in inference,
+    the running averages. `options` (name, scale_init, ...) go to `nn.BatchNorm`; call it inside a
+    compact method."""
+    return nn.BatchNorm(use_running_average=not train, momentum=0.9, axis_name=axis_name if train else None,
+                        **options)
+
+
 def max_pool_2x2(x: jax.Array) -> jax.Array:
     """2x2 max pooling, stride 2 (odd trailing rows/columns dropped), as reshape + max."""
     b, h, w, c = x.shape

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxml.core.parallel import AXIS
-from jaxml.models.layers import ACTIVATIONS, Conv, Dense
+from jaxml.models.layers import ACTIVATIONS, Conv, Dense, batch_norm
 
 
 class BasicBlock(nn.Module):
@@ -23,8 +23,7 @@ class BasicBlock(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         act = ACTIVATIONS[self.activation]
-        norm = lambda name, **kw: nn.BatchNorm(use_running_average=not train, momentum=0.9, name=name,
-                                                axis_name=self.bn_axis_name if train else None, **kw)
+        norm = lambda name, **kw: batch_norm(train, self.bn_axis_name, name=name, **kw)
         y = Conv(self.features, 3, self.stride, use_bias=False, dtype=self.dtype, impl=self.conv_impl)(x)
         y = act(norm("bn1")(y))
         y = Conv(self.features, 3, 1, use_bias=False, dtype=self.dtype, impl=self.conv_impl)(y)
@@ -49,8 +48,7 @@ class ResNet(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         x = Conv(self.features[0], 3, use_bias=False, dtype=self.dtype, impl=self.conv_impl)(x)
-        x = nn.BatchNorm(use_running_average=not train, momentum=0.9,
-                         axis_name=self.bn_axis_name if train else None)(x)
+        x = batch_norm(train, self.bn_axis_name)(x)
         x = ACTIVATIONS[self.activation](x)
         for i, width in enumerate(self.features):
             for j in range(self.blocks_per_stage):

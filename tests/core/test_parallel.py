@@ -13,7 +13,8 @@ from conftest import REPO, cli_env, jaxml_cmd
 from jaxml.core import loop, parallel
 from jaxml.data.datasets import load_dataset
 from jaxml.errors import JaxmlError
-from jaxml.methods.classify import base_config, make_recipe
+from jaxml.core.supervised import make_recipe
+from jaxml.methods.classify import base_config
 
 pytestmark = pytest.mark.xdist_group("parallel")
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from jaxml.data import datasets
-from jaxml.data.datasets import DATASETS, Split, load_dataset, per_class_subset, split_validation
+from jaxml.data.datasets import DATASETS, Split, hold_out, load_dataset, per_class_subset, split_validation
 from jaxml.data.idx import write_idx
 from jaxml.errors import JaxmlError
 
@@ -141,6 +141,21 @@ def test_split_validation():
     assert not np.array_equal(other["label"], val["label"])
     with pytest.raises(JaxmlError):
         split_validation(split, 1.0, seed=0)
+
+
+def test_hold_out_is_split_validation_by_count():
+    split = Split(label=np.arange(100, dtype=np.int32))
+    rest, held = hold_out(split, 25, seed=3, key="config.x")
+    ref_rest, ref_held = split_validation(split, 0.25, seed=3)
+    np.testing.assert_array_equal(held["label"], ref_held["label"])
+    np.testing.assert_array_equal(rest["label"], ref_rest["label"])
+    with pytest.raises(JaxmlError, match=r"config\.x=100 must be below the 100 training examples"):
+        hold_out(split, 100, seed=0, key="config.x")
+
+
+def test_split_takes_named_arrays_only():
+    with pytest.raises(JaxmlError, match="named arrays"):
+        Split(np.zeros((3, 2)))
 
 
 def test_per_class_subset():

@@ -13,7 +13,7 @@ import scipy.linalg
 from jaxml.core import feature_metrics, loop
 from jaxml.errors import JaxmlError
 from jaxml.methods import gan
-from jaxml.methods.feature_classifier import load_feature_classifier
+from jaxml.core.feature_classifier import load_feature_classifier
 from jaxml.models.gan import Discriminator, Generator, depth_to_space
 
 

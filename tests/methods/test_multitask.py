@@ -9,7 +9,7 @@ import pytest
 from jaxml.data.multitask import load_benchmark, overlay_pairs
 from jaxml.errors import JaxmlError
 from jaxml.methods import multitask as mt
-from jaxml.methods import task_weighting as tw
+from jaxml.methods import multitask_weightings as tw
 
 
 def pcgrad_reference(grads: np.ndarray, orders: list[np.ndarray]) -> np.ndarray:

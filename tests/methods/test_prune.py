@@ -8,12 +8,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxml.core import loop, parallel
+from jaxml.core import loop, parallel, supervised
 from jaxml.core.checkpoint import Checkpointer
 from jaxml.core.metrics import read_metrics
 from jaxml.data.batching import train_batches
 from jaxml.errors import JaxmlError
-from jaxml.methods import classify, prune
+from jaxml.methods import prune
 
 
 def cubic_reference(t, s_i, s_f, t0, t_end):
@@ -126,7 +126,7 @@ def tiny(**kw):
 def test_pruned_weights_stay_zero_through_training():
     c = tiny()
     c.prune.sparsity = 0.8
-    data = classify.load_data(c)
+    data = supervised.load_data(c)
     recipe = prune.make_recipe(c, data.train, {"test": data.test}, data.num_classes)
     mesh = parallel.make_mesh(1)
     state = parallel.on_mesh(lambda: recipe.init(loop.init_key(0)), mesh)

@@ -1,5 +1,6 @@
 """The feature classifier behind the sample-quality metrics (`core/feature_metrics.py`): a small CNN
-`classify` run trained once per (dataset, image size, data seed, its config) and cached on disk.
+trained once with the supervised classification recipe (`core/supervised.py`, a `classify` config)
+per (dataset, image size, data seed, its config) and cached on disk.
 
 Cache: `<cache dir>/<dataset>_<size>px_<hash>/` with `classifier.msgpack` (variables) and
 `classifier.json` (input mean/std, test accuracy, config); the cache dir is `fid.cache_dir`, else
@@ -20,19 +21,20 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from jaxml.core import loop
+from jaxml.core import loop, supervised
 from jaxml.core.feature_metrics import FeatureClassifier
 from jaxml.core.steps import Normaliser
+from jaxml.core.train_state import supervised_config
 from jaxml.data.datasets import Dataset
-from jaxml.methods import classify
 from jaxml.models.build import build_model
 
 log = logging.getLogger("jaxml")
 
 
 def feature_classifier_config(dataset: str, steps: int) -> ml_collections.ConfigDict:
-    """A classify config: CNN conv32-conv64-dense128 (dropout 0.2), AdamW 2e-3, `steps` of 128, one device."""
-    c = classify.base_config()
+    """A classify config (the same as a `jaxml train` classify run would read; it keys the cache): CNN
+    conv32-conv64-dense128 (dropout 0.2), AdamW 2e-3, `steps` of 128, one device."""
+    c = supervised_config("classify")
     c.dataset = dataset
     c.model = dict(name="cnn", features=(32, 64), convs_per_stage=1, dense=(128,), dropout=0.2, batch_norm=False)
     c.learning_rate = 2e-3
@@ -76,7 +78,7 @@ def load_feature_classifier(config: ml_collections.ConfigDict, data: Dataset) ->
         return FeatureClassifier(model, variables, Normaliser(info["mean"], info["std"], normaliser.scale),
                                  info["test_accuracy"])
     log.info("feature classifier: training one for %s at %dpx -> %s", config.dataset, size, directory)
-    recipe = classify.make_recipe(fc_config, data.train, {"test": data.test}, data.num_classes)
+    recipe = supervised.make_recipe(fc_config, data.train, {"test": data.test}, data.num_classes)
     directory.mkdir(parents=True, exist_ok=True)
     state, metrics = loop.run(recipe, fc_config, directory / "run", desc="feature classifier")
     state = jax.device_get(state)

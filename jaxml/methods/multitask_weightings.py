@@ -1,4 +1,5 @@
-"""Multi-task loss-weighting strategies as values: `WEIGHTINGS = {name: constructor}`.
+"""Multi-task loss-weighting strategies as values: `WEIGHTINGS = {name: constructor}` (the strategy
+registry of `methods/multitask.py`; not a method of its own).
 
 A strategy is a `Weighting` (optax's init/update shape): `init() -> state`, and
 `update(state, tasks, key) -> WeightedUpdate(grads, state, loss, weights)` turns one step's per-task

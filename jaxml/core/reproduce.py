@@ -74,8 +74,9 @@ def render(records: list[dict[str, Any]]) -> str:
         if value is not None and f"{metric}_std" in r:
             text += f" ± {r[f'{metric}_std']:.4f}"
         expect = experiments.expectation_text(e, with_metric=False)
+        status = r.get("status", "") + (f" ({r['note']})" if r.get("note") else "")
         lines.append(
-            f"| {r['experiment']} | {metric} | {text} | {expect} | {e.get('reference', '')} | {r.get('status', '')} | "
+            f"| {r['experiment']} | {metric} | {text} | {expect} | {e.get('reference', '')} | {status} | "
             f"{r.get('wall_s', 0):.0f} s | {r.get('devices', '')} | {r.get('machine', '')} | {r.get('date', '')} | "
             f"`{r.get('command', '')}` |")
     rl = [r for r in records if "eval_return_per_seed" in r]

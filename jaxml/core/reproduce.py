@@ -131,6 +131,7 @@ def run_suite(suite: str, *, runs_dir: Path, out: Path, overrides: list[str], on
               results_dir: Path | None = None, record_only: bool = False) -> list[dict[str, Any]]:
     """Runs the suite's experiments (fresh workdirs), records results, regenerates `out`. With
     `record_only`, records runs already finished in `<runs_dir>/<name>` instead of training."""
+    from jaxml.core.run import check_not_busy
     from jaxml.experiments import load_experiment_config, run_training
 
     infos = experiments.suite(suite)
@@ -153,6 +154,7 @@ def run_suite(suite: str, *, runs_dir: Path, out: Path, overrides: list[str], on
                 result = finished_run(name, config, workdir)
             else:
                 if workdir.exists():
+                    check_not_busy(workdir)  # never delete a run that is still going
                     shutil.rmtree(workdir)  # a reproduction starts from scratch
                 result = run_training(name, config, workdir)
         except JaxmlError as e:

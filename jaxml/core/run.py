@@ -16,9 +16,9 @@ Two layers:
   saves, and stops at a chunk boundary on SIGTERM (exit 0) or Ctrl-C (exit 130), saving first.
   A second Ctrl-C stops at once.
 
-Signals: `install_signal_handlers()` (called first thing by the CLI) makes SIGTERM and SIGINT set a
-flag instead of killing the process, so a signal that arrives during imports or set-up is honoured
-at the first chunk boundary too. Library use without the CLI installs them for the duration of a
+Signals: `install_signal_handlers()` (called first thing by the CLI) makes SIGTERM, SIGINT and
+SIGHUP (exit 129: the terminal went away) set a flag instead of killing the process, so a signal
+that arrives during imports or set-up is honoured at the first chunk boundary too. Library use without the CLI installs them for the duration of a
 `Run` (main thread only).
 """
 
@@ -75,19 +75,20 @@ class _StopFlag:
                 os._exit(130)
             self.signal = "SIGINT"
             log.warning("Ctrl-C: saving at the next chunk boundary and stopping (Ctrl-C again to stop at once)")
-        elif self.signal is None:
-            self.signal = "SIGTERM"
+        elif self.signal is None:  # SIGTERM, or SIGHUP (the terminal went away): save and stop
+            self.signal = signal.Signals(signum).name
 
 
 STOP = _StopFlag()
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def install_signal_handlers() -> bool:
-    """SIGTERM / SIGINT set `STOP` instead of ending the process (main thread only). Idempotent."""
+    """SIGTERM / SIGINT / SIGHUP set `STOP` instead of ending the process (main thread only). Idempotent."""
     if STOP.installed or threading.current_thread() is not threading.main_thread():
         return STOP.installed
-    signal.signal(signal.SIGTERM, STOP.handle)
-    signal.signal(signal.SIGINT, STOP.handle)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, STOP.handle)
     STOP.installed = True
     return True
 
@@ -98,13 +99,13 @@ def _signals_for_run() -> Iterator[None]:
     if STOP.installed or threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
     install_signal_handlers()
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous[0])
-        signal.signal(signal.SIGINT, previous[1])
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         STOP.installed = False
         STOP.signal = None
 
@@ -157,6 +158,14 @@ def changed_keys(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "
         elif a != b:
             out.append(f"{prefix}{k}")
     return out
+
+
+def check_not_busy(workdir: Path) -> None:
+    """One clear error if another process holds `workdir`'s lock (before deleting or replacing it)."""
+    if (workdir / LOCK_NAME).exists():
+        lock = WorkdirLock(workdir)
+        lock.acquire()
+        lock.release()
 
 
 class WorkdirLock:
@@ -429,7 +438,7 @@ class Run:
         if STOP.signal is None:
             return
         name = STOP.signal
-        code = 130 if name == "SIGINT" else 0
+        code = {"SIGINT": 130, "SIGHUP": 129}.get(name, 0)
         if state is not None and self.checkpointer is not None:
             self.save(state)
             raise Preempted(f"{name}: saved a checkpoint at {self.unit} {self.step} in {self.workdir}; re-run the "

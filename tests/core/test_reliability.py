@@ -369,3 +369,15 @@ def test_re_running_a_finished_run_repeats_no_rows_and_results_are_reproducible(
     fresh = tmp_path / "fresh"
     assert train(fresh) == 0
     assert (fresh / "result.json").read_bytes() == result
+
+
+def test_sighup_saves_like_sigterm_and_reproduce_never_deletes_a_busy_workdir(tmp_path, capsys):
+    hup = tmp_path / "hup"
+    proc = _start(hup)
+    _wait(proc, lambda: len(_checkpoints(hup)) >= 1)
+    with pytest.raises(Exception, match="is in use by pid"):  # what `jaxml reproduce` checks before deleting
+        run_lib.check_not_busy(hup)
+    proc.send_signal(signal.SIGHUP)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 129 and "SIGHUP: saved a checkpoint at step" in err, err[-3000:]
+    run_lib.check_not_busy(hup)  # the holder is gone: no error

@@ -1,5 +1,6 @@
-"""What every scanned RL agent shares: its chunk of iterations in one `lax.scan`. (The agents'
-typed hyper-parameters are `jaxml.rl.agent_config`.)"""
+"""What every scanned RL agent shares: its chunk of iterations in one `lax.scan`, and the env steps
+of one iteration of a rollout agent. (The agents' typed hyper-parameters are
+`jaxml.rl.agent_config`.)"""
 
 from __future__ import annotations
 
@@ -20,3 +21,8 @@ def scanned(iteration: Callable[[Any, None], tuple[Any, dict]]) -> Callable[[Any
 
     return train_chunk
 
+
+
+def steps_per_iteration(config) -> int:
+    """Env steps of one iteration of a rollout agent (PPO, REINFORCE): `num_envs * num_steps`."""
+    return int(config.num_envs) * int(config.num_steps)

@@ -191,6 +191,20 @@ class AgentConfig:
             raise JaxmlError(f"config.{keys[name]}={value!r} exceeds config.{keys[limit]}={bound!r}"
                              + (f": {reason}" if reason else ""))
 
+    def check_replay_fits(self) -> None:
+        """`check()` of a replay agent (fields batch_size, buffer_size, num_envs, total_env_steps):
+        a batch and one vec step fit the buffer, and one iteration fits the run."""
+        self.check_at_most("batch_size", "buffer_size")
+        self.check_at_most("num_envs", "buffer_size")
+        self.check_at_most("num_envs", "total_env_steps", "no iteration would run")
+
+    def check_rollout_fits(self) -> None:
+        """`check()` of a rollout agent (fields num_envs, num_steps, total_env_steps): one
+        iteration's rollout fits the run."""
+        if self.total_env_steps < self.num_envs * self.num_steps:
+            raise JaxmlError(f"config.total_env_steps={self.total_env_steps} < num_envs * num_steps = "
+                             f"{self.num_envs * self.num_steps}: no iteration would run")
+
     def config_items(self) -> dict[str, Any]:
         """{config key: value} of every field (groups flattened; nested keys dotted)."""
         out: dict[str, Any] = {}

@@ -66,6 +66,7 @@ from jaxml.rl.agent import scanned
 from jaxml.rl.agent_config import AgentConfig, param
 from jaxml.rl import buffers
 from jaxml.rl.envs import episode_metrics, evaluate, make_env, vec_reset, vec_step
+from jaxml.rl.targets import one_step_target, polyak
 
 __all__ = ["default_config", "DDPGConfig", "TD3Options", "Config", "td3_target", "smoothed_target_action",
            "scale_action", "polyak", "Learner", "DDPGState", "make_train", "greedy_eval"]
@@ -136,13 +137,7 @@ def td3_target(reward: jax.Array, terminated: jax.Array, next_q: jax.Array, gamm
         next_v = jnp.min(next_q, axis=0)
     else:
         next_v = next_q[0]
-    not_term = 1.0 - jnp.asarray(terminated, jnp.float32)
-    return jnp.asarray(reward, jnp.float32) + gamma * not_term * jax.lax.stop_gradient(next_v)
-
-
-def polyak(online: Any, target: Any, tau: float) -> Any:
-    """target <- tau * online + (1 - tau) * target, leaf by leaf."""
-    return jax.tree.map(lambda o, t: tau * o + (1.0 - tau) * t, online, target)
+    return one_step_target(reward, terminated, next_v, gamma)
 
 
 @flax.struct.dataclass
@@ -214,9 +209,7 @@ class DDPGConfig(AgentConfig):
         return 2 if self.td3.clipped_double_q else 1
 
     def check(self) -> None:
-        self.check_at_most("batch_size", "buffer_size")
-        self.check_at_most("num_envs", "buffer_size")
-        self.check_at_most("num_envs", "total_env_steps", "no iteration would run")
+        self.check_replay_fits()
         t = self.td3
         if self.method == "ddpg" and t.any_on:
             raise JaxmlError("config.method='ddpg' is plain DDPG: set target_policy_smoothing=False, "

@@ -51,7 +51,10 @@ from jaxml.models.mlp import MLP
 from jaxml.rl.agent import scanned
 from jaxml.rl.agent_config import AgentConfig, param
 from jaxml.rl import buffers
-from jaxml.rl.envs import Transition, episode_metrics, evaluate, make_env, vec_reset, vec_step
+from jaxml.rl.envs import (Transition, discrete_actions, episode_metrics, evaluate, make_env, vec_reset,
+                           vec_step)
+from jaxml.rl.exploration import epsilon_greedy, linear_schedule
+from jaxml.rl.targets import one_step_target, polyak
 
 __all__ = ["default_config", "DQNConfig", "Config", "td_target", "epsilon_schedule", "nstep_transition",
            "NStepTransition", "DQNState", "make_train", "greedy_eval"]
@@ -97,7 +100,6 @@ def td_target(reward: jax.Array, terminated: jax.Array, next_q_target: jax.Array
     `next_q_target` / `next_q_online` are [B, A] Q-values of the TRUE next observation under the
     target / online network. a* = argmax next_q_online if `double_q` else argmax next_q_target.
     Only `terminated` cuts the bootstrap (a truncated transition bootstraps)."""
-    reward = jnp.asarray(reward, jnp.float32)
     if double_q:
         if next_q_online is None:
             raise JaxmlError("td_target: double_q=True needs next_q_online")
@@ -105,19 +107,10 @@ def td_target(reward: jax.Array, terminated: jax.Array, next_q_target: jax.Array
     else:
         a_star = jnp.argmax(next_q_target, axis=-1)
     next_v = jnp.take_along_axis(next_q_target, a_star[..., None], axis=-1)[..., 0]
-    not_term = 1.0 - jnp.asarray(terminated, jnp.float32)
-    return reward + gamma * not_term * jax.lax.stop_gradient(next_v)
+    return one_step_target(reward, terminated, next_v, gamma)
 
 
-def epsilon_schedule(start: float, end: float, duration: float) -> Callable[[jax.Array], jax.Array]:
-    """eps(step) linear from `start` (step 0) to `end` (step >= duration env steps)."""
-    duration = max(float(duration), 1.0)
-
-    def eps(step):
-        frac = jnp.clip(jnp.asarray(step, jnp.float32) / duration, 0.0, 1.0)
-        return jnp.asarray(start + (end - start) * frac, jnp.float32)
-
-    return eps
+epsilon_schedule = linear_schedule   # eps(step) linear from `start` to `end` over `duration` env steps
 
 
 @flax.struct.dataclass
@@ -194,19 +187,15 @@ class DQNConfig(AgentConfig):
     max_grad_norm: float = param(ge=0.0)
 
     def check(self) -> None:
-        self.check_at_most("batch_size", "buffer_size")
-        self.check_at_most("num_envs", "buffer_size")
-        self.check_at_most("num_envs", "total_env_steps", "no iteration would run")
+        self.check_replay_fits()
 
 
 def _network_and_env(config):
     cfg = DQNConfig.from_config(config)
     env, env_params = make_env(cfg.env)
-    space = env.action_space(env_params)
-    if not hasattr(space, "n"):
-        raise JaxmlError(f"DQN needs a discrete action space; {cfg.env} has {type(space).__name__}")
-    network = MLP(num_classes=int(space.n), hidden=cfg.hidden)
-    return cfg, env, env_params, network, int(space.n)
+    num_actions = discrete_actions(env, env_params, cfg.env, "DQN")
+    network = MLP(num_classes=num_actions, hidden=cfg.hidden)
+    return cfg, env, env_params, network, num_actions
 
 
 Config = DQNConfig   # the agent contract's name for it (see jaxml.rl.runner)
@@ -289,9 +278,7 @@ def make_train(config) -> tuple[Callable, Callable]:
         key, k_coin, k_rand, k_env, k_sample = jax.random.split(state.key, 5)
         eps = eps_fn(state.env_steps)
         greedy = jnp.argmax(q_values(state.params, state.env.obs), axis=-1).astype(jnp.int32)
-        random_a = jax.random.randint(k_rand, (num_envs,), 0, num_actions, dtype=jnp.int32)
-        explore = jax.random.uniform(k_coin, (num_envs,)) < eps
-        action = jnp.where(explore, random_a, greedy)
+        action = epsilon_greedy(k_coin, k_rand, greedy, num_actions, eps)
         env_state, tr = vec_step(k_env, state.env, action, env, env_params)
         add = buffers.per_add if per else buffers.uniform_add
         prev = state.env_steps
@@ -312,9 +299,8 @@ def make_train(config) -> tuple[Callable, Callable]:
         state, loss, q_mean = jax.lax.cond(do_train, update, no_update, state, k_sample, beta)
 
         do_target = learning & (steps // cfg.target_update_every > prev // cfg.target_update_every)
-        target = jax.tree.map(
-            lambda o, t: jnp.where(do_target, tau * o + (1.0 - tau) * t, t),
-            state.params, state.target_params)
+        target = jax.tree.map(lambda new, t: jnp.where(do_target, new, t),
+                              polyak(state.params, state.target_params, tau), state.target_params)
         state = state.replace(target_params=target)
 
         ep = episode_metrics(env_state.stats)

@@ -55,6 +55,15 @@ def make_env(env_id: str, **param_overrides: Any) -> tuple[Env, EnvParams]:
     return env, params
 
 
+def discrete_actions(env: Env, params: EnvParams, env_id: str, agent: str) -> int:
+    """The number of actions of `env`'s discrete action space; a JaxmlError naming `agent` and the
+    space otherwise."""
+    space = env.action_space(params)
+    if not hasattr(space, "n"):
+        raise JaxmlError(f"{agent} needs a discrete action space; {env_id} has {type(space).__name__}")
+    return int(space.n)
+
+
 # --------------------------------------------------------------------------- containers
 
 
@@ -158,17 +167,19 @@ def vec_step(key: jax.Array, state: VecEnvState, action: jax.Array, env: Env,
     return new_state, transition
 
 
-def episode_metrics(stats: EpisodeStats) -> dict[str, jax.Array]:
+def episode_metrics(stats: EpisodeStats,
+                    total: Callable[[jax.Array], jax.Array] = lambda x: x) -> dict[str, jax.Array]:
     """Mean return / length of the last finished episode, over envs that finished >= 1 episode.
 
     Envs still in their first episode are excluded (no zeros mixed in); with no finished episode
-    at all, return and length are 0 and `episodes` is 0."""
+    at all, return and length are 0 and `episodes` is 0. `total` combines the sums of envs held
+    elsewhere (under `shard_map`, a `psum` over the devices' env slices)."""
     has = stats.finished > 0
-    n = jnp.sum(has.astype(jnp.float32))
+    n = total(jnp.sum(has.astype(jnp.float32)))
     denom = jnp.maximum(n, 1.0)
-    ret = jnp.sum(jnp.where(has, stats.returned_return, 0.0)) / denom
-    length = jnp.sum(jnp.where(has, stats.returned_length, 0).astype(jnp.float32)) / denom
-    return {"return": ret, "length": length, "episodes": jnp.sum(stats.finished)}
+    ret = total(jnp.sum(jnp.where(has, stats.returned_return, 0.0))) / denom
+    length = total(jnp.sum(jnp.where(has, stats.returned_length, 0).astype(jnp.float32))) / denom
+    return {"return": ret, "length": length, "episodes": total(jnp.sum(stats.finished))}
 
 
 # --------------------------------------------------------------------------- normalisation
@@ -199,9 +210,12 @@ def norm_update(norm: RunningNorm, batch_obs: jax.Array) -> RunningNorm:
         raise JaxmlError(f"norm_update: batch shape {x.shape} does not end in observation shape "
                          f"{norm.mean.shape}")
     x = x.reshape((-1,) + norm.mean.shape)
-    b = jnp.float32(x.shape[0])
-    b_mean = jnp.mean(x, axis=0)
-    b_var = jnp.var(x, axis=0)
+    return norm_merge(norm, jnp.float32(x.shape[0]), jnp.mean(x, axis=0), jnp.var(x, axis=0))
+
+
+def norm_merge(norm: RunningNorm, b: jax.Array, b_mean: jax.Array, b_var: jax.Array) -> RunningNorm:
+    """Merges a batch's statistics (count `b`, mean, population variance) into `norm` (Chan et
+    al.'s parallel merge; with count == 0 the result is exactly the batch statistics)."""
     tot = norm.count + b
     delta = b_mean - norm.mean
     mean = norm.mean + delta * (b / tot)

@@ -51,9 +51,11 @@ from jax.sharding import PartitionSpec as P
 from jaxml.core import parallel
 from jaxml.core.config import check_int
 from jaxml.errors import JaxmlError
+from jaxml.rl.agent import steps_per_iteration
 from jaxml.rl.agent_config import AgentConfig, param
-from jaxml.rl.envs import (RunningNorm, evaluate, make_env, norm_init, normalize, vec_reset,
-                           vec_step)
+from jaxml.rl.distributions import categorical_log_prob_entropy, gaussian_log_prob_entropy
+from jaxml.rl.envs import (RunningNorm, episode_metrics, evaluate, make_env, norm_init, norm_merge,
+                           normalize, vec_reset, vec_step)
 
 __all__ = ["default_config", "PPOConfig", "Config", "steps_per_iteration", "gae", "ActorCritic", "PPOState",
            "make_train", "greedy_eval"]
@@ -88,10 +90,6 @@ def default_config() -> ml_collections.ConfigDict:
     c.parallel = ml_collections.ConfigDict({"num_devices": 1})  # > 1: Anakin, shard_map over devices
     c.seed = 0
     return c
-
-
-def steps_per_iteration(config) -> int:
-    return int(config.num_envs) * int(config.num_steps)
 
 
 # ----------------------------------------------------------------------------------- pure pieces
@@ -152,14 +150,8 @@ class ActorCritic(nn.Module):
 
 def _log_prob_entropy(out, log_std, action, continuous):
     if continuous:
-        std = jnp.exp(log_std)
-        logp = jnp.sum(-0.5 * ((action - out) / std) ** 2 - log_std - 0.5 * math.log(2 * math.pi), -1)
-        ent = jnp.sum(log_std + 0.5 * (1.0 + math.log(2 * math.pi))) * jnp.ones(out.shape[:-1])
-        return logp, ent
-    logits = jax.nn.log_softmax(out, axis=-1)
-    logp = jnp.take_along_axis(logits, action[..., None].astype(jnp.int32), -1)[..., 0]
-    ent = -jnp.sum(jnp.exp(logits) * logits, -1)
-    return logp, ent
+        return gaussian_log_prob_entropy(out, log_std, action)
+    return categorical_log_prob_entropy(out, action)
 
 
 def _sample(keys, out, log_std, continuous):
@@ -218,9 +210,7 @@ class PPOConfig(AgentConfig):
         if self.num_envs % self.num_devices:
             raise JaxmlError(f"config.num_envs={self.num_envs} must be divisible by "
                              f"config.parallel.num_devices={self.num_devices} (envs are split evenly)")
-        if self.total_env_steps < self.num_envs * self.num_steps:
-            raise JaxmlError(f"config.total_env_steps={self.total_env_steps} < num_envs * num_steps = "
-                             f"{self.num_envs * self.num_steps}: no iteration would run")
+        self.check_rollout_fits()
 
 
 Config = PPOConfig   # the agent contract's name for it (see jaxml.rl.runner)
@@ -347,13 +337,9 @@ def make_train(config) -> tuple[Callable, Callable]:
 
     def global_norm_update(norm: RunningNorm, obs: jax.Array) -> RunningNorm:
         x = jnp.asarray(obs, jnp.float32).reshape((-1,) + tuple(obs_shape))
-        b = jnp.float32(x.shape[0] * devices)
         b_mean = pmean(jnp.mean(x, 0))
         b_var = jnp.maximum(pmean(jnp.mean(x ** 2, 0)) - b_mean ** 2, 0.0)
-        tot = norm.count + b
-        delta = b_mean - norm.mean
-        m2 = norm.var * norm.count + b_var * b + delta ** 2 * (norm.count * b / tot)
-        return RunningNorm(mean=norm.mean + delta * (b / tot), var=m2 / tot, count=tot)
+        return norm_merge(norm, jnp.float32(x.shape[0] * devices), b_mean, b_var)
 
     def iteration(state: PPOState, _):
         key, k_roll, k_upd = jax.random.split(state.key, 3)
@@ -375,14 +361,9 @@ def make_train(config) -> tuple[Callable, Callable]:
         state = PPOState(params=params, opt_state=opt_state, env=env_state, norm=norm,
                          env_steps=steps, key=key)
         metrics = jax.tree.map(jnp.mean, m)
-        stats = env_state.stats
-        has = stats.finished > 0
-        n = psum(jnp.sum(has.astype(jnp.float32)))
-        denom = jnp.maximum(n, 1.0)
+        metrics.update(episode_metrics(env_state.stats, psum))
         metrics.update(
-            {"return": psum(jnp.sum(jnp.where(has, stats.returned_return, 0.0))) / denom,
-             "length": psum(jnp.sum(jnp.where(has, stats.returned_length, 0).astype(jnp.float32))) / denom,
-             "episodes": psum(jnp.sum(stats.finished)), "env_steps": steps,
+            {"env_steps": steps,
              "learning_rate": jnp.asarray(lr(updates_before) if cfg.anneal_lr else lr, jnp.float32)})
         return state, metrics
 

@@ -63,6 +63,8 @@ from jaxml.errors import JaxmlError
 from jaxml.rl.agent import scanned
 from jaxml.rl.agent_config import AgentConfig, param
 from jaxml.rl.envs import episode_metrics, evaluate, make_env, vec_reset, vec_step
+from jaxml.rl.exploration import epsilon_greedy, linear_schedule
+from jaxml.rl.targets import one_step_target
 
 __all__ = ["default_config", "QLearningConfig", "Config", "state_indexer", "batched_q_update",
            "frozen_lake_model", "optimal_success_rate", "QState", "make_train", "greedy_eval"]
@@ -227,23 +229,13 @@ def _setup(config):
 # ----------------------------------------------------------------------------------- training
 
 
-def _linear(start, end, duration):
-    duration = max(float(duration), 1.0)
-
-    def value(step):
-        frac = jnp.clip(jnp.asarray(step, jnp.float32) / duration, 0.0, 1.0)
-        return jnp.asarray(start + (end - start) * frac, jnp.float32)
-
-    return value
-
-
 def make_train(config) -> tuple[Callable, Callable]:
     """Returns `(init, train_chunk)` (pure, unjitted) for `config`, an ml_collections config or a
     `QLearningConfig`. See the module docstring."""
     cfg, env, env_params, num_states, num_actions, index = _setup(config)
     num_envs, gamma = cfg.num_envs, cfg.gamma
-    eps_fn = _linear(cfg.eps_start, cfg.eps_end, cfg.eps_fraction * cfg.total_env_steps)
-    lr_fn = _linear(cfg.learning_rate, cfg.lr_end, cfg.total_env_steps)
+    eps_fn = linear_schedule(cfg.eps_start, cfg.eps_end, cfg.eps_fraction * cfg.total_env_steps)
+    lr_fn = linear_schedule(cfg.learning_rate, cfg.lr_end, cfg.total_env_steps)
 
     def init(key: jax.Array) -> QState:
         k_env, k_run = jax.random.split(key)
@@ -256,11 +248,9 @@ def make_train(config) -> tuple[Callable, Callable]:
         eps, lr = eps_fn(state.env_steps), lr_fn(state.env_steps)
         s = index(state.env.obs)
         greedy = jnp.argmax(state.q[s], axis=-1).astype(jnp.int32)
-        random_a = jax.random.randint(k_rand, (num_envs,), 0, num_actions, dtype=jnp.int32)
-        action = jnp.where(jax.random.uniform(k_coin, (num_envs,)) < eps, random_a, greedy)
+        action = epsilon_greedy(k_coin, k_rand, greedy, num_actions, eps)
         env_state, tr = vec_step(k_env, state.env, action, env, env_params)
-        s_next = index(tr.next_obs)
-        target = tr.reward + gamma * (1.0 - tr.terminated.astype(jnp.float32)) * state.q[s_next].max(-1)
+        target = one_step_target(tr.reward, tr.terminated, state.q[index(tr.next_obs)].max(-1), gamma)
         q, td = batched_q_update(state.q, s, action, target, lr)
         steps = state.env_steps + num_envs
         ep = episode_metrics(env_state.stats)

@@ -32,12 +32,12 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from jaxml.errors import JaxmlError
 from jaxml.models.layers import ACTIVATIONS
 from jaxml.models.mlp import MLP
-from jaxml.rl.agent import scanned
+from jaxml.rl.agent import scanned, steps_per_iteration
 from jaxml.rl.agent_config import AgentConfig, param
-from jaxml.rl.envs import episode_metrics, evaluate, make_env, vec_reset, vec_step
+from jaxml.rl.distributions import categorical_log_prob_entropy
+from jaxml.rl.envs import discrete_actions, episode_metrics, evaluate, make_env, vec_reset, vec_step
 
 __all__ = ["default_config", "ReinforceConfig", "Config", "discounted_returns", "steps_per_iteration",
            "ReinforceState", "make_train", "greedy_eval"]
@@ -61,10 +61,6 @@ def default_config() -> ml_collections.ConfigDict:
     c.eval_episodes = 10
     c.seed = 0
     return c
-
-
-def steps_per_iteration(config) -> int:
-    return int(config.num_envs) * int(config.num_steps)
 
 
 # ----------------------------------------------------------------------------------- pure pieces
@@ -123,9 +119,7 @@ class ReinforceConfig(AgentConfig):
     eval_episodes: int = param(ge=1)
 
     def check(self) -> None:
-        if self.total_env_steps < self.num_envs * self.num_steps:
-            raise JaxmlError(f"config.total_env_steps={self.total_env_steps} < num_envs * num_steps "
-                             f"= {self.num_envs * self.num_steps}: no iteration would run")
+        self.check_rollout_fits()
 
 
 Config = ReinforceConfig   # the agent contract's name for it (see jaxml.rl.runner)
@@ -135,10 +129,8 @@ def _setup(config):
     cfg = ReinforceConfig.from_config(config)
     with jax.ensure_compile_time_eval():   # greedy_eval runs under jit: build the env eagerly
         env, env_params = make_env(cfg.env)
-    space = env.action_space(env_params)
-    if not hasattr(space, "n"):
-        raise JaxmlError(f"reinforce needs a discrete action space; {cfg.env} has {type(space).__name__}")
-    policy = MLP(num_classes=int(space.n), hidden=cfg.hidden, activation=cfg.activation)
+    num_actions = discrete_actions(env, env_params, cfg.env, "reinforce")
+    policy = MLP(num_classes=num_actions, hidden=cfg.hidden, activation=cfg.activation)
     value = MLP(num_classes=1, hidden=cfg.hidden, activation=cfg.activation)
     return cfg, env, env_params, policy, value
 
@@ -165,16 +157,14 @@ def make_train(config) -> tuple[Callable, Callable]:
                               env_steps=jnp.zeros((), jnp.int32), key=k_run)
 
     def loss_fn(params, obs, action, returns):
-        logits = policy.apply(params["policy"], obs, train=False)
-        logp_all = jax.nn.log_softmax(logits)
-        logp = jnp.take_along_axis(logp_all, action[:, None], axis=-1)[:, 0]
+        logp, ent = categorical_log_prob_entropy(policy.apply(params["policy"], obs, train=False), action)
         v = v_fn(params, obs)
         adv = returns - jax.lax.stop_gradient(v)
         if cfg.normalize_advantages:
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
         policy_loss = -jnp.mean(logp * adv)
         value_loss = 0.5 * jnp.mean((v - returns) ** 2)
-        entropy = -jnp.mean(jnp.sum(jnp.exp(logp_all) * logp_all, axis=-1))
+        entropy = jnp.mean(ent)
         loss = policy_loss + cfg.value_coef * value_loss - cfg.entropy_coef * entropy
         return loss, (policy_loss, value_loss, entropy)
 

@@ -33,6 +33,12 @@ def jaxml_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "jaxml.cli", *args]
 
 
+def workdir_snapshot(workdir: Path) -> dict[str, bytes]:
+    """A workdir's config.json and every checkpoint file, byte for byte (what must not change)."""
+    files = [workdir / "config.json", *sorted((workdir / "checkpoints").rglob("*"))]
+    return {str(p.relative_to(workdir)): p.read_bytes() for p in files if p.is_file()}
+
+
 @pytest.fixture
 def repo() -> Path:
     return REPO

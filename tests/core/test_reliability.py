@@ -17,7 +17,7 @@ import jax
 import numpy as np
 import pytest
 
-from conftest import REPO, cli_env, jaxml_cmd
+from conftest import REPO, cli_env, jaxml_cmd, workdir_snapshot as snapshot
 from jaxml import cli
 from jaxml.core import run as run_lib
 from jaxml.core.checkpoint import Checkpointer
@@ -43,12 +43,6 @@ def error_line(capsys) -> str:
     lines = [l for l in err.splitlines() if l.strip() and not l.startswith("[jaxml]")]
     assert len(lines) == 1 and lines[0].startswith("jaxml: error: "), err
     return lines[0]
-
-
-def snapshot(workdir: Path) -> dict[str, bytes]:
-    """config.json and every checkpoint file, byte for byte."""
-    files = [workdir / "config.json", *sorted((workdir / "checkpoints").rglob("*"))]
-    return {str(p.relative_to(workdir)): p.read_bytes() for p in files if p.is_file()}
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import jax
 import numpy as np
 import pytest
 
+from conftest import workdir_snapshot
 from jaxml import cli
 from jaxml.core.checkpoint import Checkpointer
 
@@ -23,12 +24,6 @@ TINY = ["--config.num_envs=2", "--config.num_steps=10", "--config.eval_every=40"
 
 def train(workdir, *extra) -> int:
     return cli.main(["train", "reinforce_cartpole", "--workdir", str(workdir), *TINY, *extra])
-
-
-def checkpoint_files(workdir: Path) -> dict[str, bytes]:
-    """config.json and every checkpoint file, byte for byte."""
-    files = [workdir / "config.json", *sorted((workdir / "checkpoints").rglob("*"))]
-    return {str(p.relative_to(workdir)): p.read_bytes() for p in files if p.is_file()}
 
 
 def state_at(workdir: Path, step: int):
@@ -60,7 +55,7 @@ def workdir(finished, tmp_path) -> Path:
 
 
 def test_a_non_finite_loss_is_one_line_naming_the_learning_rate_and_keeps_the_checkpoints(workdir, capsys):
-    before = checkpoint_files(workdir)
+    before = workdir_snapshot(workdir)
     capsys.readouterr()
     # resumed at 80 with an absurd rate: the chunk's first update (80 -> 100) blows the weights up, so the
     # loss of its second iteration (env step 120) is not finite, and the chunk must not be saved
@@ -71,7 +66,7 @@ def test_a_non_finite_loss_is_one_line_naming_the_learning_rate_and_keeps_the_ch
     assert len(lines) == 1, captured.err
     assert lines[0].startswith("jaxml: error: non-finite loss at env step 120"), lines[0]
     assert "env step 80) is intact" in lines[0] and "config.learning_rate (now 1e+30)" in lines[0], lines[0]
-    assert checkpoint_files(workdir) == before
+    assert workdir_snapshot(workdir) == before
 
 
 def test_an_unreadable_newest_checkpoint_is_one_warning_and_the_run_resumes_from_the_one_before(

@@ -43,7 +43,10 @@ def _from_orbax(unraisable) -> bool:
     exc = unraisable.exc_value
     if isinstance(exc, RuntimeError) and "Event loop is closed" in str(exc):
         return True
-    tb = unraisable.exc_traceback
+    return _traceback_from_orbax(unraisable.exc_traceback)
+
+
+def _traceback_from_orbax(tb) -> bool:
     while tb is not None:
         if "orbax" in tb.tb_frame.f_code.co_filename:
             return True
@@ -51,13 +54,24 @@ def _from_orbax(unraisable) -> bool:
     return False
 
 
+class _OrbaxTaskFilter(logging.Filter):
+    """Drops asyncio's "Task exception was never retrieved" records of orbax's abandoned reads."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[2] if record.exc_info else None
+        return not ("never retrieved" in str(record.msg) and
+                    (_traceback_from_orbax(exc) or "orbax" in record.getMessage()))
+
+
 def _drop_orbax_unraisables() -> None:
     """Installs (once) a `sys.unraisablehook` that drops the "Exception ignored in coroutine" reports
     of orbax's abandoned async reads after a failed restore (they arrive whenever the coroutines are
-    collected, up to interpreter exit); every other report goes to the previous hook."""
+    collected, up to interpreter exit), and an asyncio log filter for their "Task exception was never
+    retrieved" records; every other report goes to the previous hook."""
     previous = sys.unraisablehook
     if getattr(previous, "_jaxml_orbax_filter", False):
         return
+    logging.getLogger("asyncio").addFilter(_OrbaxTaskFilter())
 
     def hook(unraisable):
         if not _from_orbax(unraisable):

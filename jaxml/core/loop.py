@@ -1,9 +1,11 @@
 """The shared training loop: chunks of steps in one compiled scan, eval, logging, checkpoints, NaN guard.
 
 A method hands the loop a `Recipe` of pure functions and its data. The loop:
-- places the state and shards every batch as the recipe's `sharding` strategy says: replicated on a
-  1-D "data" mesh for per-device steps (`parallel.PER_DEVICE`, the default), or by the rules of
-  `core/sharding.py` on the (data, fsdp, tensor) mesh for steps written on global arrays;
+- places the state and shards every batch as the recipe's `sharding` strategy says, on the
+  (data, fsdp, tensor) mesh of `core/sharding.py`: the state replicated and the batch split over
+  the devices (`sharding.DATA_PARALLEL`, the default), or the state by the rules of a parameter-axis
+  table (FSDP / tensor parallelism); per-device steps on a 1-D "data" mesh (`parallel.PER_DEVICE`)
+  while a method still has them;
 - runs `config.log_every` steps per call as one `jax.lax.scan` compiled by that strategy (no Python and
   no host sync inside a chunk), the batches for the chunk gathered on the host from a deterministic
   order (a function of seed and epoch; position a function of step);
@@ -26,7 +28,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxml.core import parallel
+from jaxml.core import parallel, sharding as sharding_lib
 from jaxml.core.checkpoint import restore_checkpoint
 from jaxml.core.run import Preempted, Run, first_nonfinite  # noqa: F401  (re-exported for callers)
 from jaxml.data.batching import eval_batches, train_batches
@@ -43,14 +45,15 @@ Batch = Mapping[str, jax.Array]
 class Recipe:
     """What a method hands to the loop.
 
-    init(key) -> state; train_step(state, batch, key) -> (state, metrics) per device, metrics
-    `pmean`-ed and including "loss"; eval_step(state, batch) -> per-batch SUMS per device (the loop
-    psums them over devices and batches and divides by the "count" entry).
+    init(key) -> state; train_step(state, batch, key) -> (state, metrics) on the whole global batch,
+    metrics including "loss"; eval_step(state, batch) -> per-batch SUMS (the loop adds them over the
+    batches and divides by the "count" entry). Steps use no collectives: XLA inserts them from the
+    shardings.
 
-    sharding: how the steps are written and placed. `parallel.PER_DEVICE` (default): per device, as
-    above. `core.sharding.GlobalArrays(param_axes)`: train_step and eval_step see the global batch and
-    use no collectives; the state is sharded by the rules (FSDP / tensor parallelism from
-    `config.parallel.fsdp` / `.tensor`) and XLA inserts the communication.
+    sharding: how the state is placed. `core.sharding.DATA_PARALLEL` (default): replicated, the batch
+    split over the devices. `core.sharding.GlobalArrays(param_axes)`: by the rules (FSDP / tensor
+    parallelism from `config.parallel.fsdp` / `.tensor`). `parallel.PER_DEVICE`: steps written per
+    device that `pmean` over "data" (transitional, for methods not yet written on global arrays).
 
     evaluators: {name: fn(state, key) -> {metric: float}} run after the eval splits at every eval
     point (`eval_every` steps and the end) inside the same run: FID of samples, robust accuracy, a
@@ -66,7 +69,7 @@ class Recipe:
     eval_splits: Mapping[str, Split]
     main_metric: str = "accuracy"
     evaluators: Mapping[str, Callable[[State, jax.Array], Mapping[str, float]]] = dataclasses.field(default_factory=dict)
-    sharding: Any = parallel.PER_DEVICE
+    sharding: Any = sharding_lib.DATA_PARALLEL
 
 
 def make_train_chunk(recipe: Recipe, mesh, backend: str) -> Callable:
@@ -216,7 +219,7 @@ def eval_batch_for(split: Split, eval_batch: int, mesh) -> int:
     return min(int(eval_batch), -(-len(split) // devices) * devices)
 
 
-def shard_eval_split(split: Split, eval_batch: int, mesh, sharding: Any = parallel.PER_DEVICE) -> Any:
+def shard_eval_split(split: Split, eval_batch: int, mesh, sharding: Any = sharding_lib.DATA_PARALLEL) -> Any:
     """The whole split as padded, masked global batches [N, B, ...] sharded over the batch axes."""
     eval_batch = eval_batch_for(split, eval_batch, mesh)
     return sharding.shard_batch(eval_batches(split, global_batch=eval_batch, process_index=jax.process_index(),

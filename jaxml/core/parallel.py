@@ -131,7 +131,12 @@ def local_example_keys(key: jax.Array, local_batch: int) -> jax.Array:
 
 
 def data_mean(tree: Any) -> Any:
-    """The mean of `tree` over the devices of the "data" axis (inside `data_parallel`)."""
+    """The mean of `tree` over the devices of the "data" axis inside `data_parallel`; `tree` itself in a
+    step written on global arrays (no "data" axis is bound there: the batch is already the whole one)."""
+    try:
+        jax.lax.axis_size(AXIS)
+    except NameError:
+        return tree
     return jax.lax.pmean(tree, AXIS)
 
 

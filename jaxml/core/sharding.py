@@ -32,10 +32,12 @@ unless a step of this path is being traced (it sets `nn.logical_axis_rules` and 
 
 Steps. `GlobalArrays(param_axes)` is the `loop.Recipe.sharding` strategy of this path: the step sees
 the whole global batch and has no pmean, psum or axis_index (dropout keys come from the step's key, so
-results do not depend on the device count); it is `jax.jit`-ed with in/out shardings -- state by the
+results do not depend on the device count; BatchNorm's batch statistics are the global batch's); it is `jax.jit`-ed with in/out shardings -- state by the
 rules and donated, batches over (`data`, `fsdp`), keys and metrics replicated -- and XLA's SPMD
 partitioner (GSPMD, Xu et al. 2021) inserts the collectives. Orbax saves and restores the sharded state
-as it is (restoring into the abstract state keeps each leaf's sharding).
+as it is (restoring into the abstract state keeps each leaf's sharding). `DATA_PARALLEL` =
+`GlobalArrays()` is the strategy of models without a parameter-axis table (the default of
+`loop.Recipe.sharding`): every state leaf replicated, batches split over (`data`, `fsdp`).
 
 Why there is no pmap here: pmap-style data parallelism is what the default mesh does -- with
 fsdp = tensor = 1 the rules replicate every parameter and split the batch over `data`, and XLA inserts
@@ -215,15 +217,18 @@ def replicated_bytes(tree: Any) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class GlobalArrays:
-    """The `loop.Recipe.sharding` strategy of steps written on global arrays (see the module docstring)."""
+    """The `loop.Recipe.sharding` strategy of steps written on global arrays (see the module docstring).
+    `param_axes` None: no parameter-axis table, every state leaf replicated (data parallelism)."""
 
-    param_axes: ParamAxes
+    param_axes: ParamAxes | None = None
     rules: tuple[tuple[str, MeshAxes], ...] = RULES
 
     def make_mesh(self, parallel_config: Any) -> Mesh:
         return make_mesh(parallel_config)
 
     def state_shardings(self, state: Any, mesh: Mesh) -> Any:
+        if self.param_axes is None:
+            return jax.tree.map(lambda _: NamedSharding(mesh, P()), state)
         return state_shardings(state, mesh, self.param_axes, self.rules)
 
     def place_state(self, init: Callable[[], Any], mesh: Mesh) -> Any:
@@ -262,3 +267,7 @@ class GlobalArrays:
         state = self._state(init, mesh, backend)
         return jax.jit(self._traced_with_rules(evaluate, mesh), in_shardings=(state, batch_sharding(mesh, 1)),
                        out_shardings=NamedSharding(mesh, P()))
+
+
+# Data parallelism for models without a parameter-axis table: the default `loop.Recipe.sharding`.
+DATA_PARALLEL = GlobalArrays()

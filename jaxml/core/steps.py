@@ -57,6 +57,13 @@ def classification_sums(logits: jax.Array, labels: jax.Array, mask: jax.Array) -
     return {"loss": jnp.sum(losses * mask), "accuracy": jnp.sum(correct * mask), "count": jnp.sum(mask)}
 
 
+def batch_key(key: jax.Array) -> jax.Array:
+    """The one key of a step's dropout (and mixup) over the whole global batch: `fold_in(key, 0)`, the
+    key device 0 drew when steps ran per device, so one-device runs keep their numbers and any device
+    count draws the same."""
+    return jax.random.fold_in(key, 0)
+
+
 def apply_gradients(state: Any, tx: optax.GradientTransformation, grads: Any, metrics: Mapping[str, Any], *,
                     model_state: Any = None, grad_norm: bool = True, averaged: bool = False) -> tuple[Any, dict[str, Any]]:
     """The gradient tail of a data-parallel step: gradients averaged over devices, applied by `tx`

@@ -273,7 +273,8 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
     if robust_split is not None:
         evaluators[ROBUST] = make_robust_evaluator(config, logits_fn, robust_split)
     return loop.Recipe(init=classifier_init(model, tx, train_split), train_step=train_step, eval_step=eval_step,
-                       train_split=train_split, eval_splits=eval_splits, main_metric="accuracy", evaluators=evaluators)
+                       train_split=train_split, eval_splits=eval_splits, main_metric="accuracy", evaluators=evaluators,
+                       sharding=parallel.PER_DEVICE)
 
 
 # ------------------------------------------------------------------------------------------------ evaluate

@@ -205,7 +205,8 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
         return classification_sums(logits, batch["label"], batch["mask"])
 
     return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step, train_split=train_split,
-                       eval_splits=eval_splits, main_metric="accuracy")
+                       eval_splits=eval_splits, main_metric="accuracy",
+                       sharding=parallel.PER_DEVICE)
 
 
 # ----------------------------------------------------------------------------------------------- teacher

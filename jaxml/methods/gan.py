@@ -254,7 +254,8 @@ def make_recipe(config: ml_collections.ConfigDict, data: Dataset,
         return {"d_real": jnp.sum(logits * batch["mask"]), "count": jnp.sum(batch["mask"])}
 
     return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step, train_split=data.train,
-                       eval_splits={"test": data.test}, main_metric="d_real", evaluators=dict(evaluators or {}))
+                       eval_splits={"test": data.test}, main_metric="d_real", evaluators=dict(evaluators or {}),
+                       sharding=parallel.PER_DEVICE)
 
 
 # ------------------------------------------------------------------------------------------ sample quality

@@ -157,7 +157,8 @@ def make_pretrain_recipe(config: ml_collections.ConfigDict, data: VerseData) -> 
     # pre-training reads the characters only: the genre labels stay out of its batches
     return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step,
                        train_split=data.train.replace(label=None), eval_splits={"val": data.test.replace(label=None)},
-                       main_metric="accuracy")
+                       main_metric="accuracy",
+                       sharding=parallel.PER_DEVICE)
 
 
 def make_finetune_recipe(config: ml_collections.ConfigDict, data: VerseData, train_split: Split,
@@ -192,7 +193,8 @@ def make_finetune_recipe(config: ml_collections.ConfigDict, data: VerseData, tra
         return classification_sums(logits, batch["label"], batch["mask"])
 
     return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step, train_split=train_split,
-                       eval_splits={"test": data.test}, main_metric="accuracy")
+                       eval_splits={"test": data.test}, main_metric="accuracy",
+                       sharding=parallel.PER_DEVICE)
 
 
 def recipe_for(config: ml_collections.ConfigDict) -> loop.Recipe:

@@ -214,7 +214,8 @@ def make_recipe(config: ml_collections.ConfigDict, bench: Benchmark, eval_splits
 
     evaluators = {GRAD: make_grad_norm_evaluator(config, bench, names, weighting)} if bench.task_scales is not None else {}
     return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step, train_split=bench.train,
-                       eval_splits=eval_splits, main_metric="accuracy", evaluators=evaluators)
+                       eval_splits=eval_splits, main_metric="accuracy", evaluators=evaluators,
+                       sharding=parallel.PER_DEVICE)
 
 
 def make_grad_norm_evaluator(config, bench: Benchmark, names: Sequence[str], weighting: Weighting, n: int = 1000):

@@ -171,7 +171,8 @@ def make_recipe(config: ml_collections.ConfigDict, model: Translator, train_spli
                 "count": jnp.sum(mask)}
 
     return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step, train_split=train_split,
-                       eval_splits=eval_splits, main_metric="token_accuracy")
+                       eval_splits=eval_splits, main_metric="token_accuracy",
+                       sharding=parallel.PER_DEVICE)
 
 
 def load_data(config: ml_collections.ConfigDict) -> NumberData:

@@ -127,7 +127,8 @@ def make_recipe(config, train_split: Split, eval_splits: dict[str, Split], vocab
                 "accuracy": jnp.sum((pred == tags) * counted), "count": jnp.sum(counted)}
 
     return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step, train_split=train_split,
-                       eval_splits=eval_splits, main_metric="accuracy"), decode
+                       eval_splits=eval_splits, main_metric="accuracy",
+                       sharding=parallel.PER_DEVICE), decode
 
 
 def predict(decode, params, split: Split, batch_size: int) -> np.ndarray:

@@ -1,5 +1,7 @@
-"""Data parallelism: 8 fake CPU devices == 1 device; pmap == shard_map; 2 processes == 1 process."""
+"""Data parallelism: 8 fake CPU devices == 1 device (also with dropout, augmentation, mixup and
+BatchNorm); pmap == shard_map; 2 processes == 1 process."""
 
+import dataclasses
 import json
 import socket
 import subprocess
@@ -21,8 +23,13 @@ pytestmark = pytest.mark.xdist_group("parallel")
 
 def small_config(num_devices, backend="shard_map", steps=20):
     c = base_config()
-    c.model = dict(name="cnn", features=(8, 16), dense=(32,), batch_norm=True, dropout=0.0)
-    c.augment.shift = 1  # per-example keys: identical whatever the device count
+    # dropout, mixup, BatchNorm and per-example augmentation: the step sees the whole global batch, so
+    # every random draw and every batch statistic is the same whatever the device count
+    c.model = dict(name="cnn", features=(8, 16), dense=(32,), batch_norm=True, dropout=0.2)
+    c.augment.shift = 1
+    c.augment.flip = True
+    c.augment.noise = 0.05
+    c.augment.mixup_alpha = 0.2
     c.learning_rate = 3e-3
     c.warmup_steps = 5
     c.steps = steps
@@ -37,10 +44,12 @@ def small_config(num_devices, backend="shard_map", steps=20):
     return c
 
 
-def train(tmp_path, name, **kw):
+def train(tmp_path, name, sharding=None, **kw):
     data = load_dataset("digits")
     config = small_config(**kw)
     recipe = make_recipe(config, data.train, {"test": data.test}, data.num_classes)
+    if sharding is not None:
+        recipe = dataclasses.replace(recipe, sharding=sharding)
     state, metrics = loop.run(recipe, config, tmp_path / name)
     return jax.device_get(state), metrics
 
@@ -56,8 +65,10 @@ def test_eight_devices_equal_one_device(tmp_path):
     assert jax.device_count() == 8
     one, m1 = train(tmp_path, "one", num_devices=1)
     eight, m8 = train(tmp_path, "eight", num_devices=8)
+    # float reassociation only: same dropout masks, mixup pairs, augmentations and batch statistics
     assert_trees_close(eight.params, one.params, 1e-5)
-    assert_trees_close(eight.model_state, one.model_state, 1e-5)  # synchronised BatchNorm statistics
+    assert_trees_close(eight.model_state, one.model_state, 1e-5)  # global-batch BatchNorm statistics
+    assert_trees_close(eight.opt_state, one.opt_state, 1e-5)
     assert abs(m1["test_accuracy"] - m8["test_accuracy"]) < 1e-6
     # and training changed the parameters (the comparison is not between two initial states)
     init = jax.device_get(make_recipe(small_config(1), load_dataset("digits").train, {}, 10).init(loop.init_key(0)))
@@ -66,8 +77,8 @@ def test_eight_devices_equal_one_device(tmp_path):
 
 
 def test_pmap_equals_shard_map(tmp_path):
-    smap, _ = train(tmp_path, "smap", num_devices=4, backend="shard_map", steps=10)
-    pmap, _ = train(tmp_path, "pmap", num_devices=4, backend="pmap", steps=10)
+    smap, _ = train(tmp_path, "smap", sharding=parallel.PER_DEVICE, num_devices=4, backend="shard_map", steps=10)
+    pmap, _ = train(tmp_path, "pmap", sharding=parallel.PER_DEVICE, num_devices=4, backend="pmap", steps=10)
     assert_trees_close(pmap.params, smap.params, 1e-5)
 
 

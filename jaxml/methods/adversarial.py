@@ -41,10 +41,10 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core import loop, parallel
+from jaxml.core import loop
 from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.registry import choose
-from jaxml.core.steps import Normaliser, apply_gradients, classification_sums
+from jaxml.core.steps import Normaliser, apply_gradients, batch_key, classification_sums
 from jaxml.core.supervised import classifier_init, load_data, train_logits
 from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
 from jaxml.data.datasets import Dataset, Split
@@ -253,7 +253,7 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
     def train_step(state: TrainState, batch, key):
         x = normaliser.unit(batch["image"])
         labels = batch["label"]
-        attack_key, drop_key = jax.random.split(parallel.device_key(key))
+        attack_key, drop_key = jax.random.split(batch_key(key))
         infer = functools.partial(logits_fn, {"params": state.params, **state.model_state})
         x_attack = mode.attack(infer, x, labels, attack_key)
 
@@ -273,8 +273,7 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
     if robust_split is not None:
         evaluators[ROBUST] = make_robust_evaluator(config, logits_fn, robust_split)
     return loop.Recipe(init=classifier_init(model, tx, train_split), train_step=train_step, eval_step=eval_step,
-                       train_split=train_split, eval_splits=eval_splits, main_metric="accuracy", evaluators=evaluators,
-                       sharding=parallel.PER_DEVICE)
+                       train_split=train_split, eval_splits=eval_splits, main_metric="accuracy", evaluators=evaluators)
 
 
 # ------------------------------------------------------------------------------------------------ evaluate

@@ -4,8 +4,7 @@ A method hands the loop a `Recipe` of pure functions and its data. The loop:
 - places the state and shards every batch as the recipe's `sharding` strategy says, on the
   (data, fsdp, tensor) mesh of `core/sharding.py`: the state replicated and the batch split over
   the devices (`sharding.DATA_PARALLEL`, the default), or the state by the rules of a parameter-axis
-  table (FSDP / tensor parallelism); per-device steps on a 1-D "data" mesh (`parallel.PER_DEVICE`)
-  while a method still has them;
+  table (FSDP / tensor parallelism);
 - runs `config.log_every` steps per call as one `jax.lax.scan` compiled by that strategy (no Python and
   no host sync inside a chunk), the batches for the chunk gathered on the host from a deterministic
   order (a function of seed and epoch; position a function of step);
@@ -52,8 +51,7 @@ class Recipe:
 
     sharding: how the state is placed. `core.sharding.DATA_PARALLEL` (default): replicated, the batch
     split over the devices. `core.sharding.GlobalArrays(param_axes)`: by the rules (FSDP / tensor
-    parallelism from `config.parallel.fsdp` / `.tensor`). `parallel.PER_DEVICE`: steps written per
-    device that `pmean` over "data" (transitional, for methods not yet written on global arrays).
+    parallelism from `config.parallel.fsdp` / `.tensor`).
 
     evaluators: {name: fn(state, key) -> {metric: float}} run after the eval splits at every eval
     point (`eval_every` steps and the end) inside the same run: FID of samples, robust accuracy, a
@@ -72,7 +70,7 @@ class Recipe:
     sharding: Any = sharding_lib.DATA_PARALLEL
 
 
-def make_train_chunk(recipe: Recipe, mesh, backend: str) -> Callable:
+def make_train_chunk(recipe: Recipe, mesh) -> Callable:
     """(state, batches [K, B, ...], key, start_step) -> (state, metrics [K]); compiled by `recipe.sharding`."""
 
     def chunk(state, batches, key, start_step):
@@ -85,10 +83,10 @@ def make_train_chunk(recipe: Recipe, mesh, backend: str) -> Callable:
 
         return jax.lax.scan(body, state, (jnp.arange(num_steps), batches))
 
-    return recipe.sharding.compile_train(chunk, mesh, backend, recipe.init)
+    return recipe.sharding.compile_train(chunk, mesh, recipe.init)
 
 
-def make_eval(recipe: Recipe, mesh, backend: str) -> Callable:
+def make_eval(recipe: Recipe, mesh) -> Callable:
     """(state, batches [N, B, ...]) -> summed metrics over all batches and devices."""
 
     def evaluate(state, batches):
@@ -101,7 +99,7 @@ def make_eval(recipe: Recipe, mesh, backend: str) -> Callable:
         total, _ = jax.lax.scan(body, zeros, batches)
         return total
 
-    return recipe.sharding.compile_eval(evaluate, mesh, backend, recipe.init)
+    return recipe.sharding.compile_eval(evaluate, mesh, recipe.init)
 
 
 def summarize_eval(sums: Mapping[str, Any]) -> dict[str, float]:
@@ -147,7 +145,6 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
             raise JaxmlError(f"config.{name}={every} must be a multiple of config.log_every={log_every}")
     global_batch = int(config.batch_size)
     eval_batch = int(config.get("eval_batch_size", global_batch))
-    backend = config.parallel.backend
     mesh = recipe.sharding.make_mesh(config.parallel)
     parallel.check_batch_size(global_batch, mesh)
     parallel.check_batch_size(eval_batch, mesh, "eval_batch_size")
@@ -159,8 +156,8 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
     with Run(workdir, total=total_steps, config=config, desc=desc, checkpoint=bool(ckpt_every),
              keep=int(config.keep_checkpoints), tensorboard=bool(config.get("tensorboard", True))) as run:
         state = run.restore(recipe.sharding.place_state(lambda: recipe.init(init_key(seed)), mesh))
-        train_chunk = make_train_chunk(recipe, mesh, backend)
-        evaluate = make_eval(recipe, mesh, backend)
+        train_chunk = make_train_chunk(recipe, mesh)
+        evaluate = make_eval(recipe, mesh)
         eval_data = {name: shard_eval_split(split, eval_batch, mesh, recipe.sharding)
                      for name, split in recipe.eval_splits.items()}
         key = parallel.on_mesh(lambda: train_key(seed), mesh)
@@ -232,7 +229,7 @@ def evaluate_checkpoint(recipe: Recipe, config: ml_collections.ConfigDict, workd
     mesh = recipe.sharding.make_mesh(config.parallel)
     like = recipe.sharding.place_state(lambda: recipe.init(init_key(config.seed)), mesh)
     step, state = restore_checkpoint(workdir, like)
-    evaluate = make_eval(recipe, mesh, config.parallel.backend)
+    evaluate = make_eval(recipe, mesh)
     eval_batch = int(config.get("eval_batch_size", config.batch_size))
     results: dict[str, float] = {"step": step}
     for name, split in recipe.eval_splits.items():

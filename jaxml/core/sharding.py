@@ -39,11 +39,10 @@ as it is (restoring into the abstract state keeps each leaf's sharding). `DATA_P
 `GlobalArrays()` is the strategy of models without a parameter-axis table (the default of
 `loop.Recipe.sharding`): every state leaf replicated, batches split over (`data`, `fsdp`).
 
-Why there is no pmap here: pmap-style data parallelism is what the default mesh does -- with
+Why there is no pmap: pmap-style data parallelism is what the default mesh does -- with
 fsdp = tensor = 1 the rules replicate every parameter and split the batch over `data`, and XLA inserts
-the gradient all-reduce a per-device step writes as `pmean`. A literal `jax.pmap` stays on the
-per-device path (`parallel.backend=pmap`, core/parallel.py), where it costs nothing; a global-array step
-has no per-device body to pmap, and pmap cannot shard parameters, so here that backend is an error.
+the gradient all-reduce a per-device step would write as `pmean`. A global-array step has no
+per-device body to pmap, and pmap cannot shard parameters, so no pmap backend is kept.
 """
 
 from __future__ import annotations
@@ -248,23 +247,20 @@ class GlobalArrays:
 
         return traced
 
-    def _state(self, init: Callable, mesh: Mesh, backend: str) -> Any:
-        if backend == "pmap":
-            raise JaxmlError("parallel.backend='pmap' runs per-device steps; this method's steps are written on "
-                             "global arrays and sharded by rules (core/sharding.py); use parallel.backend=shard_map")
+    def _state(self, init: Callable, mesh: Mesh) -> Any:
         return self.state_shardings(jax.eval_shape(init, jax.random.key(0)), mesh)
 
-    def compile_train(self, chunk: Callable, mesh: Mesh, backend: str, init: Callable) -> Callable:
+    def compile_train(self, chunk: Callable, mesh: Mesh, init: Callable) -> Callable:
         """(state, batches [K, B, ...], key, start_step) -> (state, metrics); the state is donated."""
-        state = self._state(init, mesh, backend)
+        state = self._state(init, mesh)
         replicated = NamedSharding(mesh, P())
         return jax.jit(self._traced_with_rules(chunk, mesh),
                        in_shardings=(state, batch_sharding(mesh, 1), replicated, replicated),
                        out_shardings=(state, replicated), donate_argnums=(0,))
 
-    def compile_eval(self, evaluate: Callable, mesh: Mesh, backend: str, init: Callable) -> Callable:
+    def compile_eval(self, evaluate: Callable, mesh: Mesh, init: Callable) -> Callable:
         """(state, batches [N, B, ...]) -> `evaluate`'s sums over the global batches, replicated."""
-        state = self._state(init, mesh, backend)
+        state = self._state(init, mesh)
         return jax.jit(self._traced_with_rules(evaluate, mesh), in_shardings=(state, batch_sharding(mesh, 1)),
                        out_shardings=NamedSharding(mesh, P()))
 

@@ -465,5 +465,5 @@ def base_config() -> ml_collections.ConfigDict:
     c.checkpoint_every = 500
     c.keep_checkpoints = 2
     c.tensorboard = False
-    c.parallel = ml_collections.ConfigDict({"backend": "shard_map", "num_devices": 0})
+    c.parallel = ml_collections.ConfigDict({"num_devices": 0})
     return c

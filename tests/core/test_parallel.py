@@ -1,7 +1,6 @@
 """Data parallelism: 8 fake CPU devices == 1 device (also with dropout, augmentation, mixup and
-BatchNorm); pmap == shard_map; 2 processes == 1 process."""
+BatchNorm); 2 processes == 1 process."""
 
-import dataclasses
 import json
 import socket
 import subprocess
@@ -21,7 +20,7 @@ from jaxml.methods.classify import base_config
 pytestmark = pytest.mark.xdist_group("parallel")
 
 
-def small_config(num_devices, backend="shard_map", steps=20):
+def small_config(num_devices, steps=20):
     c = base_config()
     # dropout, mixup, BatchNorm and per-example augmentation: the step sees the whole global batch, so
     # every random draw and every batch statistic is the same whatever the device count
@@ -39,17 +38,14 @@ def small_config(num_devices, backend="shard_map", steps=20):
     c.eval_every = steps
     c.checkpoint_every = 0
     c.tensorboard = False
-    c.parallel.backend = backend
     c.parallel.num_devices = num_devices
     return c
 
 
-def train(tmp_path, name, sharding=None, **kw):
+def train(tmp_path, name, **kw):
     data = load_dataset("digits")
     config = small_config(**kw)
     recipe = make_recipe(config, data.train, {"test": data.test}, data.num_classes)
-    if sharding is not None:
-        recipe = dataclasses.replace(recipe, sharding=sharding)
     state, metrics = loop.run(recipe, config, tmp_path / name)
     return jax.device_get(state), metrics
 
@@ -76,18 +72,11 @@ def test_eight_devices_equal_one_device(tmp_path):
                for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(init.params))) > 1e-2
 
 
-def test_pmap_equals_shard_map(tmp_path):
-    smap, _ = train(tmp_path, "smap", sharding=parallel.PER_DEVICE, num_devices=4, backend="shard_map", steps=10)
-    pmap, _ = train(tmp_path, "pmap", sharding=parallel.PER_DEVICE, num_devices=4, backend="pmap", steps=10)
-    assert_trees_close(pmap.params, smap.params, 1e-5)
-
-
-def test_data_parallel_psum_and_sharding():
+def test_batches_are_global_arrays_sharded_over_data():
     mesh = parallel.make_mesh(8)
-    fn = parallel.data_parallel(lambda w, x: jax.lax.psum(w * x.sum(), parallel.AXIS), mesh)
     x = parallel.shard_batch(np.arange(16, dtype=np.float32), mesh)
     assert x.sharding.spec == parallel.batch_spec(0)
-    assert float(fn(np.float32(2.0), x)) == pytest.approx(2 * np.arange(16).sum())
+    assert float(jax.jit(lambda w, x: w * x.sum())(np.float32(2.0), x)) == pytest.approx(2 * np.arange(16).sum())
 
 
 def test_batch_not_divisible_by_devices_is_a_clear_error():

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Side-by-side: cnn_fashion's training step computed four ways, each timed three ways: the bare
-step (`data_parallel(train_step)`, no scan), one step per call inside a length-1 `lax.scan`, and
+step (`train_step` jit-ed on one device, no scan), one step per call inside a length-1 `lax.scan`, and
 several steps per call inside one `lax.scan` (how `jaxml train` runs):
 
 - plain Flax formulation: XLA convolution + `nn.max_pool` (reduce_window)
@@ -48,7 +48,7 @@ def main() -> None:
         recipe = method_module(config.method).recipe_for(config)
         row = {}
         mesh = parallel.make_mesh(1)
-        step = parallel.data_parallel(recipe.train_step, mesh, donate_argnums=(0,))
+        step = jax.jit(recipe.train_step, donate_argnums=(0,))
         host = train_batches(recipe.train_split, start_step=0, num_steps=1, global_batch=int(config.batch_size), seed=0)
         batch = parallel.shard_batch({k: v[0] for k, v in host.items()}, mesh)
         holder = {"state": jax.jit(recipe.init)(loop.init_key(0)), "key": loop.train_key(0)}

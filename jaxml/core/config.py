@@ -23,7 +23,6 @@ from jaxml.errors import JaxmlError
 # Keys whose values must come from a fixed set, wherever they appear in a config.
 CHOICES: dict[str, tuple[Any, ...]] = {
     "dtype": ("float32", "bfloat16"),
-    "parallel.backend": ("shard_map", "pmap"),
 }
 
 # Ranges of numeric keys, wherever they appear in a config (checked once, after the overrides):

@@ -1,9 +1,10 @@
 """The shared training loop: chunks of steps in one compiled scan, eval, logging, checkpoints, NaN guard.
 
 A method hands the loop a `Recipe` of pure functions and its data. The loop:
-- places the state and shards every batch as the recipe's `sharding` strategy says: replicated on a
-  1-D "data" mesh for per-device steps (`parallel.PER_DEVICE`, the default), or by the rules of
-  `core/sharding.py` on the (data, fsdp, tensor) mesh for steps written on global arrays;
+- places the state and shards every batch as the recipe's `sharding` strategy says, on the
+  (data, fsdp, tensor) mesh of `core/sharding.py`: the state replicated and the batch split over
+  the devices (`sharding.DATA_PARALLEL`, the default), or the state by the rules of a parameter-axis
+  table (FSDP / tensor parallelism);
 - runs `config.log_every` steps per call as one `jax.lax.scan` compiled by that strategy (no Python and
   no host sync inside a chunk), the batches for the chunk gathered on the host from a deterministic
   order (a function of seed and epoch; position a function of step);
@@ -26,7 +27,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxml.core import parallel
+from jaxml.core import parallel, sharding as sharding_lib
 from jaxml.core.checkpoint import restore_checkpoint
 from jaxml.core.run import Preempted, Run, first_nonfinite  # noqa: F401  (re-exported for callers)
 from jaxml.data.batching import eval_batches, train_batches
@@ -43,14 +44,14 @@ Batch = Mapping[str, jax.Array]
 class Recipe:
     """What a method hands to the loop.
 
-    init(key) -> state; train_step(state, batch, key) -> (state, metrics) per device, metrics
-    `pmean`-ed and including "loss"; eval_step(state, batch) -> per-batch SUMS per device (the loop
-    psums them over devices and batches and divides by the "count" entry).
+    init(key) -> state; train_step(state, batch, key) -> (state, metrics) on the whole global batch,
+    metrics including "loss"; eval_step(state, batch) -> per-batch SUMS (the loop adds them over the
+    batches and divides by the "count" entry). Steps use no collectives: XLA inserts them from the
+    shardings.
 
-    sharding: how the steps are written and placed. `parallel.PER_DEVICE` (default): per device, as
-    above. `core.sharding.GlobalArrays(param_axes)`: train_step and eval_step see the global batch and
-    use no collectives; the state is sharded by the rules (FSDP / tensor parallelism from
-    `config.parallel.fsdp` / `.tensor`) and XLA inserts the communication.
+    sharding: how the state is placed. `core.sharding.DATA_PARALLEL` (default): replicated, the batch
+    split over the devices. `core.sharding.GlobalArrays(param_axes)`: by the rules (FSDP / tensor
+    parallelism from `config.parallel.fsdp` / `.tensor`).
 
     evaluators: {name: fn(state, key) -> {metric: float}} run after the eval splits at every eval
     point (`eval_every` steps and the end) inside the same run: FID of samples, robust accuracy, a
@@ -66,10 +67,10 @@ class Recipe:
     eval_splits: Mapping[str, Split]
     main_metric: str = "accuracy"
     evaluators: Mapping[str, Callable[[State, jax.Array], Mapping[str, float]]] = dataclasses.field(default_factory=dict)
-    sharding: Any = parallel.PER_DEVICE
+    sharding: Any = sharding_lib.DATA_PARALLEL
 
 
-def make_train_chunk(recipe: Recipe, mesh, backend: str) -> Callable:
+def make_train_chunk(recipe: Recipe, mesh) -> Callable:
     """(state, batches [K, B, ...], key, start_step) -> (state, metrics [K]); compiled by `recipe.sharding`."""
 
     def chunk(state, batches, key, start_step):
@@ -82,10 +83,10 @@ def make_train_chunk(recipe: Recipe, mesh, backend: str) -> Callable:
 
         return jax.lax.scan(body, state, (jnp.arange(num_steps), batches))
 
-    return recipe.sharding.compile_train(chunk, mesh, backend, recipe.init)
+    return recipe.sharding.compile_train(chunk, mesh, recipe.init)
 
 
-def make_eval(recipe: Recipe, mesh, backend: str) -> Callable:
+def make_eval(recipe: Recipe, mesh) -> Callable:
     """(state, batches [N, B, ...]) -> summed metrics over all batches and devices."""
 
     def evaluate(state, batches):
@@ -98,7 +99,7 @@ def make_eval(recipe: Recipe, mesh, backend: str) -> Callable:
         total, _ = jax.lax.scan(body, zeros, batches)
         return total
 
-    return recipe.sharding.compile_eval(evaluate, mesh, backend, recipe.init)
+    return recipe.sharding.compile_eval(evaluate, mesh, recipe.init)
 
 
 def summarize_eval(sums: Mapping[str, Any]) -> dict[str, float]:
@@ -144,7 +145,6 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
             raise JaxmlError(f"config.{name}={every} must be a multiple of config.log_every={log_every}")
     global_batch = int(config.batch_size)
     eval_batch = int(config.get("eval_batch_size", global_batch))
-    backend = config.parallel.backend
     mesh = recipe.sharding.make_mesh(config.parallel)
     parallel.check_batch_size(global_batch, mesh)
     parallel.check_batch_size(eval_batch, mesh, "eval_batch_size")
@@ -156,8 +156,8 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
     with Run(workdir, total=total_steps, config=config, desc=desc, checkpoint=bool(ckpt_every),
              keep=int(config.keep_checkpoints), tensorboard=bool(config.get("tensorboard", True))) as run:
         state = run.restore(recipe.sharding.place_state(lambda: recipe.init(init_key(seed)), mesh))
-        train_chunk = make_train_chunk(recipe, mesh, backend)
-        evaluate = make_eval(recipe, mesh, backend)
+        train_chunk = make_train_chunk(recipe, mesh)
+        evaluate = make_eval(recipe, mesh)
         eval_data = {name: shard_eval_split(split, eval_batch, mesh, recipe.sharding)
                      for name, split in recipe.eval_splits.items()}
         key = parallel.on_mesh(lambda: train_key(seed), mesh)
@@ -216,7 +216,7 @@ def eval_batch_for(split: Split, eval_batch: int, mesh) -> int:
     return min(int(eval_batch), -(-len(split) // devices) * devices)
 
 
-def shard_eval_split(split: Split, eval_batch: int, mesh, sharding: Any = parallel.PER_DEVICE) -> Any:
+def shard_eval_split(split: Split, eval_batch: int, mesh, sharding: Any = sharding_lib.DATA_PARALLEL) -> Any:
     """The whole split as padded, masked global batches [N, B, ...] sharded over the batch axes."""
     eval_batch = eval_batch_for(split, eval_batch, mesh)
     return sharding.shard_batch(eval_batches(split, global_batch=eval_batch, process_index=jax.process_index(),
@@ -229,7 +229,7 @@ def evaluate_checkpoint(recipe: Recipe, config: ml_collections.ConfigDict, workd
     mesh = recipe.sharding.make_mesh(config.parallel)
     like = recipe.sharding.place_state(lambda: recipe.init(init_key(config.seed)), mesh)
     step, state = restore_checkpoint(workdir, like)
-    evaluate = make_eval(recipe, mesh, config.parallel.backend)
+    evaluate = make_eval(recipe, mesh)
     eval_batch = int(config.get("eval_batch_size", config.batch_size))
     results: dict[str, float] = {"step": step}
     for name, split in recipe.eval_splits.items():

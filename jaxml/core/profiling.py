@@ -84,7 +84,7 @@ class StepTimer:
         self.global_batch = int(config.batch_size)
         self.steps_per_call = max(1, int(steps_per_call or config.log_every))
         self.key = parallel.on_mesh(lambda: loop.train_key(config.seed), self.mesh)
-        self.chunk = loop.make_train_chunk(recipe, self.mesh, config.parallel.backend)
+        self.chunk = loop.make_train_chunk(recipe, self.mesh)
 
         def batches(num):
             host = train_batches(recipe.train_split, start_step=0, num_steps=num, global_batch=self.global_batch,
@@ -126,7 +126,6 @@ def bench_recipe(recipe: loop.Recipe, config: ml_collections.ConfigDict, *, step
     mesh, flops = timer.mesh, timer.flops_per_step
     report: dict[str, Any] = {
         "devices": parallel.describe_devices(mesh), "mesh": " x ".join(f"{k}={v}" for k, v in mesh.shape.items()),
-        "backend": config.parallel.backend,
         "dtype": config.get("dtype", "float32"), "global_batch": timer.global_batch,
         "steps_per_call": timer.steps_per_call, "timed_steps": n_calls * timer.steps_per_call,
         "compile_s": round(timer.compile_s, 3), "first_chunk_s": round(timer.first_call_s, 3),

@@ -32,16 +32,17 @@ unless a step of this path is being traced (it sets `nn.logical_axis_rules` and 
 
 Steps. `GlobalArrays(param_axes)` is the `loop.Recipe.sharding` strategy of this path: the step sees
 the whole global batch and has no pmean, psum or axis_index (dropout keys come from the step's key, so
-results do not depend on the device count); it is `jax.jit`-ed with in/out shardings -- state by the
+results do not depend on the device count; BatchNorm's batch statistics are the global batch's); it is `jax.jit`-ed with in/out shardings -- state by the
 rules and donated, batches over (`data`, `fsdp`), keys and metrics replicated -- and XLA's SPMD
 partitioner (GSPMD, Xu et al. 2021) inserts the collectives. Orbax saves and restores the sharded state
-as it is (restoring into the abstract state keeps each leaf's sharding).
+as it is (restoring into the abstract state keeps each leaf's sharding). `DATA_PARALLEL` =
+`GlobalArrays()` is the strategy of models without a parameter-axis table (the default of
+`loop.Recipe.sharding`): every state leaf replicated, batches split over (`data`, `fsdp`).
 
-Why there is no pmap here: pmap-style data parallelism is what the default mesh does -- with
+Why there is no pmap: pmap-style data parallelism is what the default mesh does -- with
 fsdp = tensor = 1 the rules replicate every parameter and split the batch over `data`, and XLA inserts
-the gradient all-reduce a per-device step writes as `pmean`. A literal `jax.pmap` stays on the
-per-device path (`parallel.backend=pmap`, core/parallel.py), where it costs nothing; a global-array step
-has no per-device body to pmap, and pmap cannot shard parameters, so here that backend is an error.
+the gradient all-reduce a per-device step would write as `pmean`. A global-array step has no
+per-device body to pmap, and pmap cannot shard parameters, so no pmap backend is kept.
 """
 
 from __future__ import annotations
@@ -215,15 +216,18 @@ def replicated_bytes(tree: Any) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class GlobalArrays:
-    """The `loop.Recipe.sharding` strategy of steps written on global arrays (see the module docstring)."""
+    """The `loop.Recipe.sharding` strategy of steps written on global arrays (see the module docstring).
+    `param_axes` None: no parameter-axis table, every state leaf replicated (data parallelism)."""
 
-    param_axes: ParamAxes
+    param_axes: ParamAxes | None = None
     rules: tuple[tuple[str, MeshAxes], ...] = RULES
 
     def make_mesh(self, parallel_config: Any) -> Mesh:
         return make_mesh(parallel_config)
 
     def state_shardings(self, state: Any, mesh: Mesh) -> Any:
+        if self.param_axes is None:
+            return jax.tree.map(lambda _: NamedSharding(mesh, P()), state)
         return state_shardings(state, mesh, self.param_axes, self.rules)
 
     def place_state(self, init: Callable[[], Any], mesh: Mesh) -> Any:
@@ -243,22 +247,23 @@ class GlobalArrays:
 
         return traced
 
-    def _state(self, init: Callable, mesh: Mesh, backend: str) -> Any:
-        if backend == "pmap":
-            raise JaxmlError("parallel.backend='pmap' runs per-device steps; this method's steps are written on "
-                             "global arrays and sharded by rules (core/sharding.py); use parallel.backend=shard_map")
+    def _state(self, init: Callable, mesh: Mesh) -> Any:
         return self.state_shardings(jax.eval_shape(init, jax.random.key(0)), mesh)
 
-    def compile_train(self, chunk: Callable, mesh: Mesh, backend: str, init: Callable) -> Callable:
+    def compile_train(self, chunk: Callable, mesh: Mesh, init: Callable) -> Callable:
         """(state, batches [K, B, ...], key, start_step) -> (state, metrics); the state is donated."""
-        state = self._state(init, mesh, backend)
+        state = self._state(init, mesh)
         replicated = NamedSharding(mesh, P())
         return jax.jit(self._traced_with_rules(chunk, mesh),
                        in_shardings=(state, batch_sharding(mesh, 1), replicated, replicated),
                        out_shardings=(state, replicated), donate_argnums=(0,))
 
-    def compile_eval(self, evaluate: Callable, mesh: Mesh, backend: str, init: Callable) -> Callable:
+    def compile_eval(self, evaluate: Callable, mesh: Mesh, init: Callable) -> Callable:
         """(state, batches [N, B, ...]) -> `evaluate`'s sums over the global batches, replicated."""
-        state = self._state(init, mesh, backend)
+        state = self._state(init, mesh)
         return jax.jit(self._traced_with_rules(evaluate, mesh), in_shardings=(state, batch_sharding(mesh, 1)),
                        out_shardings=NamedSharding(mesh, P()))
+
+
+# Data parallelism for models without a parameter-axis table: the default `loop.Recipe.sharding`.
+DATA_PARALLEL = GlobalArrays()

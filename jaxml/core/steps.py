@@ -1,9 +1,10 @@
 """Step pieces every supervised method shares: the input normaliser, the masked classification
-eval sums and the gradient tail (average over devices -> apply -> metrics).
+eval sums, the key of a step's dropout (`batch_key`) and the gradient tail (apply -> metrics).
 
-A method's `train_step` computes its loss and gradients and hands them to `apply_gradients`; its
-`eval_step` returns `classification_sums` (or its own sums with a `count`). The per-device averaging
-lives here and in `core/parallel.py` only, so a step reads like its paper's equation.
+A method's `train_step` computes its loss and gradients on the whole global batch and hands them to
+`apply_gradients`; its `eval_step` returns `classification_sums` (or its own sums with a `count`).
+Steps have no collectives (XLA inserts them from the shardings, `core/sharding.py`), so a step reads
+like its paper's equation.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxml.core import parallel
 from jaxml.data.datasets import Split
 
 
@@ -57,17 +57,20 @@ def classification_sums(logits: jax.Array, labels: jax.Array, mask: jax.Array) -
     return {"loss": jnp.sum(losses * mask), "accuracy": jnp.sum(correct * mask), "count": jnp.sum(mask)}
 
 
+def batch_key(key: jax.Array) -> jax.Array:
+    """The one key of a step's dropout (and mixup) over the whole global batch: `fold_in(key, 0)`, the
+    key device 0 drew when steps ran per device, so one-device runs keep their numbers and any device
+    count draws the same."""
+    return jax.random.fold_in(key, 0)
+
+
 def apply_gradients(state: Any, tx: optax.GradientTransformation, grads: Any, metrics: Mapping[str, Any], *,
-                    model_state: Any = None, grad_norm: bool = True, averaged: bool = False) -> tuple[Any, dict[str, Any]]:
-    """The gradient tail of a data-parallel step: gradients averaged over devices, applied by `tx`
-    to `state` (a `TrainState`; `model_state` replaces its mutable collections, e.g. BatchNorm
-    statistics), and the metrics (+ `grad_norm` of the averaged gradients) averaged over devices.
-    `averaged`: `grads` and `metrics` are already device means (e.g. gradients combined non-linearly
-    from averaged per-task gradients) and are not averaged again."""
-    if not averaged:
-        grads = parallel.data_mean(grads)
+                    model_state: Any = None, grad_norm: bool = True) -> tuple[Any, dict[str, Any]]:
+    """The gradient tail of a step on the global batch: `grads` applied by `tx` to `state` (a
+    `TrainState`; `model_state` replaces its mutable collections, e.g. BatchNorm statistics), and the
+    metrics (+ `grad_norm`)."""
     state = state.apply_gradients(tx, grads, model_state)
     metrics = dict(metrics)
     if grad_norm:
         metrics["grad_norm"] = optax.tree.norm(grads)
-    return state, metrics if averaged else parallel.data_mean(metrics)
+    return state, metrics

@@ -21,8 +21,8 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from jaxml.core import loop, parallel
-from jaxml.core.steps import Normaliser, apply_gradients, classification_sums
+from jaxml.core import loop
+from jaxml.core.steps import Normaliser, apply_gradients, batch_key, classification_sums
 from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data.augment import augment_batch, mixup
 from jaxml.data.datasets import Dataset, Split, load_dataset
@@ -49,12 +49,12 @@ def classifier_init(model, tx: optax.GradientTransformation, split: Split) -> Ca
 
 
 def augment_images(aug: ml_collections.ConfigDict, images: jax.Array, key: jax.Array) -> jax.Array:
-    """The `augment` group's random shift, flip and noise of a device's NHWC images (one key per
-    example of the global batch, so any device count draws the same); other inputs unchanged."""
+    """The `augment` group's random shift, flip and noise of the global batch's NHWC images (example i
+    gets `split(key, batch)[i]`, whatever the device count); other inputs unchanged."""
     if images.ndim != 4:
         return images
     return augment_batch(None, images, shift=int(aug.shift), flip=bool(aug.flip), noise=float(aug.noise),
-                         keys=parallel.local_example_keys(key, images.shape[0]))
+                         keys=jax.random.split(key, images.shape[0]))
 
 
 def train_logits(model, params: Any, model_state: Any, x: jax.Array, dropout_key: jax.Array) -> tuple[jax.Array, Any]:
@@ -87,10 +87,10 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
         targets = optax.smooth_labels(jax.nn.one_hot(labels, num_classes), smoothing) if smoothing else \
             jax.nn.one_hot(labels, num_classes)
         if float(aug.mixup_alpha) > 0:
-            images, targets = mixup(parallel.device_key(mix_key), images, targets, float(aug.mixup_alpha))
+            images, targets = mixup(batch_key(mix_key), images, targets, float(aug.mixup_alpha))
 
         def loss_fn(params):
-            logits, updates = train_logits(model, params, state.model_state, images, parallel.device_key(drop_key))
+            logits, updates = train_logits(model, params, state.model_state, images, batch_key(drop_key))
             return optax.softmax_cross_entropy(logits, targets).mean(), (logits, updates)
 
         (loss, (logits, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)

@@ -45,7 +45,7 @@ def learning_rate_schedule(config: ml_collections.ConfigDict) -> optax.Schedule:
 def training_config(method: str, **keys: Any) -> ml_collections.ConfigDict:
     """A method's base config with the optimizer and loop keys that `make_optimizer` and `core.loop`
     read, at the defaults the sequence methods share (float32, AdamW, warmup + cosine, global-norm
-    clipping 1.0, keep 2 checkpoints, TensorBoard, shard_map over all devices); `keys` add or override."""
+    clipping 1.0, keep 2 checkpoints, TensorBoard, data-parallel over all devices); `keys` add or override."""
     c = ml_collections.ConfigDict()
     c.method = method
     c.dtype = "float32"
@@ -54,7 +54,7 @@ def training_config(method: str, **keys: Any) -> ml_collections.ConfigDict:
     c.grad_clip = 1.0
     c.keep_checkpoints = 2
     c.tensorboard = True
-    c.parallel = ml_collections.ConfigDict({"backend": "shard_map", "num_devices": 0})
+    c.parallel = ml_collections.ConfigDict({"num_devices": 0})
     for k, v in keys.items():
         c[k] = v
     return c
@@ -92,7 +92,7 @@ def supervised_config(method: str) -> ml_collections.ConfigDict:
     c.validation_fraction = 0.0
     c.cv_folds = 0
     c.tensorboard = True
-    c.parallel = ml_collections.ConfigDict({"backend": "shard_map", "num_devices": 0})
+    c.parallel = ml_collections.ConfigDict({"num_devices": 0})
     return c
 
 

@@ -41,10 +41,10 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core import loop, parallel
+from jaxml.core import loop
 from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.registry import choose
-from jaxml.core.steps import Normaliser, apply_gradients, classification_sums
+from jaxml.core.steps import Normaliser, apply_gradients, batch_key, classification_sums
 from jaxml.core.supervised import classifier_init, load_data, train_logits
 from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
 from jaxml.data.datasets import Dataset, Split
@@ -253,7 +253,7 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
     def train_step(state: TrainState, batch, key):
         x = normaliser.unit(batch["image"])
         labels = batch["label"]
-        attack_key, drop_key = jax.random.split(parallel.device_key(key))
+        attack_key, drop_key = jax.random.split(batch_key(key))
         infer = functools.partial(logits_fn, {"params": state.params, **state.model_state})
         x_attack = mode.attack(infer, x, labels, attack_key)
 

@@ -43,11 +43,11 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core import config as config_lib, loop, parallel, supervised
+from jaxml.core import config as config_lib, loop, supervised
 from jaxml.core.checkpoint import Checkpointer
 from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.registry import choose
-from jaxml.core.steps import Normaliser, apply_gradients, classification_sums
+from jaxml.core.steps import Normaliser, apply_gradients, batch_key, classification_sums
 from jaxml.core.supervised import augment_images, classifier_init, infer_logits, load_data, train_logits
 from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
 from jaxml.data.augment import mixup
@@ -182,14 +182,14 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
         carried = mode.carried(batch, temperature)
         if mix > 0:  # one λ and partner for images, labels and the carried teacher targets
             targets = onehot if carried is None else jnp.concatenate([onehot, carried], -1)
-            images, mixed = mixup(parallel.device_key(mix_key), images, targets, mix)
+            images, mixed = mixup(batch_key(mix_key), images, targets, mix)
             onehot, carried = mixed[:, :num_classes], (None if carried is None else mixed[:, num_classes:])
         teacher_fn = lambda x: teacher.model.apply(state.teacher, x, train=False)
         teacher_probs = mode.targets(teacher_fn, images, carried, temperature)
 
         def loss_fn(params):
             logits, updates = train_logits(model, params, state.student.model_state, images,
-                                           parallel.device_key(drop_key))
+                                           batch_key(drop_key))
             loss = distillation_loss(logits, teacher_probs, onehot, temperature, alpha).mean()
             return loss, (logits, updates)
 
@@ -234,8 +234,8 @@ def obtain_teacher(config: ml_collections.ConfigDict, workdir: Path, data: Datas
                              f"{tconf.get('dataset')}; the teacher must be a classify run on {config.dataset}")
         tconf.parallel = ml_collections.ConfigDict(config.parallel.to_dict())
         recipe = supervised.make_recipe(tconf, data.train, {"test": data.test}, data.num_classes)
-        mesh = parallel.make_mesh(int(config.parallel.num_devices))
-        like = parallel.on_mesh(lambda: recipe.init(loop.init_key(int(tconf.seed))), mesh)
+        mesh = recipe.sharding.make_mesh(tconf.parallel)
+        like = recipe.sharding.place_state(lambda: recipe.init(loop.init_key(int(tconf.seed))), mesh)
         checkpointer = Checkpointer(source, keep=int(tconf.keep_checkpoints))
         restored = checkpointer.restore_latest(like)
         checkpointer.close()

@@ -47,14 +47,14 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core import loop, parallel, supervised
+from jaxml.core import loop, supervised
 from jaxml.core.feature_classifier import feature_classifier_config, load_feature_classifier
 from jaxml.core.feature_metrics import FeatureClassifier, feature_statistics, inception_score, sample_quality
 from jaxml.core.image_grid import save_image_grid
 from jaxml.core.metrics import read_metrics
 from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.registry import choose
-from jaxml.core.steps import apply_gradients
+from jaxml.core.steps import apply_gradients, batch_key
 from jaxml.core.train_state import TrainState
 from jaxml.data.datasets import Dataset, Split, per_class_subset
 from jaxml.errors import JaxmlError
@@ -146,7 +146,7 @@ def load_data(config: ml_collections.ConfigDict) -> Dataset:
 # ------------------------------------------------------------------------------------------------ recipe
 
 
-def build_models(config: ml_collections.ConfigDict, num_classes: int, channels: int, *, sampling: bool = False):
+def build_models(config: ml_collections.ConfigDict, num_classes: int, channels: int):
     g = config.gan
     objective = gan_loss(g.loss)
     norm = g.disc_norm
@@ -158,11 +158,10 @@ def build_models(config: ml_collections.ConfigDict, num_classes: int, channels: 
         raise JaxmlError(f"config.gan.disc_norm='batch' with loss={g.loss!r}: the per-example gradient penalty "
                          "needs a discriminator without BatchNorm; use 'layer' or 'none'")
     classes = num_classes if g.conditional else 0
-    axis = None if sampling else parallel.AXIS
     dtype = compute_dtype(config.dtype)
     gen = Generator(image_size=int(config.image_size), channels=channels, width=int(g.gen_width),
-                    num_classes=classes, dtype=dtype, bn_axis_name=axis)
-    disc = Discriminator(width=int(g.disc_width), num_classes=classes, norm=norm, dtype=dtype, bn_axis_name=axis)
+                    num_classes=classes, dtype=dtype)
+    disc = Discriminator(width=int(g.disc_width), num_classes=classes, norm=norm, dtype=dtype)
     return gen, disc
 
 
@@ -205,7 +204,7 @@ def make_recipe(config: ml_collections.ConfigDict, data: Dataset,
         real = batch["image"].astype(jnp.float32) / 127.5 - 1.0
         labels = batch["label"]
         b = real.shape[0]
-        key = parallel.device_key(key)
+        key = batch_key(key)
         gs, ds = state["gen"], state["disc"]
 
         def d_update(i, carry):
@@ -263,7 +262,7 @@ def make_recipe(config: ml_collections.ConfigDict, data: Dataset,
 def make_sampler(config: ml_collections.ConfigDict, num_classes: int, channels: int):
     """(gen params, gen model_state, key, labels [N]) -> images [N, S, S, C] in [0, 1]; BatchNorm uses the
     sample batch's own statistics."""
-    gen, _ = build_models(config, num_classes, channels, sampling=True)
+    gen, _ = build_models(config, num_classes, channels)
     latent = int(config.gan.latent_dim)
 
     @jax.jit
@@ -466,5 +465,5 @@ def base_config() -> ml_collections.ConfigDict:
     c.checkpoint_every = 500
     c.keep_checkpoints = 2
     c.tensorboard = False
-    c.parallel = ml_collections.ConfigDict({"backend": "shard_map", "num_devices": 0})
+    c.parallel = ml_collections.ConfigDict({"num_devices": 0})
     return c

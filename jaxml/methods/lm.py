@@ -50,6 +50,7 @@ import optax
 
 from jaxml.core import loop, profiling, sharding
 from jaxml.core.inference import Inference
+from jaxml.core.steps import batch_key
 from jaxml.core.train_state import TrainState, make_optimizer, text_model_config
 from jaxml.data import text as text_lib
 from jaxml.data.datasets import Split
@@ -139,9 +140,7 @@ def make_recipe(config: ml_collections.ConfigDict, data: LMData) -> loop.Recipe:
         windows = batch["tokens"]
         # micro-batch i = rows i, i + accum, ...: each batch shard keeps its own rows
         micro = jnp.swapaxes(windows.reshape(windows.shape[0] // accum, accum, *windows.shape[1:]), 0, 1)
-        # one dropout key for the whole global batch: the key device 0 drew on the per-device path, so
-        # one-device runs keep their numbers
-        key = jax.random.fold_in(key, 0)
+        key = batch_key(key)  # one dropout key for the whole global batch
 
         def body(acc, xs):
             i, w = xs

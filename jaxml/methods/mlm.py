@@ -36,8 +36,8 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core import loop, parallel
-from jaxml.core.steps import apply_gradients, classification_sums
+from jaxml.core import loop
+from jaxml.core.steps import apply_gradients, batch_key, classification_sums
 from jaxml.core.train_state import TrainState, make_optimizer, text_model_config
 from jaxml.data import text as text_lib
 from jaxml.data.datasets import Split
@@ -138,7 +138,7 @@ def make_pretrain_recipe(config: ml_collections.ConfigDict, data: VerseData) -> 
         return jnp.sum(nll * w), jnp.sum(correct * w), jnp.sum(w)
 
     def train_step(state, batch, key):
-        key = parallel.device_key(key)
+        key = batch_key(key)
         k_mask, k_drop = jax.random.split(key)
 
         def loss_fn(p):
@@ -176,7 +176,7 @@ def make_finetune_recipe(config: ml_collections.ConfigDict, data: VerseData, tra
 
     def train_step(state, batch, key):
         tokens = batch["tokens"].astype(jnp.int32)
-        drop = parallel.device_key(key)
+        drop = batch_key(key)
 
         def loss_fn(p):
             logits = model.apply({"params": p}, tokens, tokens != PAD, train=True, rngs={"dropout": drop})["class_logits"]

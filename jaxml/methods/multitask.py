@@ -12,7 +12,7 @@ error. Image inputs are standardised with `core.steps.Normaliser` (statistics of
 pixel); the generated tabular features are already on a unit scale and pass unchanged.
 
 The step: per-task losses from one forward pass, their gradients (one weighted backward pass, or T
-vmapped backward passes for strategies that need every task's gradient), averaged over devices; the
+vmapped backward passes for strategies that need every task's gradient) on the whole global batch; the
 weighting strategy `config.weighting` (a value of `multitask_weightings.WEIGHTINGS`: equal, fixed,
 uncertainty, gradnorm, pcgrad, dwa) turns them into the update and its own new state:
 
@@ -40,9 +40,9 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core import loop, parallel
+from jaxml.core import loop
 from jaxml.core.registry import choose
-from jaxml.core.steps import Normaliser, apply_gradients, classification_sums
+from jaxml.core.steps import Normaliser, apply_gradients, batch_key, classification_sums
 from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
 from jaxml.data.datasets import Split
 from jaxml.data.multitask import BENCHMARKS, Benchmark, load_benchmark as build_benchmark
@@ -185,16 +185,16 @@ def make_recipe(config: ml_collections.ConfigDict, bench: Benchmark, eval_splits
         drop_key, weighting_key = jax.random.split(key)
 
         def losses_fn(net_params):
-            out = net.apply({"params": net_params}, x, train=True, rngs={"dropout": parallel.device_key(drop_key)})
+            out = net.apply({"params": net_params}, x, train=True, rngs={"dropout": batch_key(drop_key)})
             return per_task_losses(out, targets, names, bench)
 
         tasks = task_gradients(losses_fn, state.net.params, num_tasks, per_task=weighting.per_task, step=state.step)
         grads, weighting_state, loss, weights = weighting.update(state.weighting, tasks, weighting_key)
         metrics = {"loss": loss}
         for i, t in enumerate(names):
-            metrics[f"loss_{t}"] = tasks.mean_losses[i]
+            metrics[f"loss_{t}"] = tasks.losses[i]
             metrics[f"weight_{t}"] = weights[i]
-        net_state, metrics = apply_gradients(state.net, tx, grads, metrics, averaged=True)
+        net_state, metrics = apply_gradients(state.net, tx, grads, metrics)
         return state.replace(net=net_state, weighting=weighting_state, step=state.step + 1), metrics
 
     def eval_step(state: MultiTaskState, batch):

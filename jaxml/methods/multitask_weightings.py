@@ -3,7 +3,7 @@ registry of `methods/multitask.py`; not a method of its own).
 
 A strategy is a `Weighting` (optax's init/update shape): `init() -> state`, and
 `update(state, tasks, key) -> WeightedUpdate(grads, state, loss, weights)` turns one step's per-task
-losses and gradients (`TaskGradients`, already averaged over devices) into the gradient of the shared
+losses and gradients on the whole global batch (`TaskGradients`) into the gradient of the shared
 network, its new state, the objective it minimises and the task weights it applied. Each constructor
 takes the `WeightingSettings` built once from the config and reads the hyper-parameters it needs.
 
@@ -25,7 +25,6 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from jaxml.core import parallel
 from jaxml.errors import JaxmlError
 from jaxml.models.multihead import HEAD_PREFIX, SHARED_LAYER
 
@@ -105,13 +104,12 @@ def combine(jac: Any, weights: jax.Array) -> Any:
 
 
 class TaskGradients(NamedTuple):
-    """One step's per-task losses and gradients, as a weighting sees them (inside `data_parallel`).
+    """One step's per-task losses and gradients on the global batch, as a weighting sees them.
 
-    `weighted(coef)` is the device mean of grad sum_i coef_i L_i (one backward pass); `jacobian` the
-    device mean of the per-task gradients, leaves [T, ...] (only for strategies with `per_task`)."""
+    `weighted(coef)` is grad sum_i coef_i L_i (one backward pass); `jacobian` the per-task
+    gradients, leaves [T, ...] (only for strategies with `per_task`)."""
 
-    losses: jax.Array        # [T] this device's task losses
-    mean_losses: jax.Array   # [T] their mean over devices
+    losses: jax.Array        # [T] the task losses
     weighted: Callable[[jax.Array], Any]
     jacobian: Any
     step: jax.Array          # updates done before this one
@@ -122,16 +120,14 @@ def task_gradients(losses_fn: Callable, params: Any, num_tasks: int, *, per_task
     or (`per_task`) T vmapped backward passes."""
     if per_task:
         losses, jac, vjp_fn = per_task_grads(losses_fn, params, num_tasks)
-        jac = parallel.data_mean(jac)
     else:
         losses, vjp_fn = jax.vjp(losses_fn, params)
         jac = None
-    return TaskGradients(losses=losses, mean_losses=parallel.data_mean(losses),
-                         weighted=lambda coef: parallel.data_mean(vjp_fn(coef)[0]), jacobian=jac, step=step)
+    return TaskGradients(losses=losses, weighted=lambda coef: vjp_fn(coef)[0], jacobian=jac, step=step)
 
 
 class WeightedUpdate(NamedTuple):
-    grads: Any           # the gradient of the network's parameters (the device mean)
+    grads: Any           # the gradient of the network's parameters
     state: Any           # the strategy's new state
     loss: jax.Array      # the weighted objective of this step (logged as "loss")
     weights: jax.Array   # [T] the task weights reported for this step
@@ -173,7 +169,7 @@ def _report_weights(state) -> dict[str, np.ndarray]:
 def _constant(weights: jax.Array) -> Weighting:
     def update(state, tasks: TaskGradients, key) -> WeightedUpdate:
         w = state["weights"]
-        return WeightedUpdate(tasks.weighted(w), state, jnp.sum(w * tasks.mean_losses), w)
+        return WeightedUpdate(tasks.weighted(w), state, jnp.sum(w * tasks.losses), w)
 
     return Weighting(init=lambda: {"weights": weights}, update=update, weights=_weights_of, report=_report_weights)
 
@@ -207,10 +203,10 @@ def uncertainty_weighting(s: WeightingSettings) -> Weighting:
         log_vars = state["log_vars"]
         coef = 0.5 * jnp.exp(-log_vars)
         grads = tasks.weighted(coef)
-        log_var_grad = parallel.data_mean(jax.grad(uncertainty_loss, argnums=1)(tasks.losses, log_vars))
+        log_var_grad = jax.grad(uncertainty_loss, argnums=1)(tasks.losses, log_vars)
         updates, opt_state = tx.update(log_var_grad, state["opt_state"], log_vars)
         new = {"log_vars": optax.apply_updates(log_vars, updates), "opt_state": opt_state}
-        return WeightedUpdate(grads, new, uncertainty_loss(tasks.mean_losses, log_vars), coef)
+        return WeightedUpdate(grads, new, uncertainty_loss(tasks.losses, log_vars), coef)
 
     def report(state):
         log_vars = np.asarray(state["log_vars"])
@@ -234,15 +230,15 @@ def gradnorm_weighting(s: WeightingSettings) -> Weighting:
 
     def update(state, tasks: TaskGradients, key) -> WeightedUpdate:
         w = state["weights"]
-        initial = jnp.where(tasks.step == 0, tasks.mean_losses, state["initial_losses"])
+        initial = jnp.where(tasks.step == 0, tasks.losses, state["initial_losses"])
         grads = combine(tasks.jacobian, w)
         kernel = tasks.jacobian[SHARED_LAYER]["kernel"]
         norms = jnp.sqrt(jnp.sum(jnp.square(kernel).reshape(num_tasks, -1), axis=1))
-        w_grad = jax.grad(gradnorm_loss)(w, norms, tasks.mean_losses, initial, alpha)
+        w_grad = jax.grad(gradnorm_loss)(w, norms, tasks.losses, initial, alpha)
         updates, opt_state = tx.update(w_grad, state["opt_state"], w)
         w = renormalize(optax.apply_updates(w, updates))
         new = {"weights": w, "opt_state": opt_state, "initial_losses": initial}
-        return WeightedUpdate(grads, new, jnp.sum(w * tasks.mean_losses), w)
+        return WeightedUpdate(grads, new, jnp.sum(w * tasks.losses), w)
 
     return Weighting(init=init, update=update, weights=_weights_of, report=_report_weights, per_task=True)
 
@@ -262,7 +258,7 @@ def pcgrad_weighting(s: WeightingSettings) -> Weighting:
         projected = unravel(pcgrad(flat, key).sum(0))  # the same key and gradients on every device
         grads = {k: (projected[k] if k in projected else jax.tree.map(lambda g: g.sum(0), v)) for k, v in jac.items()}
         w = state["weights"]
-        return WeightedUpdate(grads, state, jnp.sum(w * tasks.mean_losses), w)
+        return WeightedUpdate(grads, state, jnp.sum(w * tasks.losses), w)
 
     return base._replace(update=update, per_task=True)
 
@@ -281,13 +277,13 @@ def dwa_weighting(s: WeightingSettings) -> Weighting:
         w = state["weights"]
         grads = tasks.weighted(w)
         step = tasks.step + 1
-        loss_sum, history = state["loss_sum"] + tasks.mean_losses, state["history"]
+        loss_sum, history = state["loss_sum"] + tasks.losses, state["history"]
         window_done = step % window == 0
         history = jnp.where(window_done, jnp.stack([loss_sum / window, history[0]]), history)
         loss_sum = jnp.where(window_done, jnp.zeros_like(loss_sum), loss_sum)
         w = jnp.where(step >= 2 * window, dwa_weights(history, temperature), jnp.ones_like(w))
         return WeightedUpdate(grads, {"weights": w, "loss_sum": loss_sum, "history": history},
-                              jnp.sum(w * tasks.mean_losses), w)
+                              jnp.sum(w * tasks.losses), w)
 
     return Weighting(init=init, update=update, weights=_weights_of, report=_report_weights)
 

@@ -29,9 +29,9 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core import loop, parallel
+from jaxml.core import loop
 from jaxml.core.plots import plot_learning_curves
-from jaxml.core.steps import apply_gradients
+from jaxml.core.steps import apply_gradients, batch_key
 from jaxml.core.train_state import TrainState, make_optimizer, training_config
 from jaxml.data import sequences
 from jaxml.data.datasets import Split
@@ -155,7 +155,7 @@ def make_recipe(config: ml_collections.ConfigDict, model: Translator, train_spli
     def train_step(state: TrainState, batch, key):
         def loss_fn(params):
             losses, mask, logits = model.token_losses(params, batch["tokens"], batch["targets"], train=True,
-                                                      key=parallel.device_key(key))
+                                                      key=batch_key(key))
             return jnp.sum(losses) / jnp.maximum(jnp.sum(mask), 1), (logits, mask)
 
         (loss, (logits, mask)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)

@@ -10,7 +10,6 @@ import jax
 import jax.numpy as jnp
 
 from jaxml.models.layers import ACTIVATIONS, Conv, Dense, batch_norm, max_pool
-from jaxml.core.parallel import AXIS
 
 
 class CNN(nn.Module):
@@ -20,7 +19,7 @@ class CNN(nn.Module):
     `nn.max_pool`); "slices"/"reshape" compute the same function faster on CPU, and the default
     "auto" picks by platform (`layers.resolve_impl`).
     `features` lists one width per stage, `convs_per_stage` convolutions each; `batch_norm` adds
-    BatchNorm synchronised over the "data" axis (so 1 and N devices compute the same statistics).
+    BatchNorm (statistics of the whole batch the step sees).
     """
 
     num_classes: int
@@ -34,7 +33,6 @@ class CNN(nn.Module):
     dtype: Any = jnp.float32
     conv_impl: str = "auto"
     pool_impl: str = "auto"
-    bn_axis_name: str | None = AXIS
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
@@ -46,7 +44,7 @@ class CNN(nn.Module):
                 x = Conv(width, self.kernel_size, use_bias=not self.batch_norm, dtype=self.dtype,
                          impl=self.conv_impl)(x)
                 if self.batch_norm:
-                    x = batch_norm(train, self.bn_axis_name)(x)
+                    x = batch_norm(train)(x)
                 x = act(x)
             x = max_pool(x, self.pool_impl)
         x = x.reshape(x.shape[0], -1)

@@ -20,7 +20,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxml.core.parallel import AXIS
 from jaxml.models.layers import Conv, Dense, batch_norm
 
 DCGAN_INIT = nn.initializers.normal(0.02)
@@ -43,10 +42,9 @@ class Generator(nn.Module):
     width: int = 64
     num_classes: int = 0
     dtype: Any = jnp.float32
-    bn_axis_name: str | None = AXIS
 
     def _bn(self, train: bool):
-        return batch_norm(train, self.bn_axis_name, scale_init=nn.initializers.ones)
+        return batch_norm(train, scale_init=nn.initializers.ones)
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, *, train: bool) -> jax.Array:
@@ -68,7 +66,6 @@ class Discriminator(nn.Module):
     num_classes: int = 0
     norm: str = "batch"
     dtype: Any = jnp.float32
-    bn_axis_name: str | None = AXIS
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, *, train: bool) -> jax.Array:
@@ -77,7 +74,7 @@ class Discriminator(nn.Module):
         x = Conv(2 * self.width, 4, stride=2, use_bias=self.norm != "batch", dtype=self.dtype,
                  kernel_init=DCGAN_INIT)(x)
         if self.norm == "batch":
-            x = batch_norm(train, self.bn_axis_name)(x)
+            x = batch_norm(train)(x)
         elif self.norm == "layer":
             x = nn.LayerNorm()(x)
         h = nn.leaky_relu(x, 0.2).reshape(x.shape[0], -1)

@@ -19,7 +19,7 @@ partial sum stays below 2**24, and the "int8" path then returns bit-identical lo
 property: serving with frozen int8 weights reproduces the QAT model's evaluation).
 
 Activation ranges ("quant" collection, `act_range`): with `train=True` an exponential moving average
-of the batch absmax (max over the "data" axis, so every device keeps the same value); with
+of the absmax of the whole global batch (so every device keeps the same value); with
 `train=False` and the collection mutable, the range is set to this batch's absmax (PTQ
 calibration on a held-out batch); otherwise it is read. Biases stay float32.
 """
@@ -33,7 +33,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxml.core.parallel import AXIS
 from jaxml.models.layers import ACTIVATIONS, im2col, max_pool
 
 QMAX = 127
@@ -83,7 +82,6 @@ class _QuantLayer(nn.Module):
     granularity: str = "per_channel"
     quantize_activations: bool = False
     act_momentum: float = 0.99
-    axis_name: str | None = AXIS
 
     def _act_scale(self, x: jax.Array, train: bool) -> jax.Array:
         rng = self.variable("quant", "act_range", lambda: jnp.zeros((), jnp.float32))
@@ -91,8 +89,6 @@ class _QuantLayer(nn.Module):
             return scale_from_range(jnp.max(jnp.abs(x)))
         if train or self.is_mutable_collection("quant"):
             batch = jax.lax.stop_gradient(jnp.max(jnp.abs(x)))
-            if train and self.axis_name is not None:
-                batch = jax.lax.pmax(batch, self.axis_name)
             if train:
                 m = self.act_momentum
                 new = jnp.where(rng.value > 0, m * rng.value + (1 - m) * batch, batch)
@@ -173,11 +169,10 @@ class QuantCNN(nn.Module):
     granularity: str = "per_channel"
     quantize_activations: bool = False
     act_momentum: float = 0.99
-    axis_name: str | None = AXIS
 
     def _q(self) -> dict:
         return dict(mode=self.mode, granularity=self.granularity, quantize_activations=self.quantize_activations,
-                    act_momentum=self.act_momentum, axis_name=self.axis_name)
+                    act_momentum=self.act_momentum)
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
@@ -208,12 +203,11 @@ class QuantMLP(nn.Module):
     granularity: str = "per_channel"
     quantize_activations: bool = False
     act_momentum: float = 0.99
-    axis_name: str | None = AXIS
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         q = dict(mode=self.mode, granularity=self.granularity, quantize_activations=self.quantize_activations,
-                 act_momentum=self.act_momentum, axis_name=self.axis_name)
+                 act_momentum=self.act_momentum)
         x = x.reshape(x.shape[0], -1)
         for j, width in enumerate(self.hidden):
             x = ACTIVATIONS[self.activation](QuantDense(width, name=f"Dense_{j}", **q)(x, train=train))

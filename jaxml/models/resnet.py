@@ -8,7 +8,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxml.core.parallel import AXIS
 from jaxml.models.layers import ACTIVATIONS, Conv, Dense, batch_norm
 
 
@@ -18,12 +17,11 @@ class BasicBlock(nn.Module):
     dtype: Any = jnp.float32
     conv_impl: str = "auto"
     activation: str = "relu"
-    bn_axis_name: str | None = AXIS
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         act = ACTIVATIONS[self.activation]
-        norm = lambda name, **kw: batch_norm(train, self.bn_axis_name, name=name, **kw)
+        norm = lambda name, **kw: batch_norm(train, name=name, **kw)
         y = Conv(self.features, 3, self.stride, use_bias=False, dtype=self.dtype, impl=self.conv_impl)(x)
         y = act(norm("bn1")(y))
         y = Conv(self.features, 3, 1, use_bias=False, dtype=self.dtype, impl=self.conv_impl)(y)
@@ -43,16 +41,15 @@ class ResNet(nn.Module):
     dtype: Any = jnp.float32
     conv_impl: str = "auto"
     activation: str = "relu"
-    bn_axis_name: str | None = AXIS
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         x = Conv(self.features[0], 3, use_bias=False, dtype=self.dtype, impl=self.conv_impl)(x)
-        x = batch_norm(train, self.bn_axis_name)(x)
+        x = batch_norm(train)(x)
         x = ACTIVATIONS[self.activation](x)
         for i, width in enumerate(self.features):
             for j in range(self.blocks_per_stage):
                 stride = 2 if (i > 0 and j == 0) else 1
-                x = BasicBlock(width, stride, self.dtype, self.conv_impl, self.activation, self.bn_axis_name)(x, train=train)
+                x = BasicBlock(width, stride, self.dtype, self.conv_impl, self.activation)(x, train=train)
         x = x.mean(axis=(1, 2))
         return Dense(self.num_classes, dtype=self.dtype)(x)

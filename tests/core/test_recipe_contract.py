@@ -62,7 +62,7 @@ def config(steps: int, devices: int) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict({
         "seed": 0, "steps": steps, "batch_size": 32, "eval_batch_size": 40, "log_every": 10, "eval_every": 20,
         "checkpoint_every": 20, "keep_checkpoints": 5, "tensorboard": False,
-        "parallel": {"backend": "shard_map", "num_devices": devices}})
+        "parallel": {"num_devices": devices}})
 
 
 def test_batching_is_generic_over_the_keys():

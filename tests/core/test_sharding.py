@@ -180,10 +180,6 @@ def test_bad_sizes_are_one_clear_error(data, tmp_path):
         lm.make_recipe(tiny_config(tensor=4), data)
     with pytest.raises(JaxmlError, match=r"config.parallel.fsdp must be an int >= 1, got 0"):
         lm.make_recipe(tiny_config(fsdp=0), data)
-    config = tiny_config()
-    config.parallel.backend = "pmap"
-    with pytest.raises(JaxmlError, match="parallel.backend='pmap' runs per-device steps"):
-        loop.run(lm.make_recipe(config, data), config, tmp_path / "pmap")
     # and on the command line it is one line, exit code 2
     out = subprocess.run(jaxml_cmd("train", "gpt_kjv", "--workdir", str(tmp_path / "cli"),
                                    "--config.corpus=stdlib", "--config.parallel.fsdp=3"),

@@ -73,8 +73,8 @@ def test_depth_to_space_matches_loop_reference():
 
 
 def test_models_shapes_and_range():
-    g = Generator(image_size=16, channels=1, width=8, num_classes=10, bn_axis_name=None)
-    d = Discriminator(width=8, num_classes=10, bn_axis_name=None)
+    g = Generator(image_size=16, channels=1, width=8, num_classes=10)
+    d = Discriminator(width=8, num_classes=10)
     z, y = jnp.ones((3, 5)), jnp.array([0, 4, 9])
     gv = g.init(jax.random.key(0), z, y, train=False)
     x = g.apply(gv, z, y, train=False)

@@ -88,7 +88,7 @@ def test_gradient_accumulation_equals_one_big_batch():
     for accum in (1, 4):
         c = tiny_config(grad_accum=accum, seq_len=16, batch_size=8)
         recipe = lm.make_recipe(c, data)
-        chunk = loop.make_train_chunk(recipe, mesh, "shard_map")
+        chunk = loop.make_train_chunk(recipe, mesh)
         state = parallel.on_mesh(lambda: recipe.init(jax.random.key(0)), mesh)
         state, metrics = chunk(state, batch, jax.random.key(1), jnp.int32(0))
         states.append((jax.device_get(state.params), float(metrics["loss"][0])))

@@ -115,12 +115,9 @@ def settings(num_tasks=3, **kw):
 
 
 def one_device_update(weighting, losses_fn, params, state, step, key=jax.random.key(0)):
-    """weighting.update on `losses_fn` inside a one-device "data" axis (what data_parallel provides)."""
-    def update(state):
-        tasks = tw.task_gradients(losses_fn, params, 3, per_task=weighting.per_task, step=jnp.int32(step))
-        return weighting.update(state, tasks, key)
-    out = jax.vmap(update, in_axes=None, out_axes=0, axis_size=1, axis_name="data")(state)
-    return jax.tree.map(lambda v: v[0], out)
+    """weighting.update on `losses_fn` (a step on the global batch: no device axis)."""
+    tasks = tw.task_gradients(losses_fn, params, 3, per_task=weighting.per_task, step=jnp.int32(step))
+    return weighting.update(state, tasks, key)
 
 
 def test_weighting_bundles_follow_their_objectives():

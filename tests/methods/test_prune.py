@@ -130,7 +130,7 @@ def test_pruned_weights_stay_zero_through_training():
     recipe = prune.make_recipe(c, data.train, {"test": data.test}, data.num_classes)
     mesh = parallel.make_mesh(1)
     state = parallel.on_mesh(lambda: recipe.init(loop.init_key(0)), mesh)
-    chunk = loop.make_train_chunk(recipe, mesh, "shard_map")
+    chunk = loop.make_train_chunk(recipe, mesh)
     key = parallel.on_mesh(lambda: loop.train_key(0), mesh)
     n = sum(v.size for v in prune.kernel_leaves(state.train.params).values())
     zero_before = None

@@ -47,7 +47,7 @@ def test_straight_through_estimator_passes_gradient_inside_the_range_only():
 
 
 def test_int8_dense_is_an_integer_matmul_then_rescale():
-    layer = quant.QuantDense(7, mode="int8", granularity="per_channel", quantize_activations=True, axis_name=None)
+    layer = quant.QuantDense(7, mode="int8", granularity="per_channel", quantize_activations=True)
     x = jax.random.normal(jax.random.key(1), (5, 40))
     params = quant.to_int8({"kernel": jax.random.normal(jax.random.key(2), (40, 7)),
                             "bias": jax.random.normal(jax.random.key(3), (7,))}, "per_channel")
@@ -68,10 +68,10 @@ def test_int8_path_gives_logits_identical_to_fake_quant_evaluation(family, granu
     x = jax.random.normal(jax.random.key(0), (32, 8, 8, 1))
     if family == "cnn":
         kw = dict(features=(8, 16), dense=(32,))
-        base, twin = CNN(10, **kw), lambda **q: quant.QuantCNN(10, axis_name=None, **kw, **q)
+        base, twin = CNN(10, **kw), lambda **q: quant.QuantCNN(10, **kw, **q)
     else:
         kw = dict(hidden=(64, 32))
-        base, twin = MLP(10, **kw), lambda **q: quant.QuantMLP(10, axis_name=None, **kw, **q)
+        base, twin = MLP(10, **kw), lambda **q: quant.QuantMLP(10, **kw, **q)
     params = base.init(jax.random.key(1), x, train=False)["params"]
     assert jnp.array_equal(twin(mode="float").apply({"params": params}, x, train=False),
                            base.apply({"params": params}, x, train=False))
@@ -88,7 +88,7 @@ def test_int8_path_gives_logits_identical_to_fake_quant_evaluation(family, granu
 
 
 def test_qat_updates_activation_ranges_as_a_moving_average():
-    model = quant.QuantMLP(3, hidden=(4,), mode="fake", quantize_activations=True, act_momentum=0.5, axis_name=None)
+    model = quant.QuantMLP(3, hidden=(4,), mode="fake", quantize_activations=True, act_momentum=0.5)
     x = jnp.ones((2, 5)) * 2.0
     params = model.init(jax.random.key(0), x, train=False)["params"]
     stats = {"quant": {"Dense_0": {"act_range": jnp.float32(1.0)}, "Dense_1": {"act_range": jnp.float32(0.0)}}}
@@ -105,7 +105,7 @@ def tiny(**kw):
     c.eval_every = 300
     c.checkpoint_every = 0
     c.tensorboard = False
-    c.parallel.num_devices = 2  # the activation-range update takes a max over the "data" axis
+    c.parallel.num_devices = 2  # the activation-range update takes the max over the whole global batch
     c.quantize.calibration_examples = 200
     c.quantize.qat_steps = 100
     for k, v in kw.items():

@@ -91,8 +91,8 @@ def test_im2col_shape():
     assert im2col(jnp.zeros((2, 28, 28, 3)), 3, 2).shape == (2, 14, 14, 27)
 
 
-@pytest.mark.parametrize("model", [MLP(10, (16,)), CNN(10, (4, 8), dense=(16,), batch_norm=True, bn_axis_name=None),
-                                   ResNet(10, (4, 8), bn_axis_name=None)])
+@pytest.mark.parametrize("model", [MLP(10, (16,)), CNN(10, (4, 8), dense=(16,), batch_norm=True),
+                                   ResNet(10, (4, 8))])
 def test_models_output_logits(model):
     x = jnp.zeros((2, 28, 28, 1))
     variables = model.init({"params": jax.random.key(0), "dropout": jax.random.key(1)}, x, train=False)

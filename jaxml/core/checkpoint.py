@@ -121,6 +121,9 @@ class Checkpointer:
     def __init__(self, workdir: str | Path, keep: int = 3, *, create: bool = True):
         self.workdir = Path(workdir).absolute()
         self.directory = self.workdir / "checkpoints"
+        if self.directory.exists() and not self.directory.is_dir():
+            raise JaxmlError(f"{self.directory} is a file, not the checkpoint directory; move it away or use "
+                             f"another --workdir")
         options = ocp.CheckpointManagerOptions(
             max_to_keep=max(int(keep), 1), create=create, enable_async_checkpointing=False,
             cleanup_tmp_directories=create)

@@ -77,17 +77,22 @@ class MetricsWriter:
 
 
 def read_metrics(workdir: str | Path) -> list[dict]:
+    """The rows of `<workdir>/metrics.jsonl`; a line that is not a JSON object (cut by a kill
+    mid-write, or damaged) is skipped."""
     path = Path(workdir) / "metrics.jsonl"
     if not path.exists():
         return []
     rows = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text(errors="replace").splitlines():
         line = line.strip()
-        if line:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:  # a line cut by a kill mid-write
-                continue
+        if not line:
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
     return rows
 
 

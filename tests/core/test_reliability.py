@@ -375,3 +375,16 @@ def test_sighup_saves_like_sigterm_and_reproduce_never_deletes_a_busy_workdir(tm
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 129 and "SIGHUP: saved a checkpoint at step" in err, err[-3000:]
     run_lib.check_not_busy(hup)  # the holder is gone: no error
+
+
+def test_a_damaged_workdir_is_one_line_or_read_past(workdir, tmp_path, capsys):
+    with (workdir / "metrics.jsonl").open("ab") as f:  # a number and undecodable bytes: skipped, not fatal
+        f.write(b"5\n\xff\xfe garbage\n")
+    assert train(workdir) == 0
+    capsys.readouterr()
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "checkpoints").write_text("not a directory")
+    assert train(blocked) == 2
+    assert "checkpoints is a file" in error_line(capsys)
+    assert (blocked / "checkpoints").read_text() == "not a directory"

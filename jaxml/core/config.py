@@ -29,6 +29,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
 # key -> (low, high, low_exclusive). For a tuple the range holds for every element; keys in
 # NONEMPTY must not be empty tuples.
 _STEPS, _SEED = 10**9, 2**31 - 1
+_WIDTH = 65_536  # layer widths / channels: wider than this is a typo, not a model for this codebase
 _FRACTION = (0.0, 1.0, False)
 BOUNDS: dict[str, tuple[float | None, float | None, bool]] = {
     "steps": (1, _STEPS, False), "total_env_steps": (1, 10**12, False),
@@ -44,9 +45,10 @@ BOUNDS: dict[str, tuple[float | None, float | None, bool]] = {
     "weight_decay": (0.0, None, False), "grad_clip": (0.0, None, False), "mixup_alpha": (0.0, None, False),
     "momentum": _FRACTION, "gamma": _FRACTION, "tau": _FRACTION, "dropout": (0.0, 0.999, False),
     "label_smoothing": (0.0, 0.999, False), "validation_fraction": (0.0, 0.999, False), "mask_rate": _FRACTION,
-    "hidden": (1, 2**20, False), "features": (1, 2**20, False), "widths": (1, 2**20, False),
-    "dense": (1, 2**20, False), "embed_dim": (1, 2**20, False), "num_heads": (1, 4096, False),
+    "hidden": (1, _WIDTH, False), "features": (1, _WIDTH, False), "widths": (1, _WIDTH, False),
+    "dense": (1, _WIDTH, False), "embed_dim": (1, _WIDTH, False), "num_heads": (1, 4096, False),
     "num_layers": (1, 4096, False),
+    "buffer_size": (1, 2**27, False),
 }
 NONEMPTY = ("hidden", "features", "widths")
 

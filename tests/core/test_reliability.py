@@ -242,6 +242,7 @@ def test_when_every_checkpoint_is_bad_the_error_is_the_last_line(workdir, capsys
     ("--config.model.hidden=(64,'wide')", "config.model.hidden"),
     ("--config.model.hidden=(64,-3)", "config.model.hidden"),
     ("--config.model.hidden=()", "config.model.hidden"),
+    ("--config.model.hidden=(100000,)", "config.model.hidden"),
     ("--config.steps=0", "config.steps"),
     ("--config.steps=-5", "config.steps"),
     ("--config.steps=100000000000", "config.steps"),
@@ -256,6 +257,12 @@ def test_values_that_parse_but_are_invalid_name_the_key_and_range(tmp_path, caps
     line = error_line(capsys)
     assert needle in line
     assert not workdir.exists()  # a rejected run leaves nothing behind
+
+
+def test_memory_sized_rl_values_are_range_checked(tmp_path, capsys):
+    assert cli.main(["train", "dqn_cartpole", "--workdir", str(tmp_path / "rl"), "--config.buffer_size=10000000000"]) == 2
+    assert "config.buffer_size" in error_line(capsys)
+    assert not (tmp_path / "rl").exists()
 
 
 def test_a_rejected_run_with_the_default_workdir_leaves_no_directory(tmp_path, monkeypatch, capsys):

@@ -29,7 +29,7 @@ import numpy as np
 
 from jaxml.core import parallel, sharding as sharding_lib
 from jaxml.core.checkpoint import restore_checkpoint
-from jaxml.core.run import Preempted, Run, first_nonfinite  # noqa: F401  (re-exported for callers)
+from jaxml.core.run import Run
 from jaxml.data.batching import eval_batches, train_batches
 from jaxml.data.datasets import Split
 from jaxml.errors import JaxmlError
@@ -163,15 +163,10 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
         key = parallel.on_mesh(lambda: train_key(seed), mesh)
 
         def run_eval(step: int) -> dict[str, float]:
-            results = {}
-            for name, batches in eval_data.items():
-                metrics = summarize_eval(evaluate(state, batches))
+            by_split = evaluation(recipe, evaluate, eval_data, state, seed, step)
+            for name, metrics in by_split.items():
                 run.log(name, metrics, step)
-                results.update({f"{name}_{k}": v for k, v in metrics.items()})
-            for name, metrics in run_evaluators(recipe, state, seed, step).items():
-                run.log(name, metrics, step)
-                results.update({f"{name}_{k}": v for k, v in metrics.items()})
-            return results
+            return flatten(by_split)
 
         final: dict[str, float] = {}
         postfix: dict[str, str] = {}
@@ -223,21 +218,41 @@ def shard_eval_split(split: Split, eval_batch: int, mesh, sharding: Any = shardi
                                              process_count=jax.process_count()), mesh, batch_axis=1)
 
 
-def evaluate_checkpoint(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, float]:
-    """Restores the newest readable checkpoint of `workdir` and evaluates it on the recipe's eval splits
-    and evaluators."""
+def evaluation(recipe: Recipe, evaluate: Callable, eval_data: Mapping[str, Any], state: State, seed: int,
+               step: int) -> dict[str, dict[str, float]]:
+    """{split or evaluator name: metrics} of `state` at `step`: every eval split, then every evaluator."""
+    out = {name: summarize_eval(evaluate(state, batches)) for name, batches in eval_data.items()}
+    out.update(run_evaluators(recipe, state, seed, step))
+    return out
+
+
+def flatten(by_split: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """{name: {metric: v}} -> {"<name>_<metric>": v}."""
+    return {f"{name}_{k}": v for name, metrics in by_split.items() for k, v in metrics.items()}
+
+
+def restore_recipe_state(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path):
+    """(step, state, mesh): the newest readable checkpoint of `workdir`, placed as the recipe places it."""
     mesh = recipe.sharding.make_mesh(config.parallel)
     like = recipe.sharding.place_state(lambda: recipe.init(init_key(config.seed)), mesh)
     step, state = restore_checkpoint(workdir, like)
-    evaluate = make_eval(recipe, mesh)
+    return step, state, mesh
+
+
+def evaluate_state(recipe: Recipe, config: ml_collections.ConfigDict, state: State, step: int, mesh) -> dict[str, float]:
+    """`state` evaluated on the recipe's eval splits and evaluators, as the loop does at `step`."""
     eval_batch = int(config.get("eval_batch_size", config.batch_size))
-    results: dict[str, float] = {"step": step}
-    for name, split in recipe.eval_splits.items():
-        batches = shard_eval_split(split, eval_batch, mesh, recipe.sharding)
-        results.update({f"{name}_{k}": v for k, v in summarize_eval(evaluate(state, batches)).items()})
-    for name, metrics in run_evaluators(recipe, state, int(config.seed), step).items():
-        results.update({f"{name}_{k}": v for k, v in metrics.items()})
-    return results
+    eval_data = {name: shard_eval_split(split, eval_batch, mesh, recipe.sharding)
+                 for name, split in recipe.eval_splits.items()}
+    return {"step": step, **flatten(evaluation(recipe, make_eval(recipe, mesh), eval_data, state, int(config.seed),
+                                               step))}
+
+
+def evaluate_checkpoint(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, float]:
+    """Restores the newest readable checkpoint of `workdir` and evaluates it on the recipe's eval splits
+    and evaluators."""
+    step, state, mesh = restore_recipe_state(recipe, config, workdir)
+    return evaluate_state(recipe, config, state, step, mesh)
 
 
 def count_params(tree: Any) -> int:

@@ -44,7 +44,6 @@ import numpy as np
 import optax
 
 from jaxml.core import config as config_lib, loop, supervised
-from jaxml.core.checkpoint import Checkpointer
 from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.registry import choose
 from jaxml.core.steps import Normaliser, apply_gradients, batch_key, classification_sums
@@ -234,15 +233,8 @@ def obtain_teacher(config: ml_collections.ConfigDict, workdir: Path, data: Datas
                              f"{tconf.get('dataset')}; the teacher must be a classify run on {config.dataset}")
         tconf.parallel = ml_collections.ConfigDict(config.parallel.to_dict())
         recipe = supervised.make_recipe(tconf, data.train, {"test": data.test}, data.num_classes)
-        mesh = recipe.sharding.make_mesh(tconf.parallel)
-        like = recipe.sharding.place_state(lambda: recipe.init(loop.init_key(int(tconf.seed))), mesh)
-        checkpointer = Checkpointer(source, keep=int(tconf.keep_checkpoints))
-        restored = checkpointer.restore_latest(like)
-        checkpointer.close()
-        if restored is None:
-            raise JaxmlError(f"config.teacher_workdir={source!r} has no checkpoint; train it first")
-        state = restored[1]
-        accuracy = loop.evaluate_checkpoint(recipe, tconf, source)["test_accuracy"]
+        step, state, mesh = loop.restore_recipe_state(recipe, tconf, source)
+        accuracy = loop.evaluate_state(recipe, tconf, state, step, mesh)["test_accuracy"]
     else:
         tconf = teacher_config(config)
         recipe = supervised.make_recipe(tconf, data.train, {"test": data.test}, data.num_classes)

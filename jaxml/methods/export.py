@@ -39,14 +39,11 @@ FORMATS = ("jax", "tf", "tflite")
 def restore_state(init: Callable[[jax.Array], Any], config, workdir: Path) -> Any:
     """The newest checkpoint of `workdir`, restored into the structure `init` builds, on the host."""
     from jaxml.core import loop, parallel
-    from jaxml.core.checkpoint import Checkpointer
+    from jaxml.core.checkpoint import restore_checkpoint
 
     mesh = parallel.make_mesh(1)
-    state = parallel.on_mesh(lambda: init(loop.init_key(config.seed)), mesh)
-    restored = Checkpointer(workdir, keep=int(config.get("keep_checkpoints", 3))).restore_latest(state)
-    if restored is None:
-        raise JaxmlError(f"no checkpoint in {workdir / 'checkpoints'}; train with checkpoint_every > 0 first")
-    return jax.device_get(restored[1])
+    _, state = restore_checkpoint(workdir, parallel.on_mesh(lambda: init(loop.init_key(config.seed)), mesh))
+    return jax.device_get(state)
 
 
 def exportable_methods() -> list[str]:

@@ -57,7 +57,6 @@ from jaxml.data.datasets import Split
 from jaxml.errors import JaxmlError
 from jaxml.models.attention import attention_rollout
 from jaxml.models.build import TRANSFORMER_FIELDS, transformer_config
-from jaxml.models.layers import DTYPES
 from jaxml.models.transformer import PARAM_AXES, Decoder, TransformerConfig
 
 log = logging.getLogger("jaxml")

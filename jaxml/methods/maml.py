@@ -257,7 +257,6 @@ def make_recipe(config: ml_collections.ConfigDict) -> tuple[loop.Recipe, dict]:
         if pretrain and len(train_classes) != ways:
             raise JaxmlError(f"mode='pretrain' classifies the meta-train classes with the {ways}-way network: "
                              f"config.train_classes needs exactly {ways} classes, got {len(train_classes)}")
-        per_class = shots + queries
         n_train = int(config.batch_size) * int(config.steps)
         train_split = Split(episode=EpisodeImages(class_pools(data.train, train_classes), ways, shots, queries, n_train,
                                                   int(config.seed)),

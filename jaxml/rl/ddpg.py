@@ -41,7 +41,7 @@ time-limit truncation bootstraps from the true next observation (Pendulum-v1 nev
 every one of its transitions bootstraps).
 
 Train metrics per iteration: `loss` (= `critic_loss`, the generic name the non-finite check of
-`core.loop.first_nonfinite` requires), `critic_loss` (sum over critics of the mean squared TD error),
+`core.run.first_nonfinite` requires), `critic_loss` (sum over critics of the mean squared TD error),
 `actor_loss` (-mean Q_1(s, pi(s)) on the batch of the latest actor update, which happens at
 every `policy_delay`-th critic update), `q_mean`, `trained`, `actor_updated`, `env_steps`, and the episode statistics.
 Losses are 0 before learning starts; with `updates_per_step > 1` they are averaged over the

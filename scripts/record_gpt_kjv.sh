@@ -6,6 +6,7 @@
 # Writes docs/results/gpt_kjv.json, docs/plots/gpt_kjv.png and re-renders RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=/dev/null  # .venv is made by `make setup`; it is not part of the repository
 [ -f .venv/bin/activate ] && source .venv/bin/activate
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (should be < 0.5 before starting)"
 python scripts/bench_lm.py --sizes small --steps 10 --out bench_out/gpt_kjv_prebench.json | tee /dev/stderr | python -c '

@@ -272,11 +272,16 @@ def test_a_rejected_run_with_the_default_workdir_leaves_no_directory(tmp_path, m
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
 
 
-def test_bench_steps_must_be_positive(capsys):
+@pytest.mark.parametrize("steps", ["0", "-5"])
+def test_bench_steps_must_be_positive(capsys, steps):
     with pytest.raises(SystemExit) as e:
-        cli.main(["bench", "mlp_digits", "--steps", "0"])
+        cli.main(["bench", "mlp_digits", "--steps", steps])
     assert e.value.code != 0
-    assert "--steps" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--steps" in err
+    # argparse's usage, then one line naming the option and its range; exit code 2
+    assert e.value.code == 2 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == f"jaxml bench: error: argument --steps: expected an int in [1, 100000], got {steps}"
 
 
 # ------------------------------------------------------------------- 6. signals

@@ -59,7 +59,7 @@ def main() -> None:
     names = list(stages(next(iter(runs.values()))))
     plt = pyplot()
     fig, axes = plt.subplots(2, len(names), figsize=(4.5 * len(names), 6), squeeze=False)
-    for (label, wd), style in zip(runs.items(), STYLES):
+    for index, ((label, wd), style) in enumerate(zip(runs.items(), STYLES)):
         for col, name in enumerate(names):
             folder = stages(wd).get(name)
             if folder is None:
@@ -68,14 +68,15 @@ def main() -> None:
             train = [r for r in rows if r.get("split") == "train" and "loss" in r]
             axes[0, col].plot([r["step"] for r in train], [r["loss"] for r in train], label=label, **style)
             axes[1, col].plot([r["step"] for r in train], [r.get("accuracy") for r in train], label=label, **style)
-            evals = [r for r in rows if r.get("split") not in ("train", None) and "accuracy" in r]
-            if evals:
-                axes[1, col].plot([r["step"] for r in evals], [r["accuracy"] for r in evals], marker="o",
-                                  linestyle="none", color=style["color"])
+            for split in sorted({r["split"] for r in rows if r.get("split") not in ("train", None)}):
+                evals = [r for r in rows if r.get("split") == split and "accuracy" in r]
+                axes[1, col].plot([r["step"] for r in evals], [r["accuracy"] for r in evals],
+                                  marker="o" if split == "test" else "x", markersize=10 - 2 * index,
+                                  linestyle="none", color=style["color"], fillstyle="none")
     for col, name in enumerate(names):
-        axes[0, col].set_title(f"{args.title} {name}".strip())
+        axes[0, col].set_title(f"{args.title}: {name}" if name else args.title)
         axes[0, col].set_ylabel("train loss")
-        axes[1, col].set_ylabel("train accuracy (dots: eval)")
+        axes[1, col].set_ylabel("train accuracy (o: test, x: other evals)")
         axes[1, col].set_xlabel("step")
     axes[0, 0].legend(fontsize=8)
     fig.tight_layout()

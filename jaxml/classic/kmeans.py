@@ -226,7 +226,3 @@ def kmeans(key: jax.Array, points: Points, k: int, *, init: str = "k-means++", n
     keys = jax.random.split(key, math.prod(shape)).reshape(shape)
     return _fit(keys, points, tol, k=k, init=init, n_init=n_init, max_iter=max_iter, n_local_trials=n_local_trials)
 
-
-def predict(points: Points, centers: jax.Array) -> jax.Array:
-    """Labels of the nearest centre for every row."""
-    return jax.jit(lambda x, c: assign(x, sq_norms(x), c)[0])(points.x, centers)

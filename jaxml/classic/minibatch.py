@@ -70,7 +70,7 @@ def update_centers(centers: jax.Array, counts: jax.Array, x: jax.Array, w: jax.A
 def reassign_small(key: jax.Array, centers: jax.Array, counts: jax.Array, batch: jax.Array, ratio: float):
     """Moves the centres lighter than ratio * max(counts) onto distinct random batch points (at most
     half the batch, the lightest first) and resets their weight to the smallest other weight."""
-    k, b = centers.shape[0], batch.shape[0]
+    b = batch.shape[0]
     small = counts < ratio * jnp.max(counts)
     limit = int(0.5 * b)
     rank = jnp.argsort(jnp.argsort(counts, stable=True), stable=True)  # 0 = lightest

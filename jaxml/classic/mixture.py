@@ -178,8 +178,3 @@ def gaussian_mixture(points: Points, labels: jax.Array, k: int, *, covariance_ty
     return _fit(points, jnp.asarray(labels, jnp.int32), tol, reg_covar, k=k, covariance_type=covariance_type,
                 max_iter=max_iter)
 
-
-def log_likelihood(points: Points, gaussians: Gaussians, covariance_type: str) -> jax.Array:
-    """Mean log-likelihood of the (real) points under a mixture."""
-    cov = choose(COVARIANCES, covariance_type, "covariance_type")
-    return jax.jit(lambda x, w, g: e_step(cov, x, w, g)[0])(points.x, points.w, gaussians)

@@ -31,10 +31,6 @@ class Points:
     w: jax.Array  # [n_pad]; 0 for padding
     n: int = dataclasses.field(metadata=dict(static=True))  # real points: the first n rows
 
-    @property
-    def dim(self) -> int:
-        return int(self.x.shape[1])
-
     def valid(self) -> jax.Array:
         """[n_pad] bool: the real points."""
         return jnp.arange(self.x.shape[0]) < self.n

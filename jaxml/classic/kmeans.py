@@ -140,7 +140,9 @@ def lloyd_step(x: jax.Array, x_sq: jax.Array, w: jax.Array, centers: jax.Array):
     k = centers.shape[0]
     labels, dist_sq = assign(x, x_sq, centers)
     sums, counts = cluster_sums(x, w, labels, k)
-    sums, counts = relocate_empty(x, w, labels, dist_sq, sums, counts)
+    # the relocation's top_k over all points only when a cluster is empty (a select under vmap)
+    sums, counts = jax.lax.cond(jnp.any(counts == 0), relocate_empty, lambda *a: a[-2:],
+                                x, w, labels, dist_sq, sums, counts)
     safe = jnp.where(counts > 0, counts, 1.0)
     heaviest = jnp.argmax(counts)
     new = jnp.where((counts > 0)[:, None], sums / safe[:, None], sums[heaviest] / safe[heaviest])

@@ -56,12 +56,21 @@ def rel_diff(value: float, ref: float) -> float:
     return abs(value - ref) / abs(ref)
 
 
+def label_scores(data: Data, labels: jax.Array, k: int) -> tuple[jax.Array, jax.Array]:
+    """(ARI, NMI) against the digit labels of labels [..., n_pad] (leading axes vmapped)."""
+    classes = int(data.y.max()) + 1
+    y = jax.numpy.asarray(data.y)
+    score = lambda pred: (cluster_metrics.adjusted_rand_index(y, pred[:data.points.n], classes, k),
+                          cluster_metrics.normalized_mutual_info(y, pred[:data.points.n], classes, k))
+    for _ in range(labels.ndim - 1):
+        score = jax.vmap(score)
+    return score(labels)
+
+
 def jaxml_scores(data: Data, labels: jax.Array, k: int, silhouette: bool = True) -> dict[str, float]:
     """ARI and NMI against the digit labels, and the silhouette on the data (all in JAX)."""
-    classes = int(data.y.max()) + 1
-    y, pred = jax.numpy.asarray(data.y), labels[:data.points.n]
-    out = {"ari": float(cluster_metrics.adjusted_rand_index(y, pred, classes, k)),
-           "nmi": float(cluster_metrics.normalized_mutual_info(y, pred, classes, k))}
+    ari, nmi = label_scores(data, labels, k)
+    out = {"ari": float(ari), "nmi": float(nmi)}
     if silhouette:
         out["silhouette"] = float(cluster_metrics.silhouette_score(data.points.x, labels, k, data.points.w))
     return out
@@ -102,13 +111,11 @@ def run_kmeans(config: ml_collections.ConfigDict, data: Data, workdir: Path) -> 
         runs = kmeans_lib.kmeans(jax.random.fold_in(key, list(INIT_PREFIX).index(init)), data.points, k, init=init,
                                  n_init=int(c.n_init), max_iter=int(c.max_iter), tol=float(c.tol), runs=len(seeds))
         inertias = np.asarray(runs.inertia, np.float64)
-        per_seed = [jaxml_scores(data, runs.labels[s], k, silhouette=False) for s in range(len(seeds))]
+        aris, nmis = (np.asarray(a, np.float64) for a in label_scores(data, runs.labels, k))  # [num_seeds] each
         first = {"inertia": float(inertias[0]), "n_iter": int(runs.n_iter[0]),
                  **jaxml_scores(data, runs.labels[0], k)}
         means = {"inertia_mean": float(inertias.mean()), "inertia_std": float(inertias.std()),
-                 "ari_mean": float(np.mean([s["ari"] for s in per_seed])),
-                 "ari_std": float(np.std([s["ari"] for s in per_seed])),
-                 "nmi_mean": float(np.mean([s["nmi"] for s in per_seed]))}
+                 "ari_mean": float(aris.mean()), "ari_std": float(aris.std()), "nmi_mean": float(nmis.mean())}
         if not config.reference:
             out.update({prefix + m: v for m, v in {**first, **means}.items()})
             continue

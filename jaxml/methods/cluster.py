@@ -163,7 +163,8 @@ def run_choose_k(config: ml_collections.ConfigDict, data: Data, workdir: Path) -
         plot_k_curves(curves, Path(workdir) / "plots" / "choose_k.png",
                       title=f"k-means on standardised digits (n_init={int(c.n_init)})", reference=ref)
     sil = np.asarray(curves["silhouette"])
-    out = {"choose_k_best_silhouette_k": int(curves["k"][int(np.nanargmax(sil))])}
+    out = {"choose_k_best_silhouette_k": int(curves["k"][int(np.nanargmax(sil))]),
+           "summary_plot": "plots/choose_k.png"}  # what RESULTS.md shows for this run
     if ref is not None:
         out["sklearn_choose_k_best_silhouette_k"] = int(ref["k"][int(np.nanargmax(ref["silhouette"]))])
     return out

@@ -36,6 +36,7 @@ METHODS: dict[str, str] = {
     "lm": "jaxml.methods.lm", "mlm": "jaxml.methods.mlm",
     "sequence_labeling": "jaxml.methods.sequence_labeling", "seq2seq": "jaxml.methods.seq2seq",
     **{agent: "jaxml.rl.runner" for agent in ("dqn", "qlearning", "reinforce", "ppo", "ddpg", "td3")},
+    "cluster": "jaxml.methods.cluster",
 }
 SUITES = ("quick", "full")
 TIMING_SUFFIXES = ("wall_s", "_per_s")  # result keys that measure time, kept in timing.json

@@ -1,0 +1,11 @@
+"""Classic learners: clustering (k-means, mini-batch k-means, Gaussian mixtures by EM, spectral
+clustering), their metrics and choosing k.
+
+These are not gradient-trained recipes on the supervised loop: each fit is one jitted function of
+(key, points) with its own fixed-point iteration (`lax.while_loop`), so they live apart from
+`jaxml/methods/` and stand only on `core/` (the mesh, plots, the registry). `jaxml/methods/cluster.py`
+is the experiment wrapper that `jaxml train` calls.
+
+Importing this package imports nothing (configs import `experiment_config`, which needs only
+ml_collections).
+"""

@@ -76,12 +76,17 @@ def load_module(path: Path) -> ModuleType:
     return module
 
 
-def method_module(method: str) -> ModuleType:
+def check_method(method: str) -> str:
+    """The module path that trains `method`, from the METHODS table (nothing is imported)."""
     if method not in METHODS:
         close = difflib.get_close_matches(method, list(METHODS), n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise JaxmlError(f"config.method={method!r} is not registered{hint}; valid: {', '.join(sorted(METHODS))}")
-    return importlib.import_module(METHODS[method])
+    return METHODS[method]
+
+
+def method_module(method: str) -> ModuleType:
+    return importlib.import_module(check_method(method))
 
 
 def train_fn(method: str) -> Callable[..., dict]:
@@ -141,7 +146,7 @@ def load_experiment_config(name_or_path: str, overrides: list[str]):
     name, path = resolve(name_or_path)
     config = config_lib.load_config_file(path)
     config = config_lib.apply_overrides(config, config_lib.parse_override_args(overrides))
-    method_module(config.get("method", ""))  # validates the method name
+    check_method(config.get("method", ""))
     with config.unlocked():
         config.name = name
     return name, config

@@ -38,6 +38,7 @@ METHODS: dict[str, str] = {
     **{agent: "jaxml.rl.runner" for agent in ("dqn", "qlearning", "reinforce", "ppo", "ddpg", "td3")},
 }
 SUITES = ("quick", "full")
+DATA_KEYS = ("dataset", "env", "corpus")  # where a config names its data: a dataset, an RL env, a text corpus
 TIMING_SUFFIXES = ("wall_s", "_per_s")  # result keys that measure time, kept in timing.json
 
 log = logging.getLogger("jaxml")
@@ -122,11 +123,16 @@ def expectation_text(expected: dict[str, Any], *, with_metric: bool, ascii_only:
     return " ".join(parts)
 
 
+def data_name(config) -> str:
+    """What the config trains on: its first key of DATA_KEYS ("" if it has none)."""
+    return next((str(config[k]) for k in DATA_KEYS if k in config), "")
+
+
 def info(name: str) -> ExperimentInfo:
     _, path = resolve(name)
     module = load_module(path)
     config = module.get_config()
-    return ExperimentInfo(name=path.stem, method=config.get("method", "?"), dataset=str(config.get("dataset", config.get("env", ""))),
+    return ExperimentInfo(name=path.stem, method=config.get("method", "?"), dataset=data_name(config),
                           expected=dict(getattr(module, "EXPECTED", {})), suites=tuple(getattr(module, "SUITES", ())),
                           path=path)
 

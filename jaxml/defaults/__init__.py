@@ -14,6 +14,6 @@ train what they describe.
   the same name in `jaxml.rl` (`rl.ddpg.default_config("td3" | "ddpg")`), and `rl.runner` —
   `with_runner_keys(config)`, the keys the RL runner adds to an agent's config.
 
-A new method puts its defaults here, not in its method module (`tests/test_cli_light.py` checks that
-loading every experiment's config imports no heavy module).
+A new method puts its defaults here, not in its method module (`tests/core/test_cli_light.py`
+checks that loading every experiment's config imports no heavy module).
 """

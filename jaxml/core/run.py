@@ -37,9 +37,10 @@ import signal
 import socket
 import threading
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where it is used: the CLI imports this module to answer --help
+    import numpy as np
 
 from jaxml.errors import JaxmlError
 
@@ -304,6 +305,8 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 def first_nonfinite(metrics: Mapping[str, np.ndarray]) -> int | None:
     """Index along the leading (step) axis of the first step with a non-finite float metric."""
+    import numpy as np
+
     bad = None
     for v in metrics.values():
         v = np.asarray(v)

@@ -186,9 +186,9 @@ COMMANDS = ("list", "show", "train", "eval", "reproduce", "bench", "export")
 EXPERIMENT_HELP = "experiment name (see `jaxml list`) or path to a config file"
 
 
-def _subcommand(sub, name: str, help: str, *, overrides: bool = False, usage: str | None = None):
+def _subcommand(sub, name: str, summary: str, *, overrides: bool = False, usage: str | None = None):
     """A subparser; one that takes `--config.KEY=VALUE` overrides explains them in its epilog."""
-    return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".", usage=usage,
+    return sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".", usage=usage,
                           epilog=OVERRIDES_HELP if overrides else None,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
 

@@ -16,7 +16,7 @@ Reference: from-scratch training of the same model on the same labelled verses (
 Hardware:  2-core CPU (~the time in the result row, shared with other jobs); needs Debian's bible-kjv.
 """
 
-from jaxml.methods.mlm import base_config
+from jaxml.defaults.mlm import base_config
 
 EXPECTED = {"metric": "pretrain_gain_min", "at_least": 0.0,
             "reference": "the same model from scratch on the same labels (scratch_n*_mean in the record)"}

@@ -11,7 +11,7 @@ Reference: Miyato & Koyama 2018 (projection discriminator); no comparable publis
 Hardware:  2-core CPU shared with other jobs; needs Debian's dataset-fashion-mnist (or JAXML_DATA_DIR).
 """
 
-from jaxml.methods.gan import base_config
+from jaxml.defaults.gan import base_config
 
 EXPECTED = {"metric": "conditional_accuracy", "at_least": 0.8,
             "reference": "project target: conditional samples classified as their class >= 80%"}

@@ -7,7 +7,7 @@ Reference: sklearn on the same split (scripts/sklearn_baselines.py, 2026-11-22):
 Hardware:  2-core CPU, well under a minute.
 """
 
-from jaxml.methods.classify import base_config
+from jaxml.defaults.classify import base_config
 
 EXPECTED = {"metric": "test_accuracy", "at_least": 0.97, "reference": "sklearn on the same split (scripts/sklearn_baselines.py): MLP 256-128 0.9722, logistic regression 0.9694"}
 SUITES = ("quick", "full")

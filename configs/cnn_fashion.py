@@ -8,7 +8,7 @@ Reference: the dataset README's 2-conv + pool baseline 0.916 (docs/references.md
 Hardware:  2-core CPU; needs Debian's dataset-fashion-mnist (or JAXML_DATA_DIR).
 """
 
-from jaxml.methods.classify import base_config
+from jaxml.defaults.classify import base_config
 
 EXPECTED = {"metric": "test_accuracy", "at_least": 0.925, "max_wall_s": 300,
             "reference": "dataset README 2-conv 0.916; plain Flax CNN 0.921 @196 s, 0.927 @280 s"}

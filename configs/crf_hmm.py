@@ -11,7 +11,7 @@ Reference: Viterbi decoding with the HMM's true parameters on the same 2000 test
 Hardware:  2-core CPU, about 2-3 minutes; no data files needed.
 """
 
-from jaxml.methods.sequence_labeling import base_config
+from jaxml.defaults.sequence_labeling import base_config
 
 EXPECTED = {"metric": "gap_to_bayes_viterbi", "at_most": 0.01,
             "reference": "true-parameter Viterbi on the same test sequences (bayes_viterbi_accuracy)"}

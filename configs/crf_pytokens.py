@@ -14,7 +14,7 @@ Reference: no published number for this task; BiLSTM-CRF on CoNLL-2003 NER reach
 Hardware:  2-core CPU, about 4-5 minutes; reads Python's own stdlib sources (config.data_dir overrides).
 """
 
-from jaxml.methods.sequence_labeling import base_config
+from jaxml.defaults.sequence_labeling import base_config
 
 EXPECTED = {"metric": "f1", "at_least": 0.95, "reference": "BiLSTM-CRF CoNLL-2003 NER F1 90.9 (different task)"}
 SUITES = ("full",)

@@ -7,7 +7,7 @@ Reference: sklearn on the same folds (scripts/sklearn_baselines.py, 2026-11-22):
 Hardware:  2-core CPU, under a minute.
 """
 
-from jaxml.methods.classify import base_config
+from jaxml.defaults.classify import base_config
 
 EXPECTED = {"metric": "cv_accuracy", "at_least": 0.96, "reference": "sklearn on the same folds: MLP 256-128 0.9777 ± 0.0084, logistic regression 0.9687 ± 0.0108"}
 SUITES = ("quick", "full")

@@ -10,7 +10,7 @@ Reference: no paper FID is comparable (the metric uses a local classifier,
 Hardware:  2-core CPU shared with other jobs; needs Debian's dataset-fashion-mnist (or JAXML_DATA_DIR).
 """
 
-from jaxml.methods.gan import base_config
+from jaxml.defaults.gan import base_config
 
 EXPECTED = {"metric": "fid_ratio", "at_least": 5.0, "max_wall_s": 600,
             "reference": "project target: FID falls >= 5x from init in a 10-minute CPU run"}

@@ -44,8 +44,8 @@ Probes (one seed, teacher = a `jaxml train cnn_fashion` run, 0.9307; 2026-11-22/
 
 from pathlib import Path
 
+from jaxml.defaults.distill import base_config
 from jaxml.experiments import load_module
-from jaxml.methods.distill import base_config
 
 EXPECTED = {"metric": "gap_closed", "at_least": 0.4,
             "reference": "Hinton 2015 MNIST: 146 -> 74 errors vs teacher 67 (91% of the gap closed)"}

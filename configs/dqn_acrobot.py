@@ -11,7 +11,7 @@ Reference: CleanRL dqn Acrobot-v1 -88.9 +- 1.6 (docs/references.md#reinforcement
 Hardware:  2-core CPU; RESULTS.md has the measured time.
 """
 
-from jaxml.rl import dqn, runner
+from jaxml.defaults.rl import dqn, runner
 
 EXPECTED = {"metric": "eval_return", "at_least": -100, "reference": "CleanRL dqn Acrobot-v1 −88.9 ± 1.6"}
 SUITES = ("full",)

@@ -13,7 +13,7 @@ Reference: CleanRL dqn_jax 498.4 +- 2.3 at 500k steps; PureJaxRL DQN 500
 Hardware:  2-core CPU; RESULTS.md has the measured time.
 """
 
-from jaxml.rl import dqn, runner
+from jaxml.defaults.rl import dqn, runner
 
 EXPECTED = {"metric": "eval_return", "at_least": 475,
             "reference": "CleanRL dqn_jax 498.4 ± 2.3 at 500k steps; PureJaxRL DQN 500"}

@@ -11,7 +11,7 @@ Reference: Schaul et al. 2016 (PER) reports faster learning on Atari; no anchor 
 Hardware:  2-core CPU; RESULTS.md has the measured time.
 """
 
-from jaxml.rl import dqn, runner
+from jaxml.defaults.rl import dqn, runner
 
 EXPECTED = {"metric": "eval_return", "at_least": 475,
             "reference": "compare eval_auc with dqn_cartpole (RESULTS.md)"}

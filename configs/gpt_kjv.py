@@ -17,7 +17,7 @@ Reference: add-0.1 bigram 2.32 nats/char, measured on the same 90/10 split (docs
 Hardware:  2-core CPU; needs Debian's bible-kjv (falls back to Python's stdlib sources, with a log line).
 """
 
-from jaxml.methods.lm import base_config
+from jaxml.defaults.lm import base_config
 
 EXPECTED = {"metric": "val_loss", "at_most": 1.30, "max_wall_s": 600,
             "reference": "bigram 2.32; plain Flax GPT 4x192 1.36 @ 559 s (docs/references.md)"}

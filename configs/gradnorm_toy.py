@@ -16,7 +16,7 @@ Hardware:  2-core CPU; measured numbers: see RESULTS.md (docs/results/gradnorm_t
 
 import ml_collections
 
-from jaxml.methods.multitask import base_config
+from jaxml.defaults.multitask import base_config
 
 EXPECTED = {"metric": "grad_norm_spread_ratio", "at_most": 1.0,
             "reference": "Chen 2018 toy: GradNorm equalises gradient norms; weights inverse to task scales"}

@@ -9,7 +9,7 @@ Reference: Sundararajan et al. 2017 (completeness); Smilkov et al. 2017 (SmoothG
 Hardware:  2-core CPU; needs Debian's dataset-fashion-mnist (or JAXML_DATA_DIR).
 """
 
-from jaxml.methods.interpret import base_config
+from jaxml.defaults.interpret import base_config
 
 EXPECTED = {"metric": "ig_completeness_error", "at_most": 0.01,
             "reference": "integrated gradients' completeness axiom (Sundararajan 2017)"}

@@ -17,7 +17,7 @@ Reference: Finn 2017, Omniglot 5-way 1-shot 98.7% (a different, easier dataset);
 Hardware:  2-core CPU shared with other jobs.
 """
 
-from jaxml.methods.maml import base_config
+from jaxml.defaults.maml import base_config
 
 EXPECTED = {"metric": "maml_minus_baseline", "at_least": 0.0,
             "reference": "MAML should beat the fine-tuned pretrained baseline in 1-shot; Omniglot 5-way 1-shot 98.7% (Finn 2017)"}

@@ -14,7 +14,7 @@ Reference: Finn 2017 Fig. 3 (read from the figure, K = 5: about 0.6-0.7 after 1 
 Hardware:  2-core CPU shared with other jobs.
 """
 
-from jaxml.methods.maml import base_config
+from jaxml.defaults.maml import base_config
 
 EXPECTED = {"metric": "mse_1step", "at_most": 0.6,
             "reference": "Finn 2017 Fig. 3 (K=5): ~0.6-0.7 after 1 step, ~0.3-0.4 after 10; pretrained ~2.2"}

@@ -16,7 +16,7 @@ Hardware:  2-core CPU shared with other jobs.
 
 import ml_collections
 
-from jaxml.methods.multitask import base_config
+from jaxml.defaults.multitask import base_config
 
 EXPECTED = {"metric": "test_accuracy", "at_least": 0.75,
             "reference": "Sener & Koltun 2018 (MultiMNIST); equal weighting is a strong baseline on small data"}

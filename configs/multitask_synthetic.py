@@ -13,7 +13,7 @@ Hardware:  2-core CPU; measured numbers: see RESULTS.md (docs/results/multitask_
 
 import ml_collections
 
-from jaxml.methods.multitask import base_config
+from jaxml.defaults.multitask import base_config
 
 EXPECTED = {"metric": "sigma2_ratio_worst", "at_most": 0.2,
             "reference": "Kendall 2018: exp(log sigma^2) -> residual variance; noise variances 0.01 / 1.0"}

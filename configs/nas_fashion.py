@@ -13,7 +13,7 @@ Reference: Real et al. 2019 (regularised evolution beats random search at equal 
 Hardware:  2-core CPU shared with other jobs; needs Debian's dataset-fashion-mnist (or JAXML_DATA_DIR).
 """
 
-from jaxml.methods.nas import base_config
+from jaxml.defaults.nas import base_config
 
 EXPECTED = {"metric": "test_accuracy", "at_least": 0.80,
             "reference": "evolution's best vs random search's best at equal candidate trainings (Real 2019)"}

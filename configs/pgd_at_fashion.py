@@ -11,7 +11,7 @@ Reference: Madry 2018 MNIST eps=0.3 PGD-AT 89-93% robust; Fashion-MNIST commonly
 Hardware:  2-core CPU shared with other jobs; needs Debian's dataset-fashion-mnist (or JAXML_DATA_DIR).
 """
 
-from jaxml.methods.adversarial import base_config
+from jaxml.defaults.adversarial import base_config
 
 EXPECTED = {"metric": "robust_accuracy", "at_least": 0.65, "also": ({"metric": "clean_accuracy_drop", "at_most": 0.08},),
             "reference": "project target; Madry 2018 MNIST eps=0.3: 89-93% robust"}

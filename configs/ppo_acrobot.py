@@ -13,7 +13,7 @@ Hardware:  2-core CPU; RESULTS.md has the measured time. A tuning run with these
            other jobs) gave greedy returns -80.7 / -90.8 / -82.9 / -101.6 / -82.2 (mean -87.6).
 """
 
-from jaxml.rl import ppo, runner
+from jaxml.defaults.rl import ppo, runner
 
 EXPECTED = {"metric": "eval_return", "at_least": -100,
             "reference": "gymnax-blines PPO -78.9 at 0.5M steps"}

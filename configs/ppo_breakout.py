@@ -20,7 +20,7 @@ Reference: gymnax-blines PPO 22.9 at 9.9M steps (docs/references.md#reinforcemen
 Hardware:  about an hour on the 2-core CPU (5 seeds x 10M env steps).
 """
 
-from jaxml.rl import ppo, runner
+from jaxml.defaults.rl import ppo, runner
 
 EXPECTED = {"metric": "eval_return", "at_least": 20,
             "reference": "gymnax-blines PPO 22.9 at 9.9M steps"}

@@ -18,7 +18,7 @@ Reference: PureJaxRL PPO 500 at 500k steps (measured here, 1 seed: docs/referenc
 Hardware:  2-core CPU; RESULTS.md has the measured time.
 """
 
-from jaxml.rl import ppo, runner
+from jaxml.defaults.rl import ppo, runner
 
 EXPECTED = {"metric": "eval_return", "at_least": 475,
             "reference": "PureJaxRL PPO 500 at 500k steps"}

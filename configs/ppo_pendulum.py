@@ -15,7 +15,7 @@ Hardware:  2-core CPU; RESULTS.md has the measured time. Tuning runs (same code 
            -157.0); gamma 0.9 gave mean -173.7.
 """
 
-from jaxml.rl import ppo, runner
+from jaxml.defaults.rl import ppo, runner
 
 EXPECTED = {"metric": "eval_return", "at_least": -200,
             "reference": "gymnax-blines PPO -200.6 at 1M steps"}

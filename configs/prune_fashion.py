@@ -16,7 +16,7 @@ Measured:  `jaxml reproduce --suite full --only prune_fashion` (2-core CPU share
            CPU time; docs/results/prune_fashion.json, docs/compression.md.
 """
 
-from jaxml.methods.prune import base_config
+from jaxml.defaults.prune import base_config
 
 EXPECTED = {"metric": "accuracy_drop", "at_most": 0.01,
             "reference": "Zhu & Gupta 2017 InceptionV3 78.1 -> 74.6 at 87.5%; jaxpruner RN50 magnitude 75.53 vs random 70.19"}

@@ -16,7 +16,7 @@ Measured:  `jaxml reproduce --suite full --only qlearning_fourrooms` (2-core CPU
            episode length 27.2 steps, 70 s wall time.
 """
 
-from jaxml.rl import qlearning, runner
+from jaxml.defaults.rl import qlearning, runner
 
 EXPECTED = {"metric": "eval_return", "at_least": 0.99,
             "reference": "success rate 1.0 = every greedy episode reaches the goal"}

@@ -19,7 +19,7 @@ Measured:  `jaxml reproduce --suite full --only qlearning_frozenlake` (2-core CP
            0.7374; all >= 0.707, i.e. >= 99.0% of the optimum 0.7442), 65 s wall time.
 """
 
-from jaxml.rl import qlearning, runner
+from jaxml.defaults.rl import qlearning, runner
 
 EXPECTED = {"metric": "eval_return", "at_least": 0.707,
             "reference": "exact optimum 0.7442 (finite-horizon value iteration, H=100); 0.707 = 95% of it"}

@@ -13,7 +13,7 @@ Reference: TF-MOT int8 QAT keeps ImageNet accuracy (MobileNetV1 71.03 -> 71.06, 
 Hardware:  2-core CPU shared with other jobs; needs Debian's dataset-fashion-mnist (or JAXML_DATA_DIR).
 """
 
-from jaxml.methods.quantize import base_config
+from jaxml.defaults.quantize import base_config
 
 EXPECTED = {"metric": "test_accuracy", "at_least": 0.90,
             "reference": "int8 QAT within 0.3 points of float (TF-MOT); int8 logits == QAT logits (AQT)"}

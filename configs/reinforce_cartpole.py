@@ -16,7 +16,7 @@ Measured:  `jaxml reproduce --suite full --only reinforce_cartpole` (2-core CPU 
            that, at 950k); 151 s wall time.
 """
 
-from jaxml.rl import reinforce, runner
+from jaxml.defaults.rl import reinforce, runner
 
 EXPECTED = {"metric": "eval_return", "at_least": 400,
             "reference": "CartPole-v1 maximum 500"}

@@ -13,7 +13,7 @@ Hardware:  2-core CPU, 1143 s measured on 2026-11-22 while other jobs shared the
            runs ~5.5 steps/s, about 14 minutes); needs Debian's dataset-fashion-mnist.
 """
 
-from jaxml.methods.classify import base_config
+from jaxml.defaults.classify import base_config
 
 EXPECTED = {"metric": "test_accuracy", "at_least": 0.92, "reference": "dataset README 2-conv 0.916"}
 SUITES = ("full",)

@@ -19,7 +19,7 @@ Measured:  on 2026-11-23 (2-core CPU shared with many other jobs), through `jaxm
 Hardware:  2-core CPU shared with other jobs.
 """
 
-from jaxml.rl import ddpg, runner
+from jaxml.defaults.rl import ddpg, runner
 
 EXPECTED = {"metric": "eval_return", "at_least": -1,
             "reference": "Gaussian-noise TD3 often stays at ~0 (stands still); goal-reaching policies ~90-95"}

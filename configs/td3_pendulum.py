@@ -16,7 +16,7 @@ Measured:  `jaxml reproduce --suite full --only td3_pendulum` on 2026-11-23 (2-c
 Hardware:  2-core CPU shared with other jobs.
 """
 
-from jaxml.rl import ddpg, runner
+from jaxml.defaults.rl import ddpg, runner
 
 EXPECTED = {"metric": "eval_return", "at_least": -200,
             "reference": "well-tuned TD3 about -150 to -200 within 50-100k steps; gymnax-blines PPO -200.6 at 1M"}

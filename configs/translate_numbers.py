@@ -17,7 +17,7 @@ Reference: none published for this task; the pass mark (>= 90% on the high-resou
 Hardware:  2-core CPU, about 6-8 minutes for the two models; needs `pip install num2words`.
 """
 
-from jaxml.methods.seq2seq import base_config
+from jaxml.defaults.seq2seq import base_config
 
 EXPECTED = {"metric": "exact_match_high_min", "at_least": 0.90,
             "reference": "project target: >= 90% exact match on the high-resource languages"}

@@ -1,7 +1,8 @@
-"""The `jaxml` command: list | train | eval | reproduce | bench | export.
+"""The `jaxml` command: list | show | train | eval | reproduce | bench | export.
 
 User mistakes end with one line `jaxml: error: ...` on stderr and exit code 2; a SIGTERM during
-training saves a checkpoint and exits 0.
+training saves a checkpoint and exits 0. `--help`, `list`, `show` and the argument checks of every
+command answer without importing jax (config files import only `jaxml.defaults`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import argparse
 import datetime
 import json
 import logging
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -24,12 +27,74 @@ def _setup_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+OVERRIDES_HELP = """\
+config overrides:
+  --config.KEY=VALUE  sets one key of the experiment's config (repeat it for more keys;
+                      `--config.KEY VALUE` works too). KEY is a dotted path into the config
+                      (model.hidden); VALUE is read as the type the key already holds: int
+                      (500 or 5e2, not 0.5), float (1e-3, 2), bool (true/false), str, tuple
+                      ((64,32) or 64,32) or None. A wrong key or type is refused before
+                      anything runs, with the valid keys or the expected type.
+  Every key and its value: `jaxml show EXPERIMENT` (it applies the overrides too).
+
+examples:
+  # an int and a float key
+  jaxml train mlp_digits --config.steps=500 --config.learning_rate=1e-3
+  # nested keys; a tuple written a,b
+  jaxml train mlp_digits --config.model.hidden=128,64 --config.augment.shift=1
+  # a tuple in parentheses (quoted for the shell) and a chosen workdir
+  jaxml train cnn_digits --config.model.features='(8,16)' --workdir runs/cnn_small
+"""
+
+# `jaxml list`: (header, ExperimentInfo -> cell, narrowest width or None = never cut)
+LIST_COLUMNS = (
+    ("experiment", lambda r: r.name, None),
+    ("method", lambda r: r.method, None),
+    ("data / env", lambda r: r.dataset, 8),
+    ("expected", lambda r: r.expected_text, 12),
+    ("suites", lambda r: ",".join(r.suites) or "none", None),
+)
+
+
+def _table_width() -> int | None:
+    """The terminal's width (`$COLUMNS` first), or None (no limit) when stdout is a pipe or file."""
+    if "COLUMNS" not in os.environ and not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size().columns
+
+
 def cmd_list(args) -> int:
     from jaxml import experiments
-    rows = [experiments.info(n) for n in experiments.experiment_names()]
-    print(f"{'experiment':<20} {'method':<17} {'data / env':<20} {'expected':<36} suites")
-    for r in rows:
-        print(f"{r.name:<20} {r.method:<17} {r.dataset:<20} {r.expected_text:<36} {','.join(r.suites)}")
+    from jaxml.text_table import render
+
+    rows = [[get(r) or "-" for _, get, _ in LIST_COLUMNS]
+            for r in (experiments.info(n) for n in experiments.experiment_names())]
+    width = _table_width()
+    lines = render([h for h, _, _ in LIST_COLUMNS], rows, width=width or 10**6,
+                   minimum=[m for _, _, m in LIST_COLUMNS])
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_show(args, overrides: list[str]) -> int:
+    from jaxml import experiments
+    from jaxml.core.config import flat_items
+
+    name, config = experiments.load_experiment_config(args.experiment, overrides)
+    about = experiments.info(args.experiment)
+    expected = about.expected
+    path = about.path.resolve()
+    shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+    print(f"experiment  {name}  ({shown})")
+    print(f"EXPECTED    {about.expected_text or 'none'}")
+    if expected.get("reference"):
+        print(f"            reference: {expected['reference']}")
+    print(f"SUITES      {', '.join(about.suites) or 'none (run it with jaxml train)'}")
+    print("\nconfig (set any key with --config.KEY=VALUE; `jaxml train --help` shows how):")
+    items = flat_items(config)
+    width = max(len(k) for k, _ in items)
+    for key, value in items:
+        print(f"  {key:<{width}}  {value!r}")
     return 0
 
 
@@ -45,12 +110,12 @@ def cmd_train(args, overrides: list[str]) -> int:
         from jaxml.core import parallel
         parallel.initialize_distributed()
         primary = jax.process_index() == 0
-    name, _ = experiments.resolve(args.experiment)
+    # The config (light: no jax) and the workdir's lock come before the heavy imports: a bad
+    # override or a busy workdir is refused at once, and a refused config leaves no workdir.
+    name, config = experiments.load_experiment_config(args.experiment, overrides)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     workdir = Path(args.workdir or f"runs/{name}-{stamp}")
-    # The workdir's lock first, before the heavy imports: a busy workdir is refused at once.
     with WorkdirSession(workdir, is_primary=primary):
-        name, config = experiments.load_experiment_config(args.experiment, overrides)
         log.info("experiment %s -> workdir %s", name, workdir)
         result = experiments.run_training(name, config, workdir)
     print(json.dumps(result))
@@ -117,31 +182,54 @@ def _count(lo: int, hi: int):
     return parse
 
 
+COMMANDS = ("list", "show", "train", "eval", "reproduce", "bench", "export")
+EXPERIMENT_HELP = "experiment name (see `jaxml list`) or path to a config file"
+
+
+def _subcommand(sub, name: str, summary: str, *, overrides: bool = False, usage: str | None = None):
+    """A subparser; one that takes `--config.KEY=VALUE` overrides explains them in its epilog."""
+    return sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".", usage=usage,
+                          epilog=OVERRIDES_HELP if overrides else None,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="jaxml", description="JAX research codebase: train, evaluate, reproduce, benchmark.")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{list,train,eval,reproduce,bench,export}")
-    sub.add_parser("list", help="every experiment: method, dataset, expected result")
-    t = sub.add_parser("train", help="train an experiment (re-running on the same workdir resumes)")
-    t.add_argument("experiment", help="experiment name (see `jaxml list`) or path to a config file")
-    t.add_argument("--workdir", help="default: runs/<experiment>-<timestamp>")
-    e = sub.add_parser("eval", help="reload a workdir's latest checkpoint and evaluate it")
-    e.add_argument("workdir")
+    p = argparse.ArgumentParser(prog="jaxml", description="JAX research codebase: train, evaluate, reproduce, benchmark.",
+                                epilog="`jaxml COMMAND --help` explains a command; `jaxml list` lists the experiments "
+                                       "and `jaxml show EXPERIMENT` prints one's config.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{" + ",".join(COMMANDS) + "}",
+                           help="what to do")
+    _subcommand(sub, "list", "every experiment: method, data or env, expected result, suites")
+    s = _subcommand(sub, "show", "an experiment's full config (with any --config overrides), EXPECTED and SUITES",
+                    overrides=True, usage="jaxml show [-h] EXPERIMENT [--config.KEY=VALUE ...]")
+    s.add_argument("experiment", metavar="EXPERIMENT", help=EXPERIMENT_HELP)
+    t = _subcommand(sub, "train", "train an experiment (re-running on the same workdir resumes)", overrides=True,
+                    usage="jaxml train [-h] [--workdir DIR] EXPERIMENT [--config.KEY=VALUE ...]")
+    t.add_argument("experiment", metavar="EXPERIMENT", help=EXPERIMENT_HELP)
+    t.add_argument("--workdir", metavar="DIR",
+                   help="where checkpoints, metrics and results go (default: runs/<experiment>-<timestamp>)")
+    e = _subcommand(sub, "eval", "reload a workdir's latest checkpoint and evaluate it", overrides=True,
+                    usage="jaxml eval [-h] WORKDIR [--config.KEY=VALUE ...]")
+    e.add_argument("workdir", metavar="WORKDIR",
+                   help="a workdir of `jaxml train` (its config.json and checkpoints); overrides apply to its config")
     r = sub.add_parser("reproduce", help="run a suite and write RESULTS.md")
     r.add_argument("--suite", default="quick", help="quick | full")
-    r.add_argument("--runs-dir", default="runs/reproduce")
-    r.add_argument("--out", default="RESULTS.md")
+    r.add_argument("--runs-dir", default="runs/reproduce",
+                   help="parent of the suite's workdirs, one per experiment (default: runs/reproduce)")
+    r.add_argument("--out", default="RESULTS.md", help="the results table to write (default: RESULTS.md)")
     r.add_argument("--only", nargs="*", help="run only these experiments of the suite")
     r.add_argument("--record-only", action="store_true",
                    help="record runs already finished in RUNS_DIR/<experiment> (same config) instead of training")
     b = sub.add_parser("bench", help="compile time, step time, examples/s, FLOPs, MFU")
-    b.add_argument("experiment")
+    b.add_argument("experiment", help=EXPERIMENT_HELP)
     b.add_argument("--steps", type=_count(1, 100_000), default=20, help="timed steps after warm-up (1..100000)")
     b.add_argument("--warmup", type=_count(0, 10_000), default=3, help="untimed steps first (0..10000)")
     b.add_argument("--trace", help="write a jax.profiler trace to this directory")
-    x = sub.add_parser("export", help="serialized inference function of a workdir (jax.export; tf/tflite via jax2tf)")
-    x.add_argument("workdir")
-    x.add_argument("--format", default="jax", help="jax | tf | tflite")
-    x.add_argument("--out", help="default: WORKDIR/export")
+    x = _subcommand(sub, "export", "serialized inference function of a workdir (jax.export; tf/tflite via jax2tf)")
+    x.add_argument("workdir", metavar="WORKDIR", help="a finished workdir of `jaxml train` (its newest checkpoint)")
+    x.add_argument("--format", default="jax",
+                   help="jax (a jax.export artifact) | tf (a TF SavedModel) | tflite (a .tflite file); default: jax")
+    x.add_argument("--out", metavar="DIR", help="directory to write the export to (default: WORKDIR/export)")
     return p
 
 
@@ -155,8 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    handlers = {"train": cmd_train, "eval": cmd_eval, "reproduce": cmd_reproduce, "bench": cmd_bench,
-                "export": cmd_export}
+    handlers = {"show": cmd_show, "train": cmd_train, "eval": cmd_eval, "reproduce": cmd_reproduce,
+                "bench": cmd_bench, "export": cmd_export}
     try:
         if args.command == "list":
             if rest:
@@ -166,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     except JaxmlError as e:
         print(f"jaxml: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `jaxml list | head`: the reader has gone; nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush is quiet
+        return 141  # 128 + SIGPIPE, as a process killed by it
     except OSError as e:  # the file system said no (full, read-only, missing): one line, the path named
         what = e.strerror or type(e).__name__
         where = f"cannot write or read {e.filename}: {what}" if e.filename else f"{what} (while writing the run's files)"

@@ -39,6 +39,7 @@ METHODS: dict[str, str] = {
     "cluster": "jaxml.methods.cluster",
 }
 SUITES = ("quick", "full")
+DATA_KEYS = ("dataset", "env", "corpus")  # where a config names its data: a dataset, an RL env, a text corpus
 TIMING_SUFFIXES = ("wall_s", "_per_s")  # result keys that measure time, kept in timing.json
 
 log = logging.getLogger("jaxml")
@@ -77,12 +78,17 @@ def load_module(path: Path) -> ModuleType:
     return module
 
 
-def method_module(method: str) -> ModuleType:
+def check_method(method: str) -> str:
+    """The module path that trains `method`, from the METHODS table (nothing is imported)."""
     if method not in METHODS:
         close = difflib.get_close_matches(method, list(METHODS), n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise JaxmlError(f"config.method={method!r} is not registered{hint}; valid: {', '.join(sorted(METHODS))}")
-    return importlib.import_module(METHODS[method])
+    return METHODS[method]
+
+
+def method_module(method: str) -> ModuleType:
+    return importlib.import_module(check_method(method))
 
 
 def train_fn(method: str) -> Callable[..., dict]:
@@ -118,11 +124,16 @@ def expectation_text(expected: dict[str, Any], *, with_metric: bool, ascii_only:
     return " ".join(parts)
 
 
+def data_name(config) -> str:
+    """What the config trains on: its first key of DATA_KEYS ("" if it has none)."""
+    return next((str(config[k]) for k in DATA_KEYS if k in config), "")
+
+
 def info(name: str) -> ExperimentInfo:
     _, path = resolve(name)
     module = load_module(path)
     config = module.get_config()
-    return ExperimentInfo(name=path.stem, method=config.get("method", "?"), dataset=str(config.get("dataset", config.get("env", ""))),
+    return ExperimentInfo(name=path.stem, method=config.get("method", "?"), dataset=data_name(config),
                           expected=dict(getattr(module, "EXPECTED", {})), suites=tuple(getattr(module, "SUITES", ())),
                           path=path)
 
@@ -142,7 +153,7 @@ def load_experiment_config(name_or_path: str, overrides: list[str]):
     name, path = resolve(name_or_path)
     config = config_lib.load_config_file(path)
     config = config_lib.apply_overrides(config, config_lib.parse_override_args(overrides))
-    method_module(config.get("method", ""))  # validates the method name
+    check_method(config.get("method", ""))
     with config.unlocked():
         config.name = name
     return name, config

@@ -1,6 +1,6 @@
 """Where a jaxml DQN run's time goes: the whole compiled run with and without its gradient steps.
 
-Variants of `jaxml.rl.dqn.default_config()` (PureJaxRL's CartPole hyper-parameters), each one whole
+Variants of `jaxml.defaults.rl.dqn.default_config()` (PureJaxRL's CartPole hyper-parameters), each one whole
 compiled run, interleaved over rounds:
 - `default`: double-Q target (three forward passes per update), as `dqn_cartpole` trains;
 - `vanilla`: `double_q=False` (two forward passes per update, PureJaxRL's target);
@@ -26,7 +26,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     args = p.parse_args()
 
-    from jaxml.rl import dqn
+    from jaxml.defaults.rl import dqn
 
     def config(**overrides):
         c = dqn.default_config()

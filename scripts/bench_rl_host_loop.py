@@ -160,11 +160,11 @@ def main() -> None:
     args = p.parse_args()
 
     from jaxml.models.mlp import MLP
-    from jaxml.rl import dqn
+    from jaxml.defaults.rl import dqn
 
     config = dqn.default_config()
     config.total_env_steps = args.steps
-    print(header(f"DQN CartPole-v1, PureJaxRL hyper-parameters (jaxml.rl.dqn.default_config), "
+    print(header(f"DQN CartPole-v1, PureJaxRL hyper-parameters (jaxml.defaults.rl.dqn.default_config), "
                  f"{args.steps} env steps per run, {args.rounds} interleaved rounds"))
 
     jx = JaxmlRun("dqn", config)

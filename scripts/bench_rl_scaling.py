@@ -61,7 +61,7 @@ def main() -> None:
               f"compile {compile_s:5.1f} s{extra}", flush=True)
 
     if "dqn" in algos:
-        from jaxml.rl import dqn
+        from jaxml.defaults.rl import dqn
 
         def dqn_config(num_envs, total):
             c = dqn.default_config()
@@ -84,13 +84,14 @@ def main() -> None:
 
     if "ppo" in algos:
         try:
+            from jaxml.defaults.rl import ppo as ppo_defaults
             from jaxml.rl import ppo
         except ImportError as e:
             print(f"  PPO: jaxml.rl.ppo is not available ({e}); skipped")
             return
 
         def ppo_config(num_envs, total):
-            c = ppo.default_config()
+            c = ppo_defaults.default_config()
             c.num_envs = num_envs
             c.total_env_steps = total
             return c

@@ -116,7 +116,7 @@ def main() -> None:
     if "dqn" in algos:
         import dqn as pj_dqn
 
-        from jaxml.rl import dqn
+        from jaxml.defaults.rl import dqn
 
         c = dqn.default_config()
         c.total_env_steps = args.dqn_steps
@@ -137,9 +137,9 @@ def main() -> None:
 
     if "ppo" in algos:
         try:
-            from jaxml.rl import ppo
+            from jaxml.defaults.rl import ppo
         except ImportError as e:
-            print(f"  PPO: jaxml.rl.ppo is not available ({e}); skipped")
+            print(f"  PPO: jaxml.defaults.rl.ppo is not available ({e}); skipped")
             return
         import ppo as pj_ppo
 

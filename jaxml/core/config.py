@@ -163,6 +163,17 @@ def _flat_keys(config: ml_collections.ConfigDict, prefix: str = "") -> list[str]
     return keys
 
 
+def flat_items(config: ml_collections.ConfigDict, prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted key, value) of every leaf of `config`, in its order: the keys `--config.KEY` sets."""
+    items: list[tuple[str, Any]] = []
+    for k, v in config.items():
+        if isinstance(v, ml_collections.ConfigDict):
+            items.extend(flat_items(v, f"{prefix}{k}."))
+        else:
+            items.append((f"{prefix}{k}", v))
+    return items
+
+
 def _unknown_key(config: ml_collections.ConfigDict, key: str, parent: ml_collections.ConfigDict,
                  parent_path: str, name: str) -> JaxmlError:
     """Names the valid keys at the failing level and the closest full keys (or names at that level)."""

@@ -24,8 +24,8 @@ import ml_collections
 from jaxml.core import loop, supervised
 from jaxml.core.feature_metrics import FeatureClassifier
 from jaxml.core.steps import Normaliser
-from jaxml.core.train_state import supervised_config
 from jaxml.data.datasets import Dataset
+from jaxml.defaults.training import supervised_config
 from jaxml.models.build import build_model
 
 log = logging.getLogger("jaxml")

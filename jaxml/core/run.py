@@ -11,9 +11,10 @@ Two layers:
   previous file is kept as `config_history/config-<n>.json`. A run rejected before it wrote
   anything leaves no workdir behind.
 - `Run` — one loop inside it: restores the newest readable checkpoint (the unreadable ones are
-  moved aside with one warning line each), truncates metrics logged after it, shows a progress
-  bar, checks every step's losses are finite (naming the step and the config's learning rates),
-  saves, and stops at a chunk boundary on SIGTERM (exit 0) or Ctrl-C (exit 130), saving first.
+  moved aside with one warning line each), truncates metrics logged after it, shows its progress
+  (`core.metrics.progress_bar`: a bar on a terminal, a log line per chunk otherwise), checks
+  every step's losses are finite (naming the step and the config's learning rates), saves, and
+  stops at a chunk boundary on SIGTERM (exit 0) or Ctrl-C (exit 130), saving first.
   A second Ctrl-C stops at once.
 
 Signals: `install_signal_handlers()` (called first thing by the CLI) makes SIGTERM, SIGINT and
@@ -36,9 +37,10 @@ import signal
 import socket
 import threading
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where it is used: the CLI imports this module to answer --help
+    import numpy as np
 
 from jaxml.errors import JaxmlError
 
@@ -303,6 +305,8 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 def first_nonfinite(metrics: Mapping[str, np.ndarray]) -> int | None:
     """Index along the leading (step) axis of the first step with a non-finite float metric."""
+    import numpy as np
+
     bad = None
     for v in metrics.values():
         v = np.asarray(v)
@@ -386,7 +390,7 @@ class Run:
 
     def restore(self, state: Any) -> Any:
         """The newest readable checkpoint's state (or `state` for a fresh run); sets `self.step`,
-        drops metrics logged after it and opens the progress bar."""
+        drops metrics logged after it and opens the progress display."""
         from jaxml.core.metrics import progress_bar
 
         if self.checkpointer is not None:
@@ -395,7 +399,7 @@ class Run:
                 self.step, state = restored
                 log.info("resumed from %s at %s %d", self.checkpointer.directory, self.unit, self.step)
         self.writer.truncate_after(self.step)
-        self.bar = progress_bar(self.total, self.step, self.desc)
+        self.bar = progress_bar(self.total, self.step, self.desc, self.unit)
         return state
 
     def check_finite(self, metrics: Mapping[str, np.ndarray], *, per_row: int = 1) -> None:

@@ -4,7 +4,7 @@ An image (or feature) classifier named by `config.model`, trained with the optim
 `core.train_state.make_optimizer`, random shift / flip / noise augmentation of NHWC images
 (per-example keys), mixup, label smoothing, dropout and mutable model state (BatchNorm statistics);
 inputs standardised by `core.steps.Normaliser` fitted on the training split. Its defaults are
-`core.train_state.supervised_config`. The `classify` method trains it; the methods that wrap, reuse or
+`jaxml.defaults.training.supervised_config`. The `classify` method trains it; the methods that wrap, reuse or
 compare with a classifier (prune, quantize, interpret, distill's teacher and scratch control, gan's
 few-label study, the feature classifier of `core.feature_classifier`) build it from here, and the
 step pieces (`classifier_init`, `augment_images`, `train_logits`, `infer_logits`) serve the methods

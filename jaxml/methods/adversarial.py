@@ -46,7 +46,7 @@ from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.registry import choose
 from jaxml.core.steps import Normaliser, apply_gradients, batch_key, classification_sums
 from jaxml.core.supervised import classifier_init, load_data, train_logits
-from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
+from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data.datasets import Dataset, Split
 from jaxml.errors import JaxmlError
 from jaxml.models.build import build_model
@@ -505,18 +505,3 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str
     recipe = make_recipe(c, data.train, {"test": data.test}, data.num_classes, robust_split=data.test)
     metrics = loop.evaluate_checkpoint(recipe, c, Path(workdir) / config.main)
     return run_report(c, data, metrics, metrics["step"])
-
-
-def base_config() -> ml_collections.ConfigDict:
-    """The supervised defaults (`supervised_config`) plus the attack/training settings; `compare` lists
-    the runs to train."""
-    c = supervised_config("adversarial")
-    c.adversarial = ml_collections.ConfigDict({
-        "mode": "pgd_at", "norm": "linf", "beta": 6.0,
-        "train_eps": 0.1, "train_step_size": 0.025, "train_steps": 7,
-        "eps": 0.1, "eval_step_size": 0.01, "eval_steps": 20, "eval_restarts": 1,
-        "eps_grid": (0.0, 0.025, 0.05, 0.1, 0.15, 0.2), "eval_examples": 2000,
-    })
-    c.compare = ()
-    c.main = "pgd_at"
-    return c

@@ -23,7 +23,7 @@ from jaxml.core import loop, supervised
 from jaxml.core.inference import Inference
 from jaxml.core.steps import Normaliser
 from jaxml.core.supervised import infer_logits, load_data, make_recipe, train_once
-from jaxml.core.train_state import TrainState, supervised_config
+from jaxml.core.train_state import TrainState
 from jaxml.data.datasets import Dataset, split_validation
 from jaxml.errors import JaxmlError
 from jaxml.models.build import build_model
@@ -89,10 +89,3 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         train_split, val_split = split_validation(data.train, float(config.validation_fraction), int(config.data_seed))
         eval_splits = {"val": val_split, "test": data.test}
     return train_once(config, workdir, train_split, eval_splits, data.num_classes, desc=config.get("name", "train"))
-
-
-def base_config() -> ml_collections.ConfigDict:
-    """Defaults shared by every classify experiment: `core.train_state.supervised_config` (digits, an
-    MLP 256-128 with dropout 0.1, AdamW 3e-3 with 50 warm-up steps, 1500 steps of 64); a config file
-    overrides what it needs."""
-    return supervised_config("classify")

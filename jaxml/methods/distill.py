@@ -48,7 +48,7 @@ from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.registry import choose
 from jaxml.core.steps import Normaliser, apply_gradients, batch_key, classification_sums
 from jaxml.core.supervised import augment_images, classifier_init, infer_logits, load_data, train_logits
-from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
+from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data.augment import mixup
 from jaxml.data.batching import eval_batches
 from jaxml.data.datasets import Dataset, Split, per_class_subset
@@ -380,22 +380,3 @@ def plot_runs(workdir: Path, runs: list[Path], title: str) -> None:
     ax.set_title(title)
     fig.tight_layout()
     save_figure(fig, workdir / "plots" / "learning_curve.png", dpi=110)
-
-
-def base_config() -> ml_collections.ConfigDict:
-    """Student: the supervised defaults (`supervised_config`, a digits MLP); teacher: a digits CNN;
-    fixed mode, T=4, α=0.9."""
-    c = supervised_config("distill")
-    c.model = ml_collections.ConfigDict({"name": "mlp", "hidden": (32,), "dropout": 0.0})
-    c.teacher = supervised_config("classify")
-    c.teacher.model = ml_collections.ConfigDict({"name": "cnn", "features": (16, 32), "dense": (64,),
-                                                 "batch_norm": True, "dropout": 0.1})
-    c.teacher.augment.shift = 1
-    for key in ("dataset", "data_dir", "data_seed", "parallel", "method"):
-        del c.teacher[key]
-    c.teacher_workdir = ""
-    c.distill = ml_collections.ConfigDict({"mode": "fixed", "temperature": 4.0, "alpha": 0.9, "mixup_alpha": 0.0})
-    c.seeds = 1
-    c.scratch = True
-    c.student_per_class = 0      # > 0: students see only this many training examples per class
-    return c

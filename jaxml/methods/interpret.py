@@ -34,7 +34,6 @@ import numpy as np
 from jaxml.core import loop, supervised
 from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.steps import Normaliser
-from jaxml.core.train_state import supervised_config
 from jaxml.errors import JaxmlError
 from jaxml.models.build import build_model
 
@@ -174,9 +173,3 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
 
 def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
     return supervised.evaluate(config, workdir)
-
-
-def base_config() -> ml_collections.ConfigDict:
-    c = supervised_config("interpret")
-    c.interpret = ml_collections.ConfigDict({"num_examples": 6, "ig_steps": 64})
-    return c

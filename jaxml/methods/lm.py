@@ -51,7 +51,7 @@ import optax
 from jaxml.core import loop, profiling, sharding
 from jaxml.core.inference import Inference
 from jaxml.core.steps import batch_key
-from jaxml.core.train_state import TrainState, make_optimizer, text_model_config
+from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data import text as text_lib
 from jaxml.data.datasets import Split
 from jaxml.errors import JaxmlError
@@ -336,24 +336,3 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         save_attention_maps(cfg, jax.device_get(state.params), data.tokenizer, str(config.attention_text),
                             workdir / "plots")
     return result
-
-
-def base_config() -> ml_collections.ConfigDict:
-    """A small char GPT (4 layers, width 128) on the KJV; config files override what they need."""
-    c = text_model_config("lm", tie_embeddings=True)
-    c.corpus = "kjv"
-    c.corpus_fallback = True
-    c.max_chars = 0  # 0 = the whole corpus
-    c.val_fraction = 0.1
-    c.seq_len = 128
-    c.train_stride = 64
-    c.grad_accum = 1
-    c.parallel.fsdp = 1  # devices over which parameters and optimizer moments are sharded (FSDP)
-    c.parallel.tensor = 1  # devices over which attention heads and the MLP width are split
-    c.steps = 2000
-    c.eval_every = 1000
-    c.checkpoint_every = 1000
-    c.attention_text = "And God said, Let there be light: and there was light."
-    c.sample = ml_collections.ConfigDict({"prompts": ("And God said", "Blessed are"), "num_chars": 120,
-                                          "temperature": 0.8, "top_k": 10})
-    return c

@@ -38,7 +38,7 @@ import optax
 
 from jaxml.core import loop
 from jaxml.core.steps import apply_gradients, batch_key, classification_sums
-from jaxml.core.train_state import TrainState, make_optimizer, text_model_config
+from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data import text as text_lib
 from jaxml.data.datasets import Split
 from jaxml.errors import JaxmlError
@@ -231,26 +231,3 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     result["test_accuracy_scratch"] = result[f"scratch_n{max(counts)}_mean"]
     result["steps"] = int(pc.steps)
     return result
-
-
-def base_config() -> ml_collections.ConfigDict:
-    """A 2-layer, 128-wide character encoder on KJV verses; config files override what they need."""
-    c = text_model_config("mlm", num_layers=2, dropout=0.1)
-    c.dataset = "kjv"
-    c.data_seed = 0
-    c.test_fraction = 0.1
-    c.seq_len = 96
-    c.mask_rate = 0.15
-    c.pooling = "cls"  # the classifier's summary of a verse: "cls" (position 0, BERT's) or "mean" (valid positions)
-    c.learning_rate = 2e-3
-    c.steps = 1000
-    c.batch_size = 64
-    c.eval_every = 0
-    c.checkpoint_every = 0
-    c.keep_checkpoints = 1
-    c.tensorboard = False
-    c.pretrain = ml_collections.ConfigDict({"steps": 1500, "learning_rate": 2e-3, "batch_size": 64,
-                                            "warmup_steps": 100, "checkpoint_every": 500})
-    c.finetune = ml_collections.ConfigDict({"steps": 200, "learning_rate": 1e-3, "batch_size": 32, "warmup_steps": 20,
-                                            "label_counts": (100, 500), "seeds": (0, 1, 2)})
-    return c

@@ -43,7 +43,7 @@ import optax
 from jaxml.core import loop
 from jaxml.core.registry import choose
 from jaxml.core.steps import Normaliser, apply_gradients, batch_key, classification_sums
-from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
+from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data.datasets import Split
 from jaxml.data.multitask import BENCHMARKS, Benchmark, load_benchmark as build_benchmark
 from jaxml.errors import JaxmlError
@@ -295,25 +295,3 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str
 def recipe_for(config: ml_collections.ConfigDict) -> loop.Recipe:
     bench = load_benchmark(config)
     return make_recipe(config, bench, {"test": bench.test})
-
-
-def base_config() -> ml_collections.ConfigDict:
-    """The digits smoke test (digit + parity heads, equal weighting, MLP trunk); configs override."""
-    c = supervised_config("multitask")
-    c.dataset = "digits"
-    c.benchmark = "digits_parity"
-    c.tasks = ml_collections.ConfigDict({"digit": {"weight": 1.0}, "parity": {"weight": 1.0}})
-    c.weighting = "equal"
-    c.baselines = ()
-    c.trunk_width = 64
-    c.model = ml_collections.ConfigDict({"name": "mlp", "hidden": (128,), "dropout": 0.0})
-    c.gradnorm_alpha = 1.5
-    c.gradnorm_lr = 0.025
-    c.dwa_temperature = 2.0
-    c.dwa_window = 50
-    c.toy_tasks = 5
-    c.steps = 1000
-    c.log_every = 100
-    c.eval_every = 500
-    c.checkpoint_every = 500
-    return c

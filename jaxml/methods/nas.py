@@ -49,7 +49,7 @@ import optax
 from jaxml.core import loop, supervised
 from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.steps import Normaliser, apply_gradients
-from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
+from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data.datasets import Split, hold_out
 from jaxml.errors import JaxmlError
 from jaxml.models.candidate import FAMILIES, CandidateNet, forward_flops
@@ -436,28 +436,3 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
              out["evolution_best_val_accuracy"], out["evolution_best_val_accuracy_std"], out["random_best_val_accuracy"],
              out["random_best_val_accuracy_std"], len(seeds), out["evolution_wins"])
     return out
-
-
-def base_config() -> ml_collections.ConfigDict:
-    """`supervised_config` defaults (the per-candidate budget is `steps` x `batch_size`) plus the `nas` group."""
-    c = supervised_config("nas")
-    c.steps = 200
-    c.learning_rate = 3e-3
-    c.warmup_steps = 20
-    c.log_every = 100
-    c.nas = ml_collections.ConfigDict({
-        "families": ("cnn", "mlp"),
-        "depths": (1, 2, 3),
-        "widths": (8, 16, 32),
-        "kernel_sizes": (3, 5),
-        "activations": ("relu", "gelu", "silu", "tanh"),
-        "mlp_width_multiplier": 8,
-        "population": 8,
-        "sample": 3,
-        "children": 4,
-        "generations": 4,
-        "search_seeds": 3,
-        "validation_examples": 300,
-        "vmap_candidates": True,
-    })
-    return c

@@ -40,7 +40,7 @@ import numpy as np
 
 from jaxml.core import loop, supervised
 from jaxml.core.param_paths import is_kernel, map_named, named_leaves
-from jaxml.core.train_state import TrainState, supervised_config
+from jaxml.core.train_state import TrainState
 from jaxml.data.datasets import Split
 from jaxml.errors import JaxmlError
 
@@ -299,21 +299,3 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         (workdir / "pruning.json").write_text(json.dumps(report, indent=2) + "\n")
     log.info("sparsity %.4f; per layer: %s", sparsity, ", ".join(f"{k} {v:.3f}" for k, v in per_layer.items()))
     return result
-
-
-def base_config() -> ml_collections.ConfigDict:
-    """The supervised defaults (`supervised_config`) plus the `prune` group: gradual global magnitude
-    pruning to 90%."""
-    c = supervised_config("prune")
-    c.prune = ml_collections.ConfigDict({
-        "method": "magnitude",     # magnitude | random
-        "scope": "global",         # global | layerwise
-        "schedule": "cubic",       # cubic (Zhu & Gupta) | oneshot (prune at begin_step, then fine-tune)
-        "sparsity": 0.9,           # s_f
-        "initial_sparsity": 0.0,   # s_i
-        "begin_step": 300,         # t0
-        "end_step": 1000,          # t0 + nΔt (ignored by oneshot)
-        "frequency": 100,          # Δt
-        "dense_baseline": True,    # also train the dense model with the same recipe (accuracy_drop)
-    })
-    return c

@@ -34,7 +34,7 @@ import numpy as np
 
 from jaxml.core import loop, supervised
 from jaxml.core.steps import Normaliser
-from jaxml.core.train_state import TrainState, make_optimizer, supervised_config
+from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data.datasets import Split, hold_out
 from jaxml.errors import JaxmlError
 from jaxml.models import quant
@@ -188,16 +188,3 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str
     if not (Path(workdir) / "checkpoints").exists():
         raise JaxmlError(f"no checkpoint in {Path(workdir) / 'checkpoints'}; train first with `jaxml train`")
     return run(config, workdir)
-
-
-def base_config() -> ml_collections.ConfigDict:
-    """The supervised defaults (`supervised_config`) plus the `quantize` group."""
-    c = supervised_config("quantize")
-    c.quantize = ml_collections.ConfigDict({
-        "granularity": "per_channel",   # of the QAT / int8 model's weights (PTQ reports both)
-        "calibration_examples": 500,    # held out of the training split; activation ranges come from them
-        "qat_steps": 300,
-        "qat_learning_rate": 3e-4,
-        "act_momentum": 0.99,           # moving average of activation ranges during QAT
-    })
-    return c

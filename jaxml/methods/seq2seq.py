@@ -32,7 +32,7 @@ import optax
 from jaxml.core import loop
 from jaxml.core.plots import plot_learning_curves
 from jaxml.core.steps import apply_gradients, batch_key
-from jaxml.core.train_state import TrainState, make_optimizer, training_config
+from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data import sequences
 from jaxml.data.datasets import Split
 from jaxml.data.sequences import BOS, EOS, PAD, NumberData
@@ -278,23 +278,3 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     results["train_counts"] = dict(zip(data.languages, counts))
     results["low_resource_language"] = data.languages[int(np.argmin(counts))]
     return results
-
-
-def base_config() -> ml_collections.ConfigDict:
-    """Defaults: en/es/fr with 4000 training numbers each and pt with 200, numbers of 1-4 digits, a 2+2
-    layer Transformer (width 64, 4 heads), temperatures 1 (proportional) and 5, beam width 4."""
-    c = training_config("seq2seq", learning_rate=2e-3, weight_decay=1e-4, warmup_steps=100, steps=2000,
-                        batch_size=64, eval_batch_size=200, log_every=100, eval_every=1000, checkpoint_every=1000)
-    c.dataset = "numbers"
-    c.data_seed = 0
-    c.seed = 0
-    c.languages = ("en", "es", "fr", "pt")
-    c.train_counts = (4000, 4000, 4000, 200)
-    c.test_per_language = 300
-    c.max_digits = 4
-    c.temperatures = (1.0, 5.0)
-    c.sampling_temperature = 5.0
-    c.beam_width = 4
-    c.model = ml_collections.ConfigDict(dict(encoder_layers=2, decoder_layers=2, num_heads=4, embed_dim=64,
-                                             mlp_dim=256, dropout=0.0, impl="einsum"))
-    return c

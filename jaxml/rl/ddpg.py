@@ -13,9 +13,10 @@ Actor-Critic Methods") is DDPG (Lillicrap et al. 2016) plus three switches, each
 The typed config `DDPGConfig` holds them (with `policy_noise` and `noise_clip`) as one group,
 `DDPGConfig.td3` (a `TD3Options`), read from the same flat config keys.
 
-`default_config("td3")` turns all three on (`policy_delay=2`); `default_config("ddpg")` turns them
-off (one critic, `policy_delay=1`). Method "ddpg" insists on the plain-DDPG switches (an error names
-them otherwise); method "td3" accepts any combination, for ablations.
+`jaxml.defaults.rl.ddpg.default_config("td3")` turns all three on (`policy_delay=2`);
+`default_config("ddpg")` turns them off (one critic, `policy_delay=1`). Method "ddpg" insists on the
+plain-DDPG switches (an error names them otherwise); method "td3" accepts any combination, for
+ablations.
 
 Networks (Flax MLPs, ReLU): a deterministic actor `pi(s) = center + half_range * tanh(f(s))`,
 scaled to the action bounds, and critic(s) `Q(s, a)` on `concat(s, a)`. The critics are one
@@ -56,10 +57,10 @@ from typing import Any, Callable
 import flax
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import optax
 
+from jaxml.defaults.rl.ddpg import METHODS
 from jaxml.errors import JaxmlError
 from jaxml.models.mlp import MLP
 from jaxml.rl.agent import scanned
@@ -68,38 +69,8 @@ from jaxml.rl import buffers
 from jaxml.rl.envs import episode_metrics, evaluate, make_env, vec_reset, vec_step
 from jaxml.rl.targets import one_step_target, polyak
 
-__all__ = ["default_config", "DDPGConfig", "TD3Options", "Config", "td3_target", "smoothed_target_action",
+__all__ = ["DDPGConfig", "TD3Options", "Config", "td3_target", "smoothed_target_action",
            "scale_action", "polyak", "Learner", "DDPGState", "make_train", "greedy_eval"]
-
-METHODS = ("ddpg", "td3")
-
-
-def default_config(method: str = "td3") -> ml_collections.ConfigDict:
-    """Pendulum-v1 defaults (TD3 paper / CleanRL values); `method` "ddpg" turns the TD3 switches off."""
-    if method not in METHODS:
-        raise JaxmlError(f"ddpg.default_config: method {method!r} is not one of {', '.join(METHODS)}")
-    td3 = method == "td3"
-    c = ml_collections.ConfigDict()
-    c.env = "Pendulum-v1"
-    c.num_envs = 1
-    c.total_env_steps = 100_000
-    c.buffer_size = 100_000
-    c.batch_size = 256
-    c.learning_rate = 1e-3        # Adam, actor and critic
-    c.tau = 0.005                 # Polyak rate of the target networks
-    c.gamma = 0.99
-    c.hidden = (256, 256)         # actor and critic MLP widths
-    c.exploration_noise = 0.1     # std of the behaviour noise, in units of the half action range
-    c.learning_starts = 10_000    # env steps of uniform random actions before any update
-    c.updates_per_step = 1        # gradient updates per iteration (per vec env step)
-    c.target_policy_smoothing = td3
-    c.policy_noise = 0.2          # std of the target smoothing noise (half-range units)
-    c.noise_clip = 0.5            # the smoothing noise is clipped to +-noise_clip (half-range units)
-    c.clipped_double_q = td3
-    c.policy_delay = 2 if td3 else 1
-    c.eval_episodes = 10
-    c.seed = 0
-    return c
 
 
 # ----------------------------------------------------------------------------------- pure pieces
@@ -185,7 +156,7 @@ class TD3Options(AgentConfig):
 
 @dataclasses.dataclass(frozen=True)
 class DDPGConfig(AgentConfig):
-    """DDPG's / TD3's hyper-parameters (`default_config` documents them), checked once. `method`
+    """DDPG's / TD3's hyper-parameters (`jaxml.defaults.rl.ddpg.default_config` documents them), checked once. `method`
     (absent: None) is the runner's method name; "ddpg" insists on `td3` being all off."""
 
     env: str = param()

@@ -43,7 +43,6 @@ from typing import Any, Callable
 import flax
 import jax
 import jax.numpy as jnp
-import ml_collections
 import optax
 
 from jaxml.errors import JaxmlError
@@ -56,38 +55,8 @@ from jaxml.rl.envs import (Transition, discrete_actions, episode_metrics, evalua
 from jaxml.rl.exploration import epsilon_greedy, linear_schedule
 from jaxml.rl.targets import one_step_target, polyak
 
-__all__ = ["default_config", "DQNConfig", "Config", "td_target", "epsilon_schedule", "nstep_transition",
+__all__ = ["DQNConfig", "Config", "td_target", "epsilon_schedule", "nstep_transition",
            "NStepTransition", "DQNState", "make_train", "greedy_eval"]
-
-
-def default_config() -> ml_collections.ConfigDict:
-    """CartPole-v1 defaults (PureJaxRL's DQN = CleanRL's dqn_jax)."""
-    c = ml_collections.ConfigDict()
-    c.env = "CartPole-v1"
-    c.num_envs = 10
-    c.buffer_size = 10_000
-    c.batch_size = 128
-    c.learning_rate = 2.5e-4
-    c.eps_start = 1.0
-    c.eps_end = 0.05
-    c.eps_fraction = 0.5          # linear decay over eps_fraction * total_env_steps env steps
-    c.target_update_every = 500   # env steps
-    c.tau = 1.0                   # 1.0 = hard copy, < 1 = Polyak averaging
-    c.learning_starts = 10_000    # env steps
-    c.train_every = 10            # env steps
-    c.gamma = 0.99
-    c.hidden = (120, 84)
-    c.total_env_steps = 500_000
-    c.double_q = True
-    c.per = False
-    c.per_alpha = 0.6
-    c.per_beta_start = 0.4
-    c.per_beta_end = 1.0
-    c.n_step = 1
-    c.eval_episodes = 10
-    c.max_grad_norm = 10.0
-    c.seed = 0
-    return c
 
 
 # ----------------------------------------------------------------------------------- pure pieces
@@ -160,7 +129,7 @@ class DQNState:
 
 @dataclasses.dataclass(frozen=True)
 class DQNConfig(AgentConfig):
-    """DQN's hyper-parameters (`default_config` documents them), checked once."""
+    """DQN's hyper-parameters (`jaxml.defaults.rl.dqn.default_config` documents them), checked once."""
 
     env: str = param()
     num_envs: int = param(ge=1)

@@ -44,7 +44,6 @@ import flax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import ml_collections
 import optax
 from jax.sharding import PartitionSpec as P
 
@@ -57,39 +56,10 @@ from jaxml.rl.distributions import categorical_log_prob_entropy, gaussian_log_pr
 from jaxml.rl.envs import (RunningNorm, episode_metrics, evaluate, make_env, norm_init, norm_merge,
                            normalize, vec_reset, vec_step)
 
-__all__ = ["default_config", "PPOConfig", "Config", "steps_per_iteration", "gae", "ActorCritic", "PPOState",
+__all__ = ["PPOConfig", "Config", "steps_per_iteration", "gae", "ActorCritic", "PPOState",
            "make_train", "greedy_eval"]
 
 ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu}
-
-
-def default_config() -> ml_collections.ConfigDict:
-    """CartPole-v1 defaults (PureJaxRL's PPO hyper-parameters)."""
-    c = ml_collections.ConfigDict()
-    c.env = "CartPole-v1"
-    c.num_envs = 4
-    c.num_steps = 128             # rollout length per env and iteration
-    c.update_epochs = 4
-    c.num_minibatches = 4         # must divide num_steps
-    c.learning_rate = 2.5e-4
-    c.anneal_lr = True            # linear to 0 over the whole run
-    c.gamma = 0.99
-    c.gae_lambda = 0.95
-    c.clip_eps = 0.2
-    c.ent_coef = 0.01
-    c.vf_coef = 0.5
-    c.max_grad_norm = 0.5
-    c.adam_eps = 1e-5
-    c.hidden = (64, 64)
-    c.activation = "tanh"
-    c.log_std_init = 0.0          # continuous actions only
-    c.normalize_obs = False
-    c.reward_scale = 1.0
-    c.total_env_steps = 500_000
-    c.eval_episodes = 10
-    c.parallel = ml_collections.ConfigDict({"num_devices": 1})  # > 1: Anakin, shard_map over devices
-    c.seed = 0
-    return c
 
 
 # ----------------------------------------------------------------------------------- pure pieces
@@ -177,7 +147,7 @@ class PPOState:
 
 @dataclasses.dataclass(frozen=True)
 class PPOConfig(AgentConfig):
-    """PPO's hyper-parameters (`default_config` documents them), checked once."""
+    """PPO's hyper-parameters (`jaxml.defaults.rl.ppo.default_config` documents them), checked once."""
 
     env: str = param()
     num_envs: int = param(ge=1)

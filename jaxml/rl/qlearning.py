@@ -56,7 +56,6 @@ import flax
 import gymnax
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
 from jaxml.errors import JaxmlError
@@ -66,28 +65,10 @@ from jaxml.rl.envs import episode_metrics, evaluate, make_env, vec_reset, vec_st
 from jaxml.rl.exploration import epsilon_greedy, linear_schedule
 from jaxml.rl.targets import one_step_target
 
-__all__ = ["default_config", "QLearningConfig", "Config", "state_indexer", "batched_q_update",
+__all__ = ["QLearningConfig", "Config", "state_indexer", "batched_q_update",
            "frozen_lake_model", "optimal_success_rate", "QState", "make_train", "greedy_eval"]
 
 ENVS = ("FrozenLake-misc", "FourRooms-misc")
-
-
-def default_config() -> ml_collections.ConfigDict:
-    """FrozenLake-misc (4x4, slippery) defaults."""
-    c = ml_collections.ConfigDict()
-    c.env = "FrozenLake-misc"
-    c.num_envs = 50
-    c.total_env_steps = 500_000
-    c.gamma = 0.99
-    c.learning_rate = 0.1
-    c.lr_end = 0.01            # linear from learning_rate to lr_end over total_env_steps
-    c.eps_start = 1.0
-    c.eps_end = 0.05
-    c.eps_fraction = 0.5       # linear decay over eps_fraction * total_env_steps env steps
-    c.q_init = 0.0
-    c.eval_episodes = 10_000
-    c.seed = 0
-    return c
 
 
 # ----------------------------------------------------------------------------------- pure pieces
@@ -195,7 +176,7 @@ class QState:
 
 @dataclasses.dataclass(frozen=True)
 class QLearningConfig(AgentConfig):
-    """Tabular Q-learning's hyper-parameters (`default_config` documents them), checked once."""
+    """Tabular Q-learning's hyper-parameters (`jaxml.defaults.rl.qlearning.default_config` documents them), checked once."""
 
     env: str = param(choices=ENVS)
     num_envs: int = param(ge=1)

@@ -29,7 +29,6 @@ from typing import Any, Callable
 import flax
 import jax
 import jax.numpy as jnp
-import ml_collections
 import optax
 
 from jaxml.models.layers import ACTIVATIONS
@@ -39,28 +38,8 @@ from jaxml.rl.agent_config import AgentConfig, param
 from jaxml.rl.distributions import categorical_log_prob_entropy
 from jaxml.rl.envs import discrete_actions, episode_metrics, evaluate, make_env, vec_reset, vec_step
 
-__all__ = ["default_config", "ReinforceConfig", "Config", "discounted_returns", "steps_per_iteration",
+__all__ = ["ReinforceConfig", "Config", "discounted_returns", "steps_per_iteration",
            "ReinforceState", "make_train", "greedy_eval"]
-
-
-def default_config() -> ml_collections.ConfigDict:
-    """CartPole-v1 defaults."""
-    c = ml_collections.ConfigDict()
-    c.env = "CartPole-v1"
-    c.num_envs = 8
-    c.num_steps = 125              # per env per iteration: 1000 env steps per update
-    c.total_env_steps = 1_000_000
-    c.gamma = 0.99
-    c.learning_rate = 1e-3
-    c.value_coef = 0.5
-    c.entropy_coef = 0.0
-    c.normalize_advantages = True
-    c.max_grad_norm = 0.5
-    c.hidden = (64, 64)
-    c.activation = "tanh"
-    c.eval_episodes = 10
-    c.seed = 0
-    return c
 
 
 # ----------------------------------------------------------------------------------- pure pieces
@@ -102,7 +81,7 @@ class ReinforceState:
 
 @dataclasses.dataclass(frozen=True)
 class ReinforceConfig(AgentConfig):
-    """REINFORCE's hyper-parameters (`default_config` documents them), checked once."""
+    """REINFORCE's hyper-parameters (`jaxml.defaults.rl.reinforce.default_config` documents them), checked once."""
 
     env: str = param()
     num_envs: int = param(ge=1)

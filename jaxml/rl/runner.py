@@ -3,8 +3,9 @@ evaluation, metrics, checkpoints, resume and preemption.
 
 The agent contract (every module in AGENTS follows it):
 
-- `default_config() -> ConfigDict` with at least `env`, `num_envs`, `total_env_steps`, `seed`,
-  `eval_episodes`;
+- its default config, `jaxml.defaults.rl.<agent>.default_config() -> ConfigDict` (kept apart so
+  config files load without jax), with at least `env`, `num_envs`, `total_env_steps`, `seed`,
+  `eval_episodes`, to which `jaxml.defaults.rl.runner.with_runner_keys` adds the runner's keys;
 - `Config`: its typed hyper-parameters (a frozen `agent_config.AgentConfig`); `Config.from_config`
   checks them once, and `make_train` / `greedy_eval` take that or the ConfigDict;
 - `make_train(config) -> (init, train_chunk)`: `init(key) -> state` and
@@ -47,18 +48,6 @@ log = logging.getLogger("jaxml")
 AGENTS = {"dqn": "jaxml.rl.dqn", "qlearning": "jaxml.rl.qlearning", "reinforce": "jaxml.rl.reinforce",
           "ppo": "jaxml.rl.ppo", "ddpg": "jaxml.rl.ddpg", "td3": "jaxml.rl.ddpg"}
 EPISODE_KEYS = ("return", "length", "episodes", "env_steps")
-
-
-def with_runner_keys(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-    """Adds the runner's keys (and their defaults) to an agent's default config."""
-    c = config
-    c.num_seeds = 1
-    c.seed_loop = False            # True: run the seeds one after another through an unbatched program
-    c.eval_every = 50_000          # env steps per compiled chunk, then evaluate / log / checkpoint
-    c.keep_checkpoints = 3
-    c.checkpoint = True
-    c.tensorboard = True
-    return c
 
 
 def steps_per_iteration(config: ml_collections.ConfigDict) -> int:

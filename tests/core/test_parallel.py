@@ -15,7 +15,7 @@ from jaxml.core import loop, parallel
 from jaxml.data.datasets import load_dataset
 from jaxml.errors import JaxmlError
 from jaxml.core.supervised import make_recipe
-from jaxml.methods.classify import base_config
+from jaxml.defaults.classify import base_config
 
 pytestmark = pytest.mark.xdist_group("parallel")
 

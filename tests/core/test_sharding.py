@@ -16,6 +16,7 @@ from jax.sharding import PartitionSpec as P
 from conftest import REPO, cli_env, jaxml_cmd
 from jaxml.core import loop, sharding
 from jaxml.core.param_paths import named_leaves
+from jaxml.defaults import lm as lm_defaults
 from jaxml.errors import JaxmlError
 from jaxml.methods import lm
 from jaxml.models.transformer import PARAM_AXES, Decoder, TransformerConfig
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.xdist_group("sharding")
 
 
 def tiny_config(fsdp=1, tensor=1, num_devices=0, steps=20, checkpoint_every=0, **model):
-    c = lm.base_config()
+    c = lm_defaults.base_config()
     c.corpus = "stdlib"
     c.max_chars = 30_000
     c.seq_len = 16

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import optax
 import pytest
 
+from jaxml.defaults import adversarial as adv_defaults
 from jaxml.errors import JaxmlError
 from jaxml.methods import adversarial as adv
 
@@ -125,7 +126,7 @@ def test_trades_kl_loss_is_zero_at_clean_input():
 
 
 def tiny(mode, **kw):
-    c = adv.base_config()
+    c = adv_defaults.base_config()
     c.model.hidden = (64,)
     c.steps = 150
     c.log_every = 50

@@ -7,11 +7,12 @@ import pytest
 
 from jaxml import cli
 from jaxml.core import profiling, reproduce
+from jaxml.defaults import classify as classify_defaults
 from jaxml.methods import classify
 
 
 def tiny(**kw):
-    c = classify.base_config()
+    c = classify_defaults.base_config()
     c.model.hidden = (64,)
     c.steps = 300
     c.batch_size = 64

@@ -11,8 +11,9 @@ import pytest
 
 from jaxml import experiments
 from jaxml.core.metrics import read_metrics
+from jaxml.defaults import classify as classify_defaults, distill as distill_defaults
 from jaxml.errors import JaxmlError
-from jaxml.methods import classify, distill
+from jaxml.methods import distill
 
 
 def softmax64(x):
@@ -78,7 +79,7 @@ def test_T_squared_keeps_soft_gradient_magnitude_constant():
 
 
 def tiny(**kw):
-    c = distill.base_config()
+    c = distill_defaults.base_config()
     c.model.hidden = (16,)
     c.steps = 200
     c.teacher.model = dict(name="mlp", hidden=(64,), dropout=0.0)
@@ -139,7 +140,7 @@ def test_fixed_equals_consistent_without_augmentation(tmp_path):
 
 
 def test_consistent_mode_with_mixup_learns_from_loaded_classify_teacher(tmp_path):
-    teacher = classify.base_config()
+    teacher = classify_defaults.base_config()
     teacher.model.hidden = (64,)
     teacher.steps, teacher.log_every, teacher.eval_every, teacher.checkpoint_every = 300, 50, 300, 300
     teacher.parallel.num_devices = 1

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from jaxml.core import config as config_lib
+from jaxml.defaults import classify as classify_defaults, lm as lm_defaults, prune as prune_defaults
 from jaxml.errors import JaxmlError
-from jaxml.methods import classify, export, lm, prune
+from jaxml.methods import classify, export, lm
 
 from conftest import cli_env, jaxml_cmd
 
@@ -40,7 +41,7 @@ def write_config(config, workdir):
 
 
 def test_classifier_export_reloads_in_fresh_process(tmp_path):
-    c = classify.base_config()
+    c = classify_defaults.base_config()
     c.model.hidden = (32,)
     c.steps = 40
     c.log_every = 20
@@ -57,7 +58,7 @@ def test_classifier_export_reloads_in_fresh_process(tmp_path):
 
 
 def test_lm_export_reloads_in_fresh_process(tmp_path):
-    c = lm.base_config()
+    c = lm_defaults.base_config()
     c.corpus = "stdlib"
     c.max_chars = 20_000
     c.seq_len = 16
@@ -83,7 +84,7 @@ def test_export_errors_are_clear(tmp_path):
     with pytest.raises(JaxmlError, match="jax, tf, tflite"):
         export.export_workdir(tmp_path, "onnx")
     if importlib.util.find_spec("tensorflow") is None:
-        write_config(classify.base_config(), tmp_path)
+        write_config(classify_defaults.base_config(), tmp_path)
         with pytest.raises(JaxmlError, match="TensorFlow"):
             export.export_workdir(tmp_path, "tflite")
 
@@ -91,6 +92,6 @@ def test_export_errors_are_clear(tmp_path):
 def test_export_asks_the_method_for_its_inference_function(tmp_path):
     """The exportable methods are those whose module has `inference_fn`; another method is one clear error."""
     assert {"classify", "lm"} <= set(export.exportable_methods())
-    write_config(prune.base_config(), tmp_path)
+    write_config(prune_defaults.base_config(), tmp_path)
     with pytest.raises(JaxmlError, match="supports methods .*classify.*; this workdir's method 'prune' has no"):
         export.export_workdir(tmp_path)

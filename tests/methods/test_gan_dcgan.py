@@ -11,6 +11,7 @@ import pytest
 import scipy.linalg
 
 from jaxml.core import feature_metrics, loop
+from jaxml.defaults import gan as gan_defaults
 from jaxml.errors import JaxmlError
 from jaxml.methods import gan
 from jaxml.core.feature_classifier import load_feature_classifier
@@ -86,7 +87,7 @@ def test_models_shapes_and_range():
 
 
 def tiny(**kw):
-    c = gan.base_config()
+    c = gan_defaults.base_config()
     c.steps = 200
     c.eval_every = 100
     c.log_every = 50

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
+from jaxml.defaults import interpret as interpret_defaults
 from jaxml.errors import JaxmlError
 from jaxml.methods import interpret
 from jaxml.models.attention import attention_rollout
@@ -114,7 +115,7 @@ def test_deletion_curve_starts_at_clean_probability_and_unknown_method_errors():
 
 
 def test_interpret_method_on_digits(tmp_path):
-    c = interpret.base_config()
+    c = interpret_defaults.base_config()
     c.model.hidden = (64,)
     c.steps = 200
     c.log_every = 100

@@ -11,6 +11,7 @@ import pytest
 
 from jaxml.core import loop, parallel
 from jaxml.data import text as text_lib
+from jaxml.defaults import lm as lm_defaults
 from jaxml.errors import JaxmlError
 from jaxml.methods import lm
 from jaxml.models.transformer import Decoder, TransformerConfig
@@ -19,7 +20,7 @@ TEXT = "In the beginning God created the heaven and the earth.\nAnd the earth wa
 
 
 def tiny_config(**kw):
-    c = lm.base_config()
+    c = lm_defaults.base_config()
     c.corpus = "stdlib"
     c.max_chars = 60_000
     c.seq_len = 32

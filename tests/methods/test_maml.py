@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxml.defaults import maml as maml_defaults
 from jaxml.errors import JaxmlError
 from jaxml.methods import maml
 
@@ -118,7 +119,7 @@ def test_sinusoid_tasks_follow_the_paper_ranges():
 
 
 def tiny_sinusoid(**kw):
-    c = maml.base_config()
+    c = maml_defaults.base_config()
     c.steps = 800
     c.learning_rate = 3e-3
     c.log_every = 100

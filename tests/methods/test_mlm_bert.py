@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxml.defaults import mlm as mlm_defaults
 from jaxml.methods import mlm
 
 
@@ -31,7 +32,7 @@ def test_mask_tokens_statistics():
 
 
 def test_finetune_init_copies_the_pretrained_encoder():
-    c = mlm.base_config()
+    c = mlm_defaults.base_config()
     c.seq_len = 16
     c.model.update(num_layers=1, embed_dim=16, num_heads=2)
 
@@ -67,7 +68,7 @@ def test_mean_pooling_ignores_padding_and_bad_pooling_is_one_clear_error():
     pooled = jnp.tanh(h.mean(0) @ params["pool"]["kernel"] + params["pool"]["bias"])
     np.testing.assert_allclose(out["class_logits"][0], pooled @ params["classifier"]["kernel"]
                                + params["classifier"]["bias"], rtol=1e-5, atol=1e-6)
-    c = mlm.base_config()
+    c = mlm_defaults.base_config()
     c.pooling = "max"
     with pytest.raises(JaxmlError, match="config.pooling='max' is not valid; choose one of cls, mean"):
         mlm.model_config(c, 20)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from jaxml.data.multitask import load_benchmark, overlay_pairs
+from jaxml.defaults import multitask as mt_defaults
 from jaxml.errors import JaxmlError
 from jaxml.methods import multitask as mt
 from jaxml.methods import multitask_weightings as tw
@@ -192,7 +193,7 @@ def test_overlay_pairs_places_items_left_and_right():
 
 
 def small(weighting="equal", **kw):
-    c = mt.base_config()
+    c = mt_defaults.base_config()
     c.tasks = {"digit": {"weight": 1.0}, "parity": {"weight": 2.0}, "pixels": {"weight": 1.0}}
     c.weighting = weighting
     c.steps = 300

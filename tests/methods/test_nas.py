@@ -12,6 +12,7 @@ import pytest
 
 from jaxml.core import profiling
 from jaxml.data.datasets import load_dataset, split_validation
+from jaxml.defaults import nas as nas_defaults
 from jaxml.errors import JaxmlError
 from jaxml.methods import nas
 from jaxml.models import CNN, MLP
@@ -19,7 +20,7 @@ from jaxml.models.candidate import CandidateNet, forward_flops
 
 
 def space_config(**kw):
-    c = nas.base_config().nas
+    c = nas_defaults.base_config().nas
     for k, v in kw.items():
         c[k] = v
     return c
@@ -101,7 +102,7 @@ def test_forward_flops_agree_with_xla_cost_analysis(family, depth, width, kernel
 
 
 def tiny(**kw):
-    c = nas.base_config()
+    c = nas_defaults.base_config()
     c.steps = 60
     c.log_every = 30
     c.learning_rate = 1e-2

@@ -12,6 +12,7 @@ from jaxml.core import loop, parallel, supervised
 from jaxml.core.checkpoint import Checkpointer
 from jaxml.core.metrics import read_metrics
 from jaxml.data.batching import train_batches
+from jaxml.defaults import prune as prune_defaults
 from jaxml.errors import JaxmlError
 from jaxml.methods import prune
 
@@ -107,7 +108,7 @@ def test_masks_only_grow_and_a_traced_sparsity_is_exact(method):
 
 
 def tiny(**kw):
-    c = prune.base_config()
+    c = prune_defaults.base_config()
     c.model.hidden = (64,)
     c.model.dropout = 0.0
     c.steps = 300

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxml.defaults import quantize as quantize_defaults
 from jaxml.errors import JaxmlError
 from jaxml.methods import quantize
 from jaxml.models import CNN, MLP
@@ -98,7 +99,7 @@ def test_qat_updates_activation_ranges_as_a_moving_average():
 
 
 def tiny(**kw):
-    c = quantize.base_config()
+    c = quantize_defaults.base_config()
     c.model = dict(name="cnn", features=(8, 16), dense=(32,), dropout=0.0)
     c.steps = 300
     c.log_every = 100

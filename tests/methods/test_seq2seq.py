@@ -9,12 +9,13 @@ import pytest
 from jaxml.core import loop
 from jaxml.core.checkpoint import Checkpointer
 from jaxml.data import sequences
+from jaxml.defaults import seq2seq as seq2seq_defaults
 from jaxml.errors import JaxmlError
 from jaxml.methods import seq2seq
 
 
 def tiny(**kw):
-    c = seq2seq.base_config()
+    c = seq2seq_defaults.base_config()
     c.languages, c.train_counts, c.test_per_language, c.max_digits = ("en", "es"), (70, 10), 20, 2
     c.temperatures, c.sampling_temperature = (5.0,), 5.0
     c.model.update(dict(encoder_layers=1, decoder_layers=1, embed_dim=32, mlp_dim=64, num_heads=2))

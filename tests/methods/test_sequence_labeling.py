@@ -2,12 +2,13 @@
 
 import pytest
 
+from jaxml.defaults import sequence_labeling as sl_defaults
 from jaxml.errors import JaxmlError
 from jaxml.methods import sequence_labeling as sl
 
 
 def tiny(**kw):
-    c = sl.base_config()
+    c = sl_defaults.base_config()
     c.hmm.update(dict(states=3, symbols=6, stay=0.8, emission_peak=0.6, train_size=1500, test_size=600,
                       min_length=8, max_length=16))
     c.model.update(dict(encoder="embedding", embed_dim=8))

@@ -9,6 +9,8 @@ import jax.numpy as jnp
 import ml_collections
 import pytest
 
+from jaxml.defaults.rl import (ddpg as ddpg_defaults, dqn as dqn_defaults, ppo as ppo_defaults,
+                               qlearning as qlearning_defaults, reinforce as reinforce_defaults)
 from jaxml.errors import JaxmlError
 from jaxml.rl import ddpg, dqn, ppo, qlearning, reinforce
 from jaxml.rl.agent_config import AgentConfig, param
@@ -135,9 +137,9 @@ def test_direct_construction_is_checked_too():
         dataclasses.replace(cfg, starts=20)
 
 
-AGENTS = [(dqn, dqn.default_config()), (ppo, ppo.default_config()), (reinforce, reinforce.default_config()),
-          (qlearning, qlearning.default_config()), (ddpg, ddpg.default_config("td3")),
-          (ddpg, ddpg.default_config("ddpg"))]
+AGENTS = [(dqn, dqn_defaults.default_config()), (ppo, ppo_defaults.default_config()),
+          (reinforce, reinforce_defaults.default_config()), (qlearning, qlearning_defaults.default_config()),
+          (ddpg, ddpg_defaults.default_config("td3")), (ddpg, ddpg_defaults.default_config("ddpg"))]
 
 
 @pytest.mark.parametrize("module,config", AGENTS, ids=["dqn", "ppo", "reinforce", "qlearning", "td3", "ddpg"])
@@ -155,15 +157,15 @@ def test_every_agent_config_from_its_defaults(module, config):
 def test_agent_configs_name_their_pieces():
     assert dqn.DQNConfig is dqn.Config and ppo.PPOConfig is ppo.Config
     assert reinforce.ReinforceConfig is reinforce.Config and qlearning.QLearningConfig is qlearning.Config
-    td3 = ddpg.DDPGConfig.from_config(ddpg.default_config("td3"))
-    plain = ddpg.DDPGConfig.from_config(ddpg.default_config("ddpg"))
+    td3 = ddpg.DDPGConfig.from_config(ddpg_defaults.default_config("td3"))
+    plain = ddpg.DDPGConfig.from_config(ddpg_defaults.default_config("ddpg"))
     assert td3.td3.any_on and td3.num_critics == 2 and td3.td3.policy_delay == 2
     assert not plain.td3.any_on and plain.num_critics == 1
-    c = ppo.default_config()
+    c = ppo_defaults.default_config()
     c.parallel.num_devices = 0
     with pytest.raises(JaxmlError, match=r"^config.parallel.num_devices must be an int >= 1, got 0$"):
         ppo.PPOConfig.from_config(c)
-    c = qlearning.default_config()
+    c = qlearning_defaults.default_config()
     c.env = "CartPole-v1"
     with pytest.raises(JaxmlError, match=r"^config.env='CartPole-v1' is not valid; choose one of "
                                          r"FrozenLake-misc, FourRooms-misc$"):

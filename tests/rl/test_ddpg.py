@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, cli_env, jaxml_cmd
+from jaxml.defaults.rl import ddpg as ddpg_defaults
 from jaxml.errors import JaxmlError
 from jaxml.rl import ddpg
 
@@ -113,7 +114,7 @@ def test_scale_action_and_polyak():
 
 
 def tiny_config(variant="td3", **kw):
-    c = ddpg.default_config(variant)
+    c = ddpg_defaults.default_config(variant)
     c.method = variant
     c.total_env_steps = 600
     c.learning_starts = 200
@@ -263,7 +264,7 @@ def test_ddpg_method_refuses_td3_switches():
     with pytest.raises(JaxmlError, match="plain DDPG"):
         ddpg.make_train(c)
     with pytest.raises(JaxmlError, match="ddpg, td3"):
-        ddpg.default_config("sac")
+        ddpg_defaults.default_config("sac")
 
 
 # ----------------------------------------------------------------------------------- CLI

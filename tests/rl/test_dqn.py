@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxml.defaults.rl import dqn as dqn_defaults
 from jaxml.errors import JaxmlError
 from jaxml.rl import dqn
 from jaxml.rl.envs import Transition
@@ -47,7 +48,7 @@ def test_td_target_double_q_picks_online_argmax():
 
 
 def test_epsilon_schedule_endpoints():
-    c = dqn.default_config()
+    c = dqn_defaults.default_config()
     eps = dqn.epsilon_schedule(c.eps_start, c.eps_end, c.eps_fraction * c.total_env_steps)
     got = np.asarray([eps(s) for s in (0, 125_000, 250_000, 400_000, 500_000)])
     np.testing.assert_allclose(got, [1.0, 0.525, 0.05, 0.05, 0.05], rtol=1e-6)
@@ -57,7 +58,7 @@ def test_epsilon_schedule_endpoints():
 
 
 def short_config():
-    c = dqn.default_config()
+    c = dqn_defaults.default_config()
     c.total_env_steps = 2_000
     c.learning_starts = 500
     c.buffer_size = 4_000
@@ -183,19 +184,19 @@ def test_nstep_run_stores_nstep_transitions():
 
 
 def test_config_errors():
-    c = dqn.default_config()
+    c = dqn_defaults.default_config()
     c.n_step = 0
     with pytest.raises(JaxmlError, match="n_step"):
         dqn.make_train(c)
-    c = dqn.default_config()
+    c = dqn_defaults.default_config()
     c.batch_size = 20_000
     with pytest.raises(JaxmlError, match="batch_size"):
         dqn.make_train(c)
-    c = dqn.default_config()
+    c = dqn_defaults.default_config()
     c.env = "CartPol-v1"
     with pytest.raises(JaxmlError, match="CartPole-v1"):
         dqn.make_train(c)
-    c = dqn.default_config()
+    c = dqn_defaults.default_config()
     c.env = "Pendulum-v1"
     with pytest.raises(JaxmlError, match="discrete"):
         dqn.make_train(c)
@@ -208,7 +209,7 @@ def learning_config(per):
     """60k env steps, 7.5k gradient steps. Measured greedy eval (10 episodes, the keys below),
     seeds 0 / 1: uniform 206.0 / 231.9, PER 191.7 / 141.6. With another eval key, seeds 0-3:
     uniform 222.8 / 216.9 / 219.4 / 195.1, PER 198.7 / 145.2 / 257.2 / 221.7."""
-    c = dqn.default_config()
+    c = dqn_defaults.default_config()
     c.total_env_steps = 60_000
     c.num_envs = 8
     c.train_every = 8

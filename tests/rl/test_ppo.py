@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, cli_env, jaxml_cmd
+from jaxml.defaults.rl import ppo as ppo_defaults
 from jaxml.errors import JaxmlError
 from jaxml.rl import ppo
 
@@ -21,7 +22,7 @@ def keys(*seeds):
 
 
 def tiny_config(**overrides):
-    c = ppo.default_config()
+    c = ppo_defaults.default_config()
     c.num_envs = 8
     c.num_steps = 16
     c.num_minibatches = 2
@@ -212,7 +213,7 @@ def test_config_errors(overrides, match):
 
 def test_learns_cartpole():
     """PureJaxRL hyper-parameters, 100k env steps."""
-    c = ppo.default_config()
+    c = ppo_defaults.default_config()
     c.total_env_steps = 100_352  # 196 iterations of 4 x 128
     state, _ = run(c, seeds=(0, 1))
     ev = jax.jit(jax.vmap(lambda s, k: ppo.greedy_eval(c, s, k)))(state, keys(7, 8))

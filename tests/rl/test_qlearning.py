@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from gymnax.environments.misc.frozen_lake import EnvState, FrozenLake
 
+from jaxml.defaults.rl import qlearning as ql_defaults
 from jaxml.errors import JaxmlError
 from jaxml.rl import qlearning as ql
 
@@ -128,7 +129,7 @@ def test_fourrooms_index_is_injective():
 
 
 def short_config(env="FrozenLake-misc"):
-    c = ql.default_config()
+    c = ql_defaults.default_config()
     c.env = env
     c.num_envs = 16
     c.total_env_steps = 16 * (200 if env == "FrozenLake-misc" else 520)   # FourRooms truncates at 500
@@ -176,22 +177,22 @@ def test_greedy_eval_of_optimal_table():
 
 
 def test_config_errors():
-    c = ql.default_config()
+    c = ql_defaults.default_config()
     c.env = "CartPole-v1"
     with pytest.raises(JaxmlError, match="FrozenLake-misc, FourRooms-misc"):
         ql.make_train(c)
     c.env = "FrozenLake-mis"
     with pytest.raises(JaxmlError, match="FrozenLake-misc"):
         ql.make_train(c)
-    c = ql.default_config()
+    c = ql_defaults.default_config()
     c.learning_rate = 0.0
     with pytest.raises(JaxmlError, match="learning_rate"):
         ql.make_train(c)
-    c = ql.default_config()
+    c = ql_defaults.default_config()
     c.eps_end = 1.5
     with pytest.raises(JaxmlError, match="eps_end"):
         ql.make_train(c)
-    c = ql.default_config()
+    c = ql_defaults.default_config()
     c.total_env_steps = 10
     with pytest.raises(JaxmlError, match="total_env_steps"):
         ql.make_train(c)

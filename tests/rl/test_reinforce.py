@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxml.defaults.rl import reinforce as rf_defaults
 from jaxml.errors import JaxmlError
 from jaxml.rl import reinforce as rf
 
@@ -57,7 +58,7 @@ def test_returns_match_python_loop():
 
 
 def short_config():
-    c = rf.default_config()
+    c = rf_defaults.default_config()
     c.num_envs, c.num_steps, c.total_env_steps = 4, 64, 4 * 64 * 10
     c.hidden = (16, 16)
     c.eval_episodes = 3
@@ -84,23 +85,23 @@ def test_short_run():
 
 
 def test_config_errors():
-    c = rf.default_config()
+    c = rf_defaults.default_config()
     c.env = "Pendulum-v1"
     with pytest.raises(JaxmlError, match="discrete"):
         rf.make_train(c)
-    c = rf.default_config()
+    c = rf_defaults.default_config()
     c.env = "CartPol-v1"
     with pytest.raises(JaxmlError, match="CartPole-v1"):
         rf.make_train(c)
-    c = rf.default_config()
+    c = rf_defaults.default_config()
     c.activation = "sigmoid"
     with pytest.raises(JaxmlError, match="tanh"):
         rf.make_train(c)
-    c = rf.default_config()
+    c = rf_defaults.default_config()
     c.total_env_steps = 100
     with pytest.raises(JaxmlError, match="num_envs \\* num_steps"):
         rf.make_train(c)
-    c = rf.default_config()
+    c = rf_defaults.default_config()
     c.gamma = 1.5
     with pytest.raises(JaxmlError, match="gamma"):
         rf.make_train(c)

@@ -12,7 +12,7 @@ Reference: scikit-learn GaussianMixture (docs/references.md#clustering), run in 
 Hardware:  2-core CPU, under a minute.
 """
 
-from jaxml.classic.experiment_config import cluster_config
+from jaxml.defaults.cluster import cluster_config
 
 EXPECTED = {"metric": "log_likelihood_rel_diff", "at_most": 0.01,
             "reference": "scikit-learn GaussianMixture from the same k-means labels (docs/references.md#clustering)"}

@@ -14,7 +14,7 @@ Also:      the same-initialisation check (sklearn's Lloyd from jaxml's first see
 Hardware:  2-core CPU, well under a minute.
 """
 
-from jaxml.classic.experiment_config import cluster_config
+from jaxml.defaults.cluster import cluster_config
 
 _REF = "scikit-learn KMeans on the same standardised digits, same init scheme, seed means (docs/references.md#clustering)"
 EXPECTED = {"metric": "kmeanspp_inertia_mean_rel_diff", "at_most": 0.01, "reference": _REF,

@@ -10,7 +10,7 @@ Reference: scikit-learn SpectralClustering (docs/references.md#clustering), run 
 Hardware:  2-core CPU, under a minute (a dense 1797 x 1797 eigendecomposition).
 """
 
-from jaxml.classic.experiment_config import cluster_config
+from jaxml.defaults.cluster import cluster_config
 
 EXPECTED = {"metric": "ari_abs_diff", "at_most": 0.03,
             "reference": "scikit-learn SpectralClustering(affinity='nearest_neighbors') (docs/references.md#clustering)"}

@@ -6,6 +6,5 @@ These are not gradient-trained recipes on the supervised loop: each fit is one j
 `jaxml/methods/` and stand only on `core/` (the mesh, plots, the registry). `jaxml/methods/cluster.py`
 is the experiment wrapper that `jaxml train` calls.
 
-Importing this package imports nothing (configs import `experiment_config`, which needs only
-ml_collections).
+Importing this package imports nothing; the experiments' defaults live in `jaxml.defaults.cluster`.
 """

@@ -9,7 +9,8 @@ train what they describe.
   (the supervised image methods), `text_model_config` (the character Transformers).
 - `classify`, `distill`, `prune`, `quantize`, `nas`, `multitask`, `maml`, `gan`, `adversarial`,
   `interpret`, `lm`, `mlm`, `sequence_labeling`, `seq2seq` — `base_config()` of the method of the
-  same name in `jaxml.methods`.
+  same name in `jaxml.methods`; `cluster` — `cluster_config()` of the clustering experiments
+  (`jaxml.methods.cluster` on `jaxml.classic`).
 - `rl.dqn`, `rl.qlearning`, `rl.ppo`, `rl.reinforce`, `rl.ddpg` — `default_config()` of the agent of
   the same name in `jaxml.rl` (`rl.ddpg.default_config("td3" | "ddpg")`), and `rl.runner` —
   `with_runner_keys(config)`, the keys the RL runner adds to an agent's config.

@@ -1,5 +1,6 @@
 """`jaxml reproduce`: a plain suite run writes into its own run directory and leaves the tracked records
-alone; `--record` rewrites them; the summary table."""
+alone; `--record` rewrites them; the summary table; the quick suite is a tour with at least one experiment
+per family."""
 
 import json
 import shutil
@@ -8,11 +9,24 @@ import subprocess
 import pytest
 
 from conftest import REPO
-from jaxml import cli
+from jaxml import cli, experiments
 from jaxml.core import reproduce
 
 TINY = ["--only", "mlp_digits", "--config.steps=200", "--config.parallel.num_devices=1", "--config.log_every=50",
         "--config.eval_every=200", "--config.checkpoint_every=200"]
+
+# The tour: each family of methods and the method names that belong to it.
+FAMILIES = {
+    "supervised": ("classify",),
+    "RL": ("qlearning", "dqn", "ppo"),
+    "transformers": ("lm",),
+    "crf": ("sequence_labeling",),
+    "gan": ("gan",),
+    "compression": ("distill", "prune", "quantize"),
+    "adversarial": ("adversarial",),
+    "multitask": ("multitask",),
+    "maml": ("maml",),
+}
 
 
 def git_status(repo) -> str:
@@ -107,3 +121,15 @@ def test_summary_table_counts_and_totals():
     assert lines[4].split() == ["c", "skipped", "(see", "log)"]
     assert lines[-1] == "1/3 met; total wall time 15 s"
 
+
+def test_the_quick_suite_tours_every_family():
+    quick = experiments.suite("quick")
+    family_of = {method: family for family, methods in FAMILIES.items() for method in methods}
+    assert {i.method for i in quick} <= set(family_of), "a quick experiment's method has no family in FAMILIES"
+    for family, methods in FAMILIES.items():
+        assert [i.name for i in quick if i.method in methods], f"no quick experiment for the {family} family"
+    for method in ("qlearning", "dqn", "ppo", "distill", "prune", "quantize"):  # each of these is its own stop
+        assert [i.name for i in quick if i.method == method], f"no quick experiment of {method}"
+    for i in quick:  # each row states its target and source, and runs without the Debian data packages
+        assert i.expected.get("metric") and i.expected.get("reference"), i.name
+        assert i.dataset != "fashion_mnist", i.name

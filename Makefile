@@ -18,6 +18,9 @@ setup: $(STAMP) data
 data:
 	@bash scripts/install_data.sh
 
+# The quick suite, one small experiment per family: a summary table at the end and RESULTS.md, records,
+# plots and workdirs in a fresh runs/demo-<stamp>/ (printed last); tracked files are left alone
+# (`jaxml reproduce --suite quick --record` re-records the quick rows of RESULTS.md).
 demo: setup
 	$(VENV)/bin/jaxml reproduce --suite quick
 

@@ -143,8 +143,14 @@ def cmd_eval(args, overrides: list[str]) -> int:
 
 def cmd_reproduce(args, overrides: list[str]) -> int:
     from jaxml.core import reproduce
-    done = reproduce.run_suite(args.suite, runs_dir=Path(args.runs_dir), out=Path(args.out), overrides=overrides,
-                               only=args.only, record_only=args.record_only)
+    reproduce.select(args.suite, args.only)  # a typo in --only fails before a run directory is made
+    dest = reproduce.destination(args.suite, record=args.record or args.record_only, out=args.out,
+                                 runs_dir=args.runs_dir)
+    done, table = reproduce.reproduce(args.suite, dest, overrides=overrides, only=args.only,
+                                      record_only=args.record_only)
+    print(table, end="")
+    print(f"results: {dest.run_dir}/ (RESULTS.md, summary.txt, results/, plots/, workdirs/)" if dest.run_dir
+          else f"recorded: {dest.results_md}, {dest.results_dir}/, {dest.plots_dir}/")
     return 0 if done or not args.record_only else 1
 
 
@@ -212,14 +218,21 @@ def build_parser() -> argparse.ArgumentParser:
                     usage="jaxml eval [-h] WORKDIR [--config.KEY=VALUE ...]")
     e.add_argument("workdir", metavar="WORKDIR",
                    help="a workdir of `jaxml train` (its config.json and checkpoints); overrides apply to its config")
-    r = sub.add_parser("reproduce", help="run a suite and write RESULTS.md")
+    r = sub.add_parser("reproduce", help="run a suite: a summary table and RESULTS.md in a fresh run directory "
+                                         "(--record: rewrite the tracked RESULTS.md, docs/results, docs/plots)")
     r.add_argument("--suite", default="quick", help="quick | full")
-    r.add_argument("--runs-dir", default="runs/reproduce",
-                   help="parent of the suite's workdirs, one per experiment (default: runs/reproduce)")
-    r.add_argument("--out", default="RESULTS.md", help="the results table to write (default: RESULTS.md)")
+    r.add_argument("--record", action="store_true",
+                   help="rewrite the tracked records: RESULTS.md (or --out FILE) and the docs/results/ and "
+                        "docs/plots/ beside it")
+    r.add_argument("--runs-dir", help="the experiments' workdirs (default: OUT/workdirs; with --record "
+                                      "runs/reproduce)")
+    r.add_argument("--out", help="without --record: the run directory (default runs/demo-<stamp> for the quick "
+                                 "suite, runs/reproduce-<suite>-<stamp> otherwise); with --record: the RESULTS.md "
+                                 "to rewrite (default RESULTS.md)")
     r.add_argument("--only", nargs="*", help="run only these experiments of the suite")
     r.add_argument("--record-only", action="store_true",
-                   help="record runs already finished in RUNS_DIR/<experiment> (same config) instead of training")
+                   help="record runs already finished in RUNS_DIR/<experiment> (same config) instead of "
+                        "training; implies --record")
     b = sub.add_parser("bench", help="compile time, step time, examples/s, FLOPs, MFU")
     b.add_argument("experiment", help=EXPERIMENT_HELP)
     b.add_argument("--steps", type=_count(1, 100_000), default=20, help="timed steps after warm-up (1..100000)")

@@ -18,5 +18,5 @@ print(f"measured {tps} tokens/s; 2000 steps in ~540 s need >= {need:.0f}", file=
 if tps < need:
     sys.exit("too slow for the 600 s budget now: is the CPU busy? (or lower --config.steps and say so)")
 '
-jaxml reproduce --suite full --only gpt_kjv --runs-dir "${RUNS_DIR:-/tmp/runs_gpt_kjv}"
+jaxml reproduce --record --suite full --only gpt_kjv --runs-dir "${RUNS_DIR:-/tmp/runs_gpt_kjv}"
 cat "${RUNS_DIR:-/tmp/runs_gpt_kjv}/gpt_kjv/samples.txt"

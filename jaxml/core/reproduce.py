@@ -1,12 +1,21 @@
 """`jaxml reproduce`: run a suite, collect result.json files, write RESULTS.md and learning curves.
 
 Each finished experiment leaves a record `<results_dir>/<experiment>.json` (its result.json plus the
-command, the machine and the date); RESULTS.md is regenerated from all records, so running part of
-a suite (`--only`) updates those rows and keeps the others.
+command, the machine and the date); RESULTS.md is regenerated from all records in `results_dir`, so
+running part of a suite (`--only`) updates those rows and keeps the others.
+
+Where (`destination`): a plain suite run writes into a fresh run directory, `runs/demo-<stamp>/` for
+the quick suite and `runs/reproduce-<suite>-<stamp>/` otherwise (or `--out DIR`): `RESULTS.md`,
+`results/<experiment>.json`, `plots/<experiment>.png`, `summary.txt` and the experiments' workdirs in
+`workdirs/`; the tracked records are left alone. Only `--record` (and `--record-only`, which records
+finished runs and so implies it) rewrites the tracked records: `RESULTS.md` (or `--out FILE`), the
+`docs/results/` and `docs/plots/` beside it, with workdirs in `runs/reproduce/`. Either way the run
+ends with a summary table (experiment, metric, value, target, status, wall time) and the path written.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import logging
@@ -60,8 +69,9 @@ def render(records: list[dict[str, Any]]) -> str:
     lines = [
         "# Results",
         "",
-        "Produced by `jaxml reproduce` (each row: the run's own result.json). Regenerate a row with",
-        "`jaxml reproduce --suite full --only <experiment>`; `make demo` runs the quick suite.",
+        "Produced by `jaxml reproduce` (each row: the run's own result.json). Re-record a row here with",
+        "`jaxml reproduce --record --suite full --only <experiment>` (`--suite quick` for the quick suite's);",
+        "without `--record` (e.g. `make demo`, the quick suite) a suite run writes its own RESULTS.md under runs/.",
         "",
         "| experiment | metric | value | expected | reference | status | wall time | device | machine | date | command |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -127,19 +137,91 @@ def finished_run(name: str, config, workdir: Path) -> dict[str, Any]:
     return result
 
 
-def run_suite(suite: str, *, runs_dir: Path, out: Path, overrides: list[str], only: list[str] | None = None,
-              results_dir: Path | None = None, record_only: bool = False) -> list[dict[str, Any]]:
-    """Runs the suite's experiments (fresh workdirs), records results, regenerates `out`. With
-    `record_only`, records runs already finished in `<runs_dir>/<name>` instead of training."""
-    from jaxml.core.run import check_not_busy
-    from jaxml.experiments import load_experiment_config, run_training
+@dataclasses.dataclass(frozen=True)
+class Destination:
+    """Where a suite run writes: RESULTS.md, the records, the learning curves and the workdirs;
+    `run_dir` is the fresh directory of an unrecorded run (None when rewriting the tracked records)."""
+    results_md: Path
+    results_dir: Path
+    runs_dir: Path
+    run_dir: Path | None = None
 
+    @property
+    def plots_dir(self) -> Path:
+        return self.results_dir.parent / "plots"
+
+
+def fresh_run_dir(suite: str, root: Path = Path("runs"), now: datetime.datetime | None = None) -> Path:
+    """`<root>/demo-<stamp>` (the quick suite) or `<root>/reproduce-<suite>-<stamp>`, created; a suffix
+    -2, -3, ... when a run of the same second already took the name."""
+    stamp = (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    base = root / (f"demo-{stamp}" if suite == "quick" else f"reproduce-{suite}-{stamp}")
+    root.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        path = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise JaxmlError(f"{base}: no free run directory name (-2 .. -999 taken)")
+
+
+def destination(suite: str, *, record: bool, out: str | Path | None = None,
+                runs_dir: str | Path | None = None) -> Destination:
+    """With `record`: `out` is the RESULTS.md to rewrite (default RESULTS.md), records in its
+    docs/results/, workdirs in `runs_dir` (default runs/reproduce). Without: `out` is the run directory
+    (default a fresh `fresh_run_dir(suite)`), workdirs in `<out>/workdirs` unless `runs_dir` is given."""
+    if record:
+        results_md = Path(out or "RESULTS.md")
+        return Destination(results_md, results_md.parent / "docs" / "results", Path(runs_dir or "runs/reproduce"))
+    run_dir = Path(out) if out else fresh_run_dir(suite)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise JaxmlError(f"--out {run_dir}: without --record, --out is a directory (the run's), not a file")
+    return Destination(run_dir / "RESULTS.md", run_dir / "results", Path(runs_dir) if runs_dir else run_dir / "workdirs",
+                       run_dir)
+
+
+def select(suite: str, only: list[str] | None = None) -> list[experiments.ExperimentInfo]:
+    """The suite's experiments, or those of them named in `only` (an unknown name is an error)."""
     infos = experiments.suite(suite)
     if only:
         unknown = sorted(set(only) - {i.name for i in infos})
         if unknown:
             raise JaxmlError(f"--only {', '.join(unknown)}: not in suite {suite!r} ({', '.join(i.name for i in infos)})")
         infos = [i for i in infos if i.name in only]
+    return infos
+
+
+def summary_table(records: list[dict[str, Any]], skipped: list[str] = ()) -> str:
+    """Plain-text table: experiment, metric, value, target, status, wall s; then the total wall time."""
+    rows = [("experiment", "metric", "value", "target", "status", "wall s")]
+    for r in records:
+        e = r.get("expected", {})
+        value = r.get(e.get("metric"))
+        rows.append((r["experiment"], str(e.get("metric", "")), "—" if value is None else f"{value:.4g}",
+                     experiments.expectation_text(e, with_metric=False, ascii_only=True), r.get("status", ""),
+                     f"{r.get('wall_s', 0):.0f}"))
+    rows += [(name, "", "", "", "skipped (see log)", "") for name in skipped]
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    met = sum(r.get("status") == "met" for r in records)
+    lines.append(f"{met}/{len(records) + len(skipped)} met; total wall time "
+                 f"{sum(r.get('wall_s', 0) for r in records):.0f} s")
+    return "\n".join(lines) + "\n"
+
+
+def run_suite(suite: str, *, runs_dir: Path, out: Path, overrides: list[str], only: list[str] | None = None,
+              results_dir: Path | None = None, record_only: bool = False) -> list[dict[str, Any]]:
+    """Runs the suite's experiments (fresh workdirs in `runs_dir`), writes their records to `results_dir`
+    (default `out.parent/docs/results`) and learning curves to `results_dir.parent/plots`, regenerates
+    `out` from every record there. With `record_only`, records runs already finished in
+    `<runs_dir>/<name>` instead of training."""
+    from jaxml.core.run import check_not_busy
+    from jaxml.experiments import load_experiment_config, run_training
+
+    infos = select(suite, only)
     results_dir = results_dir or out.parent / "docs" / "results"
     plots_dir = results_dir.parent / "plots"
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -176,3 +258,17 @@ def run_suite(suite: str, *, runs_dir: Path, out: Path, overrides: list[str], on
     out.write_text(render(load_records(results_dir)))
     log.info("wrote %s (%d experiments run)", out, len(done))
     return done
+
+
+def reproduce(suite: str, dest: Destination, *, overrides: list[str], only: list[str] | None = None,
+              record_only: bool = False) -> tuple[list[dict[str, Any]], str]:
+    """`run_suite` into `dest`; returns the records and the summary table, which an unrecorded run also
+    writes to `<run_dir>/summary.txt`."""
+    names = [i.name for i in select(suite, only)]
+    done = run_suite(suite, runs_dir=dest.runs_dir, out=dest.results_md, overrides=overrides, only=only,
+                     results_dir=dest.results_dir, record_only=record_only)
+    ran = {r["experiment"] for r in done}
+    table = summary_table(done, skipped=[n for n in names if n not in ran])
+    if dest.run_dir is not None:
+        (dest.run_dir / "summary.txt").write_text(table)
+    return done, table

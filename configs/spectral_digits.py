@@ -14,7 +14,7 @@ from jaxml.defaults.cluster import cluster_config
 
 EXPECTED = {"metric": "ari_abs_diff", "at_most": 0.03,
             "reference": "scikit-learn SpectralClustering(affinity='nearest_neighbors') (docs/references.md#clustering)"}
-SUITES = ("full",)
+SUITES = ("quick", "full")  # 27 s on the shared 2-core CPU
 
 
 def get_config():

@@ -75,9 +75,12 @@ SHORTENINGS = (
     Shortening(r"jaxml train cnn_fashion --workdir runs/cnn", ("--config.steps=4", *CNN_STEPS),
                ("runs/cnn/config_history/*",), FASHION),  # resumed with a changed config: the old one kept
     Shortening(r"jaxml eval runs/cnn", (), (), FASHION),
-    Shortening(r"jaxml reproduce --suite quick",
-               ("--only", "mlp_digits", "--runs-dir", "{sandbox}/runs/reproduce", "--out", "{sandbox}/RESULTS.md",
-                *MLP_STEPS), ("RESULTS.md", "docs/results/mlp_digits.json", "docs/plots/mlp_digits.png")),
+    Shortening(r"jaxml show \S+"),
+    Shortening(r"jaxml reproduce --suite quick", ("--only", "mlp_digits", "--out", "{sandbox}/demo", *MLP_STEPS),
+               ("demo/RESULTS.md", "demo/summary.txt", "demo/results/mlp_digits.json")),
+    Shortening(r"jaxml reproduce --record --suite full --only mlp_digits",
+               ("--runs-dir", "{sandbox}/runs/reproduce", "--out", "{sandbox}/RESULTS.md", *MLP_STEPS),
+               ("RESULTS.md", "docs/results/mlp_digits.json", "docs/plots/mlp_digits.png")),
     Shortening(r"jaxml bench cnn_fashion .*",  # the resumed run's model and steps: its programs are cached
                ("--steps", "2", "--warmup", "1", "--trace", "{sandbox}/trace", "--config.steps=4", *CNN_STEPS),
                ("trace/**/*.xplane.pb",), FASHION),

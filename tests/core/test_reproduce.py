@@ -26,6 +26,7 @@ FAMILIES = {
     "adversarial": ("adversarial",),
     "multitask": ("multitask",),
     "maml": ("maml",),
+    "clustering": ("cluster",),
 }
 
 

@@ -71,13 +71,21 @@ def digits_split(test_fraction: float, seed: int) -> Split:
     return Split(x_train, y[train_idx].astype(np.int32), x_test, y[test_idx].astype(np.int32))
 
 
-def resolve_gamma(gamma: Any, x_train: np.ndarray) -> float:
+def parse_gamma(value: Any) -> str | float:
+    """config.kernel_gamma as "scale" or a number > 0 (an override of the "scale" default arrives as a
+    string: "0.5" is the number 0.5)."""
+    if isinstance(value, str) and value != "scale":
+        try:
+            value = float(value)
+        except ValueError:
+            raise JaxmlError(f"config.kernel_gamma={value!r} is not valid; use \"scale\" or a number > 0") from None
+    return value if value == "scale" else svm.check_positive(value, "config.kernel_gamma")
+
+
+def resolve_gamma(value: Any, x_train: np.ndarray) -> float:
     """"scale" -> 1 / (n_features * X_train.var()) (sklearn's SVC default); a number > 0 as it is."""
-    if isinstance(gamma, str):
-        if gamma != "scale":
-            raise JaxmlError(f"config.kernel_gamma={gamma!r} is not valid; use \"scale\" or a number > 0")
-        return float(1.0 / (x_train.shape[1] * x_train.var()))
-    return svm.check_positive(gamma, "config.kernel_gamma")
+    gamma = parse_gamma(value)
+    return float(1.0 / (x_train.shape[1] * x_train.var())) if gamma == "scale" else gamma
 
 
 def objective_sum(weights: jax.Array, x_aug: jax.Array, targets: jax.Array, C: float) -> float:
@@ -138,7 +146,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         raise JaxmlError(f"config.kernels=() is empty; choose from {', '.join(svm.KERNELS)}")
     for name in config.kernels:
         choose(svm.KERNELS, name, "config.kernels")
-    gamma = 1.0 if isinstance(config.kernel_gamma, str) else config.kernel_gamma  # "scale" is checked with the data
+    gamma = parse_gamma(config.kernel_gamma)
+    gamma = 1.0 if gamma == "scale" else gamma  # "scale" is resolved with the data
     for name in config.kernels:
         svm.check_args(name, config.C, gamma, config.num_features, config.tol, config.max_iter, prefix="config.",
                        gamma_key="kernel_gamma")

@@ -24,7 +24,8 @@ class of the largest decision value.
 Kernels are feature maps in `KERNELS`: "linear" (the identity) and "rbf", random Fourier features
 (Rahimi & Recht 2007) for k(x, x') = exp(-gamma ||x - x'||^2): z(x) = sqrt(2 / D) cos(W^T x + b), with
 W's entries ~ N(0, 2 gamma) and b ~ U[0, 2 pi], so that E[z(x)^T z(x')] = k(x, x') and the error of
-the D-feature estimate shrinks like 1 / sqrt(D).
+the D-feature estimate shrinks like 1 / sqrt(D); and "nystroem", the same kernel through Nystroem
+features on D training points.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ import optax
 from jaxml.core.config import check_int, check_number
 from jaxml.core.registry import choose
 from jaxml.errors import JaxmlError
+
+HIGHEST = jax.lax.Precision.HIGHEST  # full-precision products (TF32 on a GPU would move the solution)
 
 
 class LinearSVM(NamedTuple):
@@ -58,7 +61,7 @@ def augment(x: jax.Array, fit_intercept: bool, intercept_scaling: float) -> jax.
 
 def objective(w: jax.Array, x_aug: jax.Array, y: jax.Array, C: float) -> jax.Array:
     """f(w) = 0.5 ||w||^2 + C sum_i max(0, 1 - y_i w^T x~_i)^2 for one binary problem (y in {-1, +1})."""
-    slack = jnp.maximum(1.0 - y * (x_aug @ w), 0.0)
+    slack = jnp.maximum(1.0 - y * jnp.dot(x_aug, w, precision=HIGHEST), 0.0)
     return 0.5 * jnp.vdot(w, w) + C * jnp.sum(slack * slack)
 
 
@@ -111,7 +114,7 @@ def fit(x: jax.Array, labels: jax.Array, num_classes: int, C: float = 1.0, *, to
 
 def decision_function(model: LinearSVM, x: jax.Array) -> jax.Array:
     """[n, K] decision values w_k^T x + b_k."""
-    return x @ model.coef.T + model.intercept
+    return jnp.dot(x, model.coef.T, precision=HIGHEST) + model.intercept
 
 
 def predict(model: LinearSVM, x: jax.Array) -> jax.Array:
@@ -143,24 +146,59 @@ def random_fourier_features(key: jax.Array, num_inputs: int, num_features: int, 
 def rff_transform(features: RandomFourierFeatures, x: jax.Array) -> jax.Array:
     """z(x) = sqrt(2 / D) cos(W^T x + b): [n, D]."""
     d = features.offsets.shape[0]
-    return jnp.sqrt(jnp.asarray(2.0 / d, x.dtype)) * jnp.cos(x @ features.weights + features.offsets)
+    return jnp.sqrt(jnp.asarray(2.0 / d, x.dtype)) * jnp.cos(jnp.dot(x, features.weights, precision=HIGHEST)
+                                                              + features.offsets)
 
 
 def rbf_kernel(x: jax.Array, x2: jax.Array, gamma: float) -> jax.Array:
     """The exact kernel exp(-gamma ||x - x'||^2): [n, m]."""
-    sq = jnp.sum(x * x, 1)[:, None] + jnp.sum(x2 * x2, 1)[None, :] - 2.0 * x @ x2.T
+    sq = jnp.sum(x * x, 1)[:, None] + jnp.sum(x2 * x2, 1)[None, :] - 2.0 * jnp.dot(x, x2.T, precision=HIGHEST)
     return jnp.exp(-gamma * jnp.maximum(sq, 0.0))
 
 
+def rff_map(key: jax.Array, x_train: jax.Array, *, num_features: int, gamma: float,
+            dtype: Any) -> RandomFourierFeatures:
+    return random_fourier_features(key, x_train.shape[1], num_features, gamma, dtype)
+
+
+class Nystroem(NamedTuple):
+    landmarks: jax.Array   # [m, d] training points
+    normaliser: jax.Array  # [m, m] K_mm^(-1/2) (pseudo-inverse square root)
+    gamma: jax.Array
+
+
+def nystroem(key: jax.Array, x_train: jax.Array, *, num_features: int, gamma: float, dtype: Any) -> Nystroem:
+    """Nystroem features (Williams & Seeger 2001) of the RBF kernel on `num_features` training points
+    drawn without replacement: z(x) = k(x, L) K_LL^(-1/2), so that z(x)^T z(x') is the kernel
+    projected on the landmarks' span (exact on the landmarks themselves). Eigenvalues of K_LL below
+    1e-12 times the largest are dropped (a pseudo-inverse)."""
+    idx = jax.random.choice(key, x_train.shape[0], (num_features,), replace=False)
+    landmarks = jnp.asarray(x_train[idx], dtype)
+    gamma = jnp.asarray(gamma, dtype)
+    evals, evecs = jnp.linalg.eigh(rbf_kernel(landmarks, landmarks, gamma))
+    keep = evals > 1e-12 * evals[-1]
+    inv_sqrt = jnp.where(keep, 1.0 / jnp.sqrt(jnp.where(keep, evals, 1.0)), 0.0)
+    return Nystroem(landmarks, jnp.dot(evecs * inv_sqrt, evecs.T, precision=HIGHEST), gamma)
+
+
+def nystroem_transform(features: Nystroem, x: jax.Array) -> jax.Array:
+    return jnp.dot(rbf_kernel(x, features.landmarks, features.gamma), features.normaliser, precision=HIGHEST)
+
+
 class Kernel(NamedTuple):
-    """A feature map: make(key, num_inputs, *, num_features, gamma, dtype) -> params; apply(params, x)."""
+    """A feature map: make(key, x_train, *, num_features, gamma, dtype) -> params; apply(params, x).
+    `uses_gamma`: it is an RBF approximation; `landmarks`: its features are training points, so
+    num_features <= the number of training points."""
     make: Callable[..., Any]
     apply: Callable[[Any, jax.Array], jax.Array]
+    uses_gamma: bool = True
+    landmarks: bool = False
 
 
 KERNELS: dict[str, Kernel] = {
-    "linear": Kernel(make=lambda key, num_inputs, **settings: None, apply=lambda params, x: x),
-    "rbf": Kernel(make=random_fourier_features, apply=rff_transform),
+    "linear": Kernel(make=lambda key, x_train, **settings: None, apply=lambda params, x: x, uses_gamma=False),
+    "rbf": Kernel(make=rff_map, apply=rff_transform),
+    "nystroem": Kernel(make=nystroem, apply=nystroem_transform, landmarks=True),
 }
 
 
@@ -172,13 +210,17 @@ def check_positive(value: Any, name: str) -> float:
 
 
 def check_args(kernel: str, C: Any, gamma: Any, num_features: Any, tol: Any, max_iter: Any,
-               prefix: str = "", gamma_key: str = "gamma") -> Kernel:
-    """The chosen kernel; a bad value is one JaxmlError naming `prefix + key` (gamma's key: `gamma_key`)."""
+               prefix: str = "", gamma_key: str = "gamma", num_points: int | None = None) -> Kernel:
+    """The chosen kernel; a bad value is one JaxmlError naming `prefix + key` (gamma's key: `gamma_key`).
+    `num_points`: the training points, which bound a landmark kernel's num_features."""
     chosen = choose(KERNELS, kernel, f"{prefix}kernel")
     check_positive(C, f"{prefix}C")
     check_positive(tol, f"{prefix}tol")
     check_int(max_iter, f"{prefix}max_iter", 1)
-    if chosen is KERNELS["rbf"]:
+    if chosen.uses_gamma:
         check_positive(gamma, f"{prefix}{gamma_key}")
         check_int(num_features, f"{prefix}num_features", 1)
+    if chosen.landmarks and num_points is not None and num_features > num_points:
+        raise JaxmlError(f"{prefix}num_features={num_features} must be <= the number of training points "
+                         f"({num_points}) for kernel {kernel!r}")
     return chosen

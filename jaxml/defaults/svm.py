@@ -14,12 +14,12 @@ def svm_config() -> ml_collections.ConfigDict:
     c.dataset = "digits"
     c.seed = 0            # the split's permutation and the random features' draw
     c.test_fraction = 0.25
-    c.kernels = ("linear", "rbf")  # each fitted and compared with its scikit-learn reference
+    c.kernels = ("linear", "rbf")  # each fitted and compared with its scikit-learn reference; or "nystroem"
     c.C = 1.0
     # the rbf kernel's gamma ("gamma" is a discount factor wherever it appears in a config): a number > 0,
     # or "scale" = 1 / (n_features * X_train.var()), sklearn SVC's default
     c.kernel_gamma = "scale"
-    c.num_features = 2000  # random Fourier features of the rbf kernel
+    c.num_features = 2000  # random Fourier features of the rbf kernel (Nystroem: landmarks, <= n_train)
     c.fit_intercept = True
     c.intercept_scaling = 1.0  # the constant feature, as LinearSVC's (its weight is regularised)
     c.tol = 1e-8          # stop at ||grad f|| <= tol * ||grad f(0)||

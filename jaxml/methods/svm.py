@@ -9,12 +9,12 @@ gamma ("scale": 1 / (n_features * X_train.var()), as sklearn's SVC) and, per ker
 its test accuracy and objective f (summed over the one-vs-rest problems).
 
 With `config.reference` (`svm_reference.py`):
-- `LinearSVC` on the same features (the raw points for "linear", the same random Fourier features for
-  "rbf"), same C, loss and intercept: its weights are scored by jaxml's f in float64
+- `LinearSVC` on the same features (the raw points for "linear", the same random Fourier / Nystroem
+  features for "rbf" / "nystroem"), same C, loss and intercept: its weights are scored by jaxml's f in float64
   (`<kernel>_objective_excess` = (f_jaxml - f_sklearn) / f_sklearn, <= 0 when jaxml's solution is the
   better one) and their decision values compared (`<kernel>_decision_max_abs_diff`);
 - the accuracy target's reference: `LinearSVC` on the raw points for "linear" and `SVC(kernel="rbf")`,
-  the exact kernel, same C and gamma, for "rbf" (`sklearn_<kernel>_accuracy`,
+  the exact kernel, same C and gamma, for the RBF approximations (`sklearn_<kernel>_accuracy`,
   `<kernel>_accuracy_abs_diff`).
 """
 
@@ -101,7 +101,7 @@ def run_kernel(config: ml_collections.ConfigDict, name: str, split: Split, gamma
     C, fit_intercept, scaling = float(config.C), bool(config.fit_intercept), float(config.intercept_scaling)
     dtype = jnp.float64 if config.float64 else jnp.float32
     key = jax.random.fold_in(jax.random.key(int(config.seed)), list(svm.KERNELS).index(name))
-    params = kernel.make(key, split.x_train.shape[1], num_features=int(config.num_features), gamma=gamma,
+    params = kernel.make(key, jnp.asarray(split.x_train, dtype), num_features=int(config.num_features), gamma=gamma,
                          dtype=dtype)
     z_train = kernel.apply(params, jnp.asarray(split.x_train, dtype))
     z_test = kernel.apply(params, jnp.asarray(split.x_test, dtype))
@@ -125,23 +125,20 @@ def run_kernel(config: ml_collections.ConfigDict, name: str, split: Split, gamma
     out[f"sklearn_{name}_objective"] = ref_objective
     out[f"{name}_objective_excess"] = (objective - ref_objective) / ref_objective
     out[f"{name}_decision_max_abs_diff"] = float(np.abs(x_test_aug @ (ours_w - same["weights"]).T).max())
-    if kernel is svm.KERNELS["linear"]:
+    if not kernel.uses_gamma:  # linear: the target is LinearSVC on the raw points
         target = same["accuracy"]
     else:
         out[f"sklearn_{name}_features_linear_svc_accuracy"] = same["accuracy"]
         exact = reference.rbf_svc(split.x_train, split.y_train, split.x_test, split.y_test, C, gamma)
         target = exact["accuracy"]
-        out["sklearn_rbf_n_support"] = exact["n_support"]
+        out[f"sklearn_{name}_n_support"] = exact["n_support"]
     out[f"sklearn_{name}_accuracy"] = target
     out[f"{name}_accuracy_abs_diff"] = abs(accuracy - target)
     return out
 
 
-def check_config(config: ml_collections.ConfigDict) -> None:
-    """One JaxmlError naming the key for a bad value."""
-    if config.dataset != "digits":
-        raise JaxmlError(f"config.dataset={config.dataset!r} is not valid; choose one of digits")
-    check_number(config.test_fraction, "config.test_fraction", 0.01, 0.99)
+def check_config(config: ml_collections.ConfigDict, num_train: int) -> None:
+    """One JaxmlError naming the key for a bad value (num_train: the training points)."""
     if not config.kernels:
         raise JaxmlError(f"config.kernels=() is empty; choose from {', '.join(svm.KERNELS)}")
     for name in config.kernels:
@@ -150,14 +147,17 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     gamma = 1.0 if gamma == "scale" else gamma  # "scale" is resolved with the data
     for name in config.kernels:
         svm.check_args(name, config.C, gamma, config.num_features, config.tol, config.max_iter, prefix="config.",
-                       gamma_key="kernel_gamma")
+                       gamma_key="kernel_gamma", num_points=num_train)
     svm.check_positive(config.intercept_scaling, "config.intercept_scaling")
     check_int(config.memory_size, "config.memory_size", 1)
 
 
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
-    check_config(config)
+    if config.dataset != "digits":
+        raise JaxmlError(f"config.dataset={config.dataset!r} is not valid; choose one of digits")
+    check_number(config.test_fraction, "config.test_fraction", 0.01, 0.99)
     split = digits_split(float(config.test_fraction), int(config.seed))
+    check_config(config, len(split.y_train))
     gamma = resolve_gamma(config.kernel_gamma, split.x_train)
     num_classes = int(split.y_train.max()) + 1
     out: dict[str, Any] = {"n_train": len(split.y_train), "n_test": len(split.y_test), "C": float(config.C),

@@ -143,10 +143,24 @@ def test_rff_weights_have_the_rbf_spectral_density():
 
 def test_kernels_are_registry_values():
     x = jnp.ones((3, 4))
-    assert svm.KERNELS["linear"].apply(svm.KERNELS["linear"].make(jax.random.key(0), 4, num_features=8, gamma=1.0,
-                                                                  dtype=jnp.float32), x) is x
-    rbf = svm.KERNELS["rbf"]
-    assert rbf.apply(rbf.make(jax.random.key(0), 4, num_features=8, gamma=1.0, dtype=jnp.float32), x).shape == (3, 8)
+    make = lambda name: svm.KERNELS[name].make(jax.random.key(0), x, num_features=2, gamma=1.0, dtype=jnp.float32)
+    assert svm.KERNELS["linear"].apply(make("linear"), x) is x
+    assert svm.KERNELS["rbf"].apply(make("rbf"), x).shape == (3, 2)
+    assert svm.KERNELS["nystroem"].apply(make("nystroem"), x).shape == (3, 2)
+
+
+def test_nystroem_is_exact_on_its_landmarks_and_improves_with_more():
+    with jax.enable_x64(True):
+        x = jnp.asarray(np.random.default_rng(1).normal(size=(80, 5)))
+        gamma = 0.1
+        exact = svm.rbf_kernel(x, x, gamma)
+        every = svm.nystroem(jax.random.key(0), x, num_features=80, gamma=gamma, dtype=jnp.float64)
+        z = svm.nystroem_transform(every, x)
+        np.testing.assert_allclose(np.asarray(z @ z.T), np.asarray(exact), atol=1e-6)
+        errors = [float(jnp.mean(jnp.abs(z @ z.T - exact))) for z in (
+            svm.nystroem_transform(svm.nystroem(jax.random.key(0), x, num_features=m, gamma=gamma,
+                                                dtype=jnp.float64), x) for m in (5, 20, 60))]
+        assert errors[0] > errors[1] > errors[2], errors
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -155,12 +169,13 @@ def test_kernels_are_registry_values():
     (dict(C=-1.0), "C must be > 0"),
     (dict(gamma=0.0), "gamma must be > 0"),
     (dict(num_features=0), "num_features must be an int >= 1"),
+    (dict(kernel="nystroem", num_features=11), "num_features=11 must be <= the number of training points (10) for kernel 'nystroem'"),
     (dict(tol=0.0), "tol must be > 0"),
     (dict(max_iter=0), "max_iter must be an int >= 1"),
 ])
 def test_check_args_names_the_key(args, needle):
     from jaxml.errors import JaxmlError
 
-    kwargs = dict(kernel="rbf", C=1.0, gamma=0.1, num_features=10, tol=1e-6, max_iter=10) | args
+    kwargs = dict(kernel="rbf", C=1.0, gamma=0.1, num_features=10, tol=1e-6, max_iter=10, num_points=10) | args
     with pytest.raises(JaxmlError, match="svm." + needle.replace("(", r"\(").replace(")", r"\)")):
         svm.check_args(prefix="svm.", **kwargs)

@@ -1,6 +1,6 @@
 """The SVM experiment: bad config values are one error line naming the key, the config file imports no
-jax, the split is stratified and fixed, and a small end-to-end run of svm_digits (200 random features)
-records jaxml's numbers beside scikit-learn's LinearSVC and SVC."""
+jax, the split is stratified and fixed, and a small end-to-end run of svm_digits (200 random Fourier /
+Nystroem features) records jaxml's numbers beside scikit-learn's LinearSVC and SVC."""
 
 import json
 import subprocess
@@ -30,7 +30,9 @@ def one_error_line(capsys):
     ("--config.kernel_gamma=auto", "config.kernel_gamma='auto' is not valid; use \"scale\" or a number > 0"),
     ("--config.kernel_gamma=-2", "config.kernel_gamma must be > 0, got -2.0"),
     ("--config.num_features=0", "config.num_features must be an int >= 1"),
-    ("--config.kernels=linear,poly", "config.kernels='poly' is not valid; choose one of linear, rbf"),
+    ("--config.kernels=linear,poly", "config.kernels='poly' is not valid; choose one of linear, rbf, nystroem"),
+    ("--config.kernels=nystroem",
+     "config.num_features=2000 must be <= the number of training points (1347) for kernel 'nystroem'"),
     ("--config.tol=-1e-3", "config.tol must be > 0"),
     ("--config.test_fraction=1.5", "config.test_fraction must be in [0.01, 0.99]"),
 ])
@@ -65,12 +67,13 @@ def test_split_is_stratified_fixed_and_standardised_on_train():
 
 def test_svm_experiment_end_to_end(tmp_path):
     workdir = tmp_path / "svm"
-    assert cli.main(["train", "svm_digits", "--workdir", str(workdir), "--config.num_features=200"]) == 0
+    assert cli.main(["train", "svm_digits", "--workdir", str(workdir), "--config.num_features=200",
+                     "--config.kernels=linear,rbf,nystroem"]) == 0
     result = json.loads((workdir / "result.json").read_text())
     assert result["n_train"] == 1347 and result["n_test"] == 450 and result["float64"] is True
     # "scale": 1 / (64 * var), var = 61 / 64 once standardised (61 of the 64 pixels vary in the training set)
     assert result["gamma"] == pytest.approx(1 / 61, rel=1e-12)
-    for kernel in ("linear", "rbf"):
+    for kernel in ("linear", "rbf", "nystroem"):
         for metric in ("accuracy", "objective"):
             assert f"sklearn_{kernel}_{metric}" in result and f"{kernel}_{metric}" in result
         # jaxml's solution is at least as good as LinearSVC's (tol 1e-4) on the same features, by jaxml's f
@@ -78,6 +81,7 @@ def test_svm_experiment_end_to_end(tmp_path):
         assert result[f"{kernel}_grad_ratio_max"] <= 1e-8
     assert result["linear_accuracy_abs_diff"] <= 0.01
     assert result["sklearn_rbf_accuracy"] > 0.97 and result["rbf_accuracy"] > 0.9  # D = 200 only
+    assert result["sklearn_nystroem_accuracy"] == result["sklearn_rbf_accuracy"] and result["nystroem_accuracy"] > 0.95
     assert result["rbf_accuracy"] == pytest.approx(result["sklearn_rbf_features_linear_svc_accuracy"], abs=0.005)
 
 

@@ -14,29 +14,44 @@ benign cases are the inliers and `config.num_outliers` malignant ones, chosen by
 `np.random.default_rng(config.outlier_seed).choice(malignant indices, num_outliers, replace=False)`,
 the outliers (label 1), in the data's order. The raw features are used: an isolation forest draws
 each threshold uniformly in a node's range of one feature, so a per-feature affine rescaling
-(standardisation) changes nothing but rounding.
+(standardisation) changes nothing but rounding. The forests are fitted on all points and score them.
+
+fraud: `jaxml.data.fraud`'s generated transactions (`config.fraud`: size, fraud rate, data seed),
+split at random into a training part (the forests' fit, unsupervised: frauds included) and a test
+part of `config.fraud.test_fraction` that every detector scores. With a `config.autoencoder` group,
+the reconstruction-error autoencoder (`anomaly_autoencoder.py`), trained on the normal-labelled
+training points only, is reported beside the forests (`autoencoder_*`, same seeds).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import jax
 import ml_collections
 import numpy as np
 
 from jaxml.classic import iforest, ranking_metrics
+from jaxml.core.config import check_number
 from jaxml.core.config import check_int
 from jaxml.core.registry import choose
 from jaxml.errors import JaxmlError
-from jaxml.methods import anomaly_reference as reference
+from jaxml.data import fraud as fraud_data
+from jaxml.methods import anomaly_autoencoder, anomaly_reference as reference
 
 METRICS = {"roc_auc": ranking_metrics.roc_auc, "average_precision": ranking_metrics.average_precision}
 
 
-def breast_cancer(config: ml_collections.ConfigDict) -> tuple[np.ndarray, np.ndarray]:
-    """(x [357 + num_outliers, 30] float64, labels: 1 for the malignant outliers)."""
+class Data(NamedTuple):
+    train_x: np.ndarray  # [n_train, d] float64: what the detectors are fitted on
+    train_y: np.ndarray  # [n_train] int32, 1 = outlier (used only to keep the autoencoder's normal points)
+    test_x: np.ndarray   # [n_test, d]: what they score
+    test_y: np.ndarray   # [n_test]
+
+
+def breast_cancer(config: ml_collections.ConfigDict) -> Data:
+    """357 benign + num_outliers malignant cases (label 1), fitted and scored as one set."""
     from sklearn.datasets import load_breast_cancer
 
     x, y = load_breast_cancer(return_X_y=True)  # y: 0 malignant, 1 benign
@@ -47,13 +62,27 @@ def breast_cancer(config: ml_collections.ConfigDict) -> tuple[np.ndarray, np.nda
     check_int(config.outlier_seed, "config.outlier_seed", 0)
     chosen = np.random.default_rng(int(config.outlier_seed)).choice(malignant, num, replace=False)
     keep = np.sort(np.concatenate([np.flatnonzero(y == 1), chosen]))
-    return x[keep], (y[keep] == 0).astype(np.int32)
+    x, labels = x[keep], (y[keep] == 0).astype(np.int32)
+    return Data(x, labels, x, labels)
 
 
-# dataset name -> loader(config) -> (x [n, d], labels [n] with 1 = outlier)
-DATASETS: dict[str, Callable[[ml_collections.ConfigDict], tuple[np.ndarray, np.ndarray]]] = {
-    "breast_cancer": breast_cancer,
-}
+def fraud(config: ml_collections.ConfigDict) -> Data:
+    """The generated transactions, split at random (data_seed) into training and test parts."""
+    c = config.fraud
+    n = check_int(c.num_transactions, "config.fraud.num_transactions", 100)
+    rate = check_number(c.fraud_rate, "config.fraud.fraud_rate", 0.0, 0.5)
+    test_fraction = check_number(c.test_fraction, "config.fraud.test_fraction", 0.05, 0.95)
+    if round(n * rate) < 1:
+        raise JaxmlError(f"config.fraud.fraud_rate={rate} gives no fraud case in {n} transactions")
+    seed = check_int(c.data_seed, "config.fraud.data_seed", 0)
+    x, y = fraud_data.transactions(n, rate, seed)
+    order = np.random.default_rng(seed + 1).permutation(n)
+    test, train = order[:int(round(n * test_fraction))], order[int(round(n * test_fraction)):]
+    return Data(x[train], y[train], x[test], y[test])
+
+
+# dataset name -> loader(config) -> Data
+DATASETS: dict[str, Callable[[ml_collections.ConfigDict], Data]] = {"breast_cancer": breast_cancer, "fraud": fraud}
 
 
 def summary(prefix: str, runs: list[dict[str, float]]) -> dict[str, Any]:
@@ -76,29 +105,47 @@ def check_config(config: ml_collections.ConfigDict, n: int) -> None:
     check_int(config.seed, "config.seed", 0)
     check_int(config.num_seeds, "config.num_seeds", 1)
     iforest.check_args(n, config.iforest.n_trees, config.iforest.subsample, prefix="config.iforest.")
+    if "autoencoder" in config:
+        c = config.autoencoder
+        if not c.hidden:
+            raise JaxmlError("config.autoencoder.hidden=() is empty; give the layer widths, e.g. (16, 3, 16)")
+        for width in c.hidden:
+            check_int(width, "config.autoencoder.hidden", 1)
+        check_int(c.steps, "config.autoencoder.steps", 1)
+        check_int(c.batch_size, "config.autoencoder.batch_size", 1)
+        check_number(c.learning_rate, "config.autoencoder.learning_rate", 0.0)
 
 
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
-    x, labels = choose(DATASETS, config.dataset, "config.dataset")(config)
-    check_config(config, len(x))
+    data = choose(DATASETS, config.dataset, "config.dataset")(config)
+    check_config(config, len(data.train_x))
     c = config.iforest
     seeds = [int(config.seed) + i for i in range(int(config.num_seeds))]
-    points = jax.numpy.asarray(x, jax.numpy.float32)
-    scores = [iforest.score(iforest.fit(jax.random.key(s), points, int(c.n_trees), int(c.subsample)), points)
+    fit_x = jax.numpy.asarray(data.train_x, jax.numpy.float32)
+    test_x = jax.numpy.asarray(data.test_x, jax.numpy.float32)
+    scores = [iforest.score(iforest.fit(jax.random.key(s), fit_x, int(c.n_trees), int(c.subsample)), test_x)
               for s in seeds]
-    runs = [jax_metrics(labels, s) for s in scores]
-    out: dict[str, Any] = {"dataset": config.dataset, "num_points": len(x), "num_outliers": int(labels.sum()),
+    runs = [jax_metrics(data.test_y, s) for s in scores]
+    out: dict[str, Any] = {"dataset": config.dataset, "num_points": len(data.test_x) + (
+                               0 if data.test_x is data.train_x else len(data.train_x)),
+                           "num_fit": len(data.train_x), "num_scored": len(data.test_x),
+                           "num_outliers": int(data.test_y.sum()),
                            "n_trees": int(c.n_trees), "subsample": int(c.subsample),
                            "max_depth": iforest.max_depth(int(c.subsample)), "seeds": seeds,
                            "score_min": float(min(np.min(s) for s in scores)),
                            "score_max": float(max(np.max(s) for s in scores)),
                            **summary("", runs)}
+    if "autoencoder" in config:
+        a = config.autoencoder
+        errors = anomaly_autoencoder.fit_and_score(seeds, data.train_x[data.train_y == 0], data.test_x, a.hidden,
+                                                   int(a.steps), int(a.batch_size), float(a.learning_rate))
+        out.update(summary("autoencoder_", [jax_metrics(data.test_y, e) for e in errors]))
     if not config.reference:
         return out
-    checks = [reference.ranking_scores(labels, np.asarray(s, np.float64)) for s in scores]
+    checks = [reference.ranking_scores(data.test_y, np.asarray(s, np.float64)) for s in scores]
     out["metrics_check_max_abs_diff"] = max(abs(r[m] - ch[m]) for r, ch in zip(runs, checks) for m in r)
-    theirs = [jax_metrics(labels, s) for s in reference.iforest_scores(x, int(c.n_trees), int(c.subsample), seeds)]
-    out.update(summary("sklearn_", theirs))
+    theirs = reference.iforest_scores(data.train_x, data.test_x, int(c.n_trees), int(c.subsample), seeds)
+    out.update(summary("sklearn_", [jax_metrics(data.test_y, s) for s in theirs]))
     for metric in METRICS:
         out[f"{metric}_mean_abs_diff"] = abs(out[f"{metric}_mean"] - out[f"sklearn_{metric}_mean"])
     return out

@@ -9,13 +9,14 @@ from typing import Sequence
 import numpy as np
 
 
-def iforest_scores(x: np.ndarray, n_trees: int, subsample: int, seeds: Sequence[int]) -> list[np.ndarray]:
-    """`IsolationForest(n_estimators, max_samples).fit(x)` once per random_state in `seeds`; the
-    anomaly scores of x (minus `score_samples`: higher = more anomalous, in (0, 1])."""
+def iforest_scores(fit_x: np.ndarray, test_x: np.ndarray, n_trees: int, subsample: int,
+                   seeds: Sequence[int]) -> list[np.ndarray]:
+    """`IsolationForest(n_estimators, max_samples).fit(fit_x)` once per random_state in `seeds`; the
+    anomaly scores of test_x (minus `score_samples`: higher = more anomalous, in (0, 1])."""
     from sklearn.ensemble import IsolationForest
 
-    return [-IsolationForest(n_estimators=n_trees, max_samples=subsample, random_state=int(s)).fit(x).score_samples(x)
-            for s in seeds]
+    forests = (IsolationForest(n_estimators=n_trees, max_samples=subsample, random_state=int(s)) for s in seeds)
+    return [-forest.fit(fit_x).score_samples(test_x) for forest in forests]
 
 
 def ranking_scores(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:

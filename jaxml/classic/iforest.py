@@ -76,8 +76,7 @@ def _grow(key: jax.Array, x: jax.Array, depth: int):
     """One tree on the points x [psi, d]: (feature, threshold, split, size), each [nodes]."""
     psi, d = x.shape
     nodes = num_nodes(depth)
-    ids = jnp.arange(nodes)
-    level_of = jnp.floor(jnp.log2(ids + 1.0)).astype(jnp.int32)
+    level_of = jnp.asarray([(i + 1).bit_length() - 1 for i in range(nodes)], jnp.int32)  # node i's depth
     feature = jnp.zeros(nodes, jnp.int32)
     threshold = jnp.zeros(nodes, x.dtype)
     split = jnp.zeros(nodes, bool)

@@ -10,7 +10,8 @@ def test_transactions_shape_rate_and_determinism():
     x, y = fraud.transactions(5000, 0.01, seed=3)
     assert x.shape == (5000, len(fraud.FEATURES)) and y.dtype == np.int32 and y.sum() == 50
     x2, y2 = fraud.transactions(5000, 0.01, seed=3)
-    np.testing.assert_array_equal(x, x2) and np.testing.assert_array_equal(y, y2)
+    np.testing.assert_array_equal(x, x2)
+    np.testing.assert_array_equal(y, y2)
     assert not np.array_equal(fraud.transactions(5000, 0.01, seed=4)[0], x)
     hour = x[:, fraud.FEATURES.index("hour")]
     assert hour.min() >= 0 and hour.max() < 24 and np.all(x[:, 0] > 0)

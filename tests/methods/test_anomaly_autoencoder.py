@@ -25,4 +25,5 @@ def test_points_off_the_normal_manifold_reconstruct_worse():
 
 def test_standardiser_keeps_constant_columns():
     mean, std = anomaly_autoencoder.standardiser(np.array([[1.0, 5.0], [3.0, 5.0]]))
-    np.testing.assert_array_equal(mean, [2.0, 5.0]) and np.testing.assert_array_equal(std, [1.0, 1.0])
+    np.testing.assert_array_equal(mean, [2.0, 5.0])
+    np.testing.assert_array_equal(std, [1.0, 1.0])

@@ -37,6 +37,7 @@ METHODS: dict[str, str] = {
     "sequence_labeling": "jaxml.methods.sequence_labeling", "seq2seq": "jaxml.methods.seq2seq",
     **{agent: "jaxml.rl.runner" for agent in ("dqn", "qlearning", "reinforce", "ppo", "ddpg", "td3")},
     "cluster": "jaxml.methods.cluster",
+    "anomaly": "jaxml.methods.anomaly",
     "svm": "jaxml.methods.svm",
 }
 SUITES = ("quick", "full")

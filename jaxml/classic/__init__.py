@@ -1,10 +1,14 @@
 """Classic learners: clustering (k-means, mini-batch k-means, Gaussian mixtures by EM, spectral
-clustering), their metrics and choosing k.
+clustering), their metrics and choosing k; anomaly detection (the isolation forest, `iforest.py`) and
+ranking metrics (ROC-AUC, average precision); support vector machines (`svm.py`: linear, and the RBF
+kernel through random Fourier or Nystroem features, solved by optax's L-BFGS).
 
 These are not gradient-trained recipes on the supervised loop: each fit is one jitted function of
 (key, points) with its own fixed-point iteration (`lax.while_loop`), so they live apart from
-`jaxml/methods/` and stand only on `core/` (the mesh, plots, the registry). `jaxml/methods/cluster.py`
-is the experiment wrapper that `jaxml train` calls.
+`jaxml/methods/` and stand only on `core/` (the mesh, plots, the registry). `jaxml/methods/cluster.py`,
+`jaxml/methods/anomaly.py` and `jaxml/methods/svm.py` are the experiment wrappers that `jaxml train`
+calls.
 
-Importing this package imports nothing; the experiments' defaults live in `jaxml.defaults.cluster`.
+Importing this package imports nothing; the experiments' defaults live in `jaxml.defaults.cluster`,
+`jaxml.defaults.anomaly` and `jaxml.defaults.svm`.
 """

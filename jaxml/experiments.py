@@ -177,6 +177,15 @@ def split_timing(metrics: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     return {k: v for k, v in metrics.items() if k not in timing}, timing
 
 
+def read_result(workdir: str | Path) -> dict[str, Any]:
+    """A finished workdir's results and timings together (result.json updated with timing.json)."""
+    workdir = Path(workdir)
+    result = json.loads((workdir / "result.json").read_text())
+    if (workdir / "timing.json").exists():
+        result.update(json.loads((workdir / "timing.json").read_text()))
+    return result
+
+
 def run_training(name: str, config, workdir: str | Path) -> dict[str, Any]:
     """Trains (or resumes) one experiment in `workdir` on the run skeleton's `WorkdirSession` (lock,
     config.json written only once the run proceeds); writes result.json, timing.json and the learning

@@ -42,7 +42,7 @@ def run(runs_dir: Path, name: str, experiment: str, overrides: list[str]) -> dic
     workdir = runs_dir / name
     result_path = workdir / "result.json"
     if result_path.exists():
-        result = json.loads(result_path.read_text())
+        result = experiments.read_result(workdir)
     elif RENDER_ONLY:
         return None
     else:

@@ -11,9 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from jaxml import experiments  # noqa: E402
 
 
 def fmt(v, digits=3):
@@ -21,7 +25,7 @@ def fmt(v, digits=3):
 
 
 def gan_section(name: str, run: Path, plots: Path) -> list[str]:
-    r = json.loads((run / "result.json").read_text())
+    r = experiments.read_result(run)
     lines = [f"### {name}", "", f"wall time {r['wall_s']:.0f} s ({r['steps']} steps, devices {r['devices']}); "
              f"feature classifier test accuracy {r['feature_classifier_accuracy']:.4f}; "
              f"{r['fid_samples']} samples vs the 10k test images.", "",
@@ -56,7 +60,7 @@ def gan_section(name: str, run: Path, plots: Path) -> list[str]:
 
 
 def adv_section(name: str, run: Path, plots: Path) -> list[str]:
-    r = json.loads((run / "result.json").read_text())
+    r = experiments.read_result(run)
     runs = sorted({k[: -len("_robust_accuracy_curve")] for k in r if k.endswith("_robust_accuracy_curve")})
     eps = r["eps_grid"]
     lines = [f"### {name}", "", f"{r['steps']} training steps per model; wall time {r['wall_s']:.0f} s; PGD on {r['eval_examples']} test images "
@@ -82,7 +86,7 @@ def adv_section(name: str, run: Path, plots: Path) -> list[str]:
 
 
 def interpret_section(name: str, run: Path, plots: Path) -> list[str]:
-    r = json.loads((run / "result.json").read_text())
+    r = experiments.read_result(run)
     lines = [f"### {name}", "", f"CNN test accuracy {r['test_accuracy']:.4f}; integrated gradients (64 steps, black "
              f"baseline) completeness error at most {100 * r['ig_completeness_error']:.2f}% over the explained images.", "",
              "Deletion AUC (mean target probability while the most-attributed pixels are set to 0 first, 10 steps; "

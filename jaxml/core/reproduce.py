@@ -129,10 +129,7 @@ def finished_run(name: str, config, workdir: Path) -> dict[str, Any]:
     if changed:
         raise JaxmlError(f"--record-only: {workdir} was trained with a different config ({', '.join(changed)}); "
                          "pass the same overrides or re-run it")
-    result = json.loads(result_file.read_text())
-    timing_file = workdir / "timing.json"
-    if timing_file.exists():
-        result.update(json.loads(timing_file.read_text()))
+    result = experiments.read_result(workdir)
     result["date_run"] = datetime.date.fromtimestamp(result_file.stat().st_mtime).isoformat()
     return result
 

@@ -27,6 +27,7 @@ FAMILIES = {
     "multitask": ("multitask",),
     "maml": ("maml",),
     "clustering": ("cluster",),
+    "attributions": ("interpret",),
 }
 
 

@@ -33,6 +33,17 @@ def jaxml_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "jaxml.cli", *args]
 
 
+def one_error_line(capsys) -> str:
+    """The one `jaxml: error:` line of a failed command (nothing else on stderr but jaxml's log lines,
+    no traceback anywhere)."""
+    captured = capsys.readouterr()
+    err = captured.err
+    assert "Traceback" not in err and "Traceback" not in captured.out, err
+    lines = [l for l in err.splitlines() if l.strip() and not l.startswith("[jaxml]")]
+    assert len(lines) == 1 and lines[0].startswith("jaxml: error: "), err
+    return lines[0]
+
+
 def workdir_snapshot(workdir: Path) -> dict[str, bytes]:
     """A workdir's config.json and every checkpoint file, byte for byte (what must not change)."""
     files = [workdir / "config.json", *sorted((workdir / "checkpoints").rglob("*"))]

@@ -9,18 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, one_error_line
 from jaxml import cli
 
 pytestmark = pytest.mark.xdist_group("classic_experiment")
-
-
-def one_error_line(capsys):
-    err = capsys.readouterr().err
-    lines = [l for l in err.splitlines() if l.strip() and not l.startswith("[jaxml]")]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("jaxml: error: ") and "Traceback" not in err
-    return lines[0]
 
 
 @pytest.mark.parametrize("override, needle", [

@@ -7,18 +7,9 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, cli_env, jaxml_cmd
+from conftest import REPO, cli_env, jaxml_cmd, one_error_line
 from jaxml import cli, experiments
 from jaxml.data import datasets
-
-
-def one_error_line(capsys):
-    err = capsys.readouterr().err
-    lines = [l for l in err.splitlines() if l.strip() and not l.startswith("[jaxml]")]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("jaxml: error: ")
-    assert "Traceback" not in err
-    return lines[0]
 
 
 def test_list_shows_every_experiment(capsys, monkeypatch):

@@ -17,7 +17,7 @@ import jax
 import numpy as np
 import pytest
 
-from conftest import REPO, cli_env, jaxml_cmd, workdir_snapshot as snapshot
+from conftest import REPO, cli_env, jaxml_cmd, one_error_line, workdir_snapshot as snapshot
 from jaxml import cli
 from jaxml.core import run as run_lib
 from jaxml.core.checkpoint import Checkpointer
@@ -33,16 +33,6 @@ LONG = ["--config.steps=4000", "--config.log_every=50", "--config.eval_every=200
 def train(workdir, *extra, experiment="mlp_digits"):
     tiny = TINY if experiment == "mlp_digits" else [a for a in TINY if "hidden" not in a]
     return cli.main(["train", experiment, "--workdir", str(workdir), *tiny, *extra])
-
-
-def error_line(capsys) -> str:
-    """The one `jaxml: error:` line of a failed command (and nothing else but jaxml's log lines)."""
-    captured = capsys.readouterr()
-    err = captured.err
-    assert "Traceback" not in err and "Traceback" not in captured.out, err
-    lines = [l for l in err.splitlines() if l.strip() and not l.startswith("[jaxml]")]
-    assert len(lines) == 1 and lines[0].startswith("jaxml: error: "), err
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +60,14 @@ def workdir(finished, tmp_path) -> Path:
 def test_a_rejected_or_failed_run_leaves_the_workdir_as_it_was(workdir, capsys, extra, needle):
     before = snapshot(workdir)
     assert train(workdir, *extra) == 2
-    assert needle in error_line(capsys)
+    assert needle in one_error_line(capsys)
     assert snapshot(workdir) == before
 
 
 def test_another_experiment_on_the_workdir_is_refused_before_anything_changes(workdir, capsys):
     before = snapshot(workdir)
     assert train(workdir, experiment="cnn_digits") == 2
-    line = error_line(capsys)
+    line = one_error_line(capsys)
     assert "holds a run of mlp_digits" in line and str(workdir) in line
     assert snapshot(workdir) == before
 
@@ -145,18 +135,18 @@ def test_a_workdir_that_is_a_file_or_cannot_be_created(tmp_path, capsys):
     path = tmp_path / "file"
     path.write_text("mine")
     assert train(path) == 2
-    assert "is a file" in error_line(capsys) and path.read_text() == "mine"
+    assert "is a file" in one_error_line(capsys) and path.read_text() == "mine"
     assert train("/proc/no/such/place") == 2
-    assert "cannot create the workdir /proc/no/such/place" in error_line(capsys)
+    assert "cannot create the workdir /proc/no/such/place" in one_error_line(capsys)
 
 
 def test_a_corrupt_config_json_is_one_line_for_train_and_eval(workdir, capsys):
     (workdir / "config.json").write_text("{not json")
     before = snapshot(workdir)
     assert train(workdir) == 2
-    assert "config.json is not valid JSON" in error_line(capsys)
+    assert "config.json is not valid JSON" in one_error_line(capsys)
     assert cli.main(["eval", str(workdir)]) == 2
-    assert "config.json is not valid JSON" in error_line(capsys)
+    assert "config.json is not valid JSON" in one_error_line(capsys)
     assert snapshot(workdir) == before
 
 
@@ -179,11 +169,11 @@ def test_read_only_workdir_parent_and_export(finished, tmp_path, capsys):
         before = snapshot(ro / "w")
         assert subprocess.run(["mount", "-o", "remount,ro", str(ro)], capture_output=True).returncode == 0
         assert train(ro / "w", "--config.steps=150") == 2
-        assert f"cannot write to the workdir {ro / 'w'}" in error_line(capsys)
+        assert f"cannot write to the workdir {ro / 'w'}" in one_error_line(capsys)
         assert train(ro / "new") == 2
-        assert f"cannot create the workdir {ro / 'new'}" in error_line(capsys)
+        assert f"cannot create the workdir {ro / 'new'}" in one_error_line(capsys)
         assert cli.main(["export", str(ro / "w")]) == 2
-        assert str(ro / "w" / "export") in error_line(capsys)
+        assert str(ro / "w" / "export") in one_error_line(capsys)
         assert cli.main(["eval", str(ro / "w")]) == 0  # reading still works
         assert snapshot(ro / "w") == before
 
@@ -197,7 +187,7 @@ def test_disk_full_during_a_save_keeps_the_previous_checkpoint(tmp_path, capsys)
         (full / "fill").write_bytes(b"\0" * max(free - 40_000, 0))
         capsys.readouterr()
         assert train(workdir, "--config.steps=100", "--config.model.hidden=(256,)") == 2
-        line = error_line(capsys)
+        line = one_error_line(capsys)
         assert "could not save the checkpoint at step 100" in line or "No space left" in line, line
         (full / "fill").unlink()
         after = {k: v for k, v in snapshot(workdir).items() if k.startswith("checkpoints")}
@@ -254,21 +244,21 @@ def test_when_every_checkpoint_is_bad_the_error_is_the_last_line(workdir, capsys
 def test_values_that_parse_but_are_invalid_name_the_key_and_range(tmp_path, capsys, override, needle):
     workdir = tmp_path / "v"
     assert train(workdir, override) == 2
-    line = error_line(capsys)
+    line = one_error_line(capsys)
     assert needle in line
     assert not workdir.exists()  # a rejected run leaves nothing behind
 
 
 def test_memory_sized_rl_values_are_range_checked(tmp_path, capsys):
     assert cli.main(["train", "dqn_cartpole", "--workdir", str(tmp_path / "rl"), "--config.buffer_size=10000000000"]) == 2
-    assert "config.buffer_size" in error_line(capsys)
+    assert "config.buffer_size" in one_error_line(capsys)
     assert not (tmp_path / "rl").exists()
 
 
 def test_a_rejected_run_with_the_default_workdir_leaves_no_directory(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert cli.main(["train", "mlp_digits", *TINY, "--config.batch_size=100000"]) == 2
-    assert "config.batch_size" in error_line(capsys)
+    assert "config.batch_size" in one_error_line(capsys)
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
 
 
@@ -398,5 +388,5 @@ def test_a_damaged_workdir_is_one_line_or_read_past(workdir, tmp_path, capsys):
     blocked.mkdir()
     (blocked / "checkpoints").write_text("not a directory")
     assert train(blocked) == 2
-    assert "checkpoints is a file" in error_line(capsys)
+    assert "checkpoints is a file" in one_error_line(capsys)
     assert (blocked / "checkpoints").read_text() == "not a directory"

@@ -23,24 +23,23 @@ import numpy as np
 FEATURES = ("amount", "hour", "category_frequency", "velocity_1h", "distance_km", "account_age_days")
 
 
-def _normal(rng: np.random.Generator, n: int) -> np.ndarray:
-    return np.stack([
-        rng.lognormal(3.5, 1.0, n),
-        np.mod(rng.normal(14.0, 4.0, n), 24.0),
-        rng.beta(5.0, 2.0, n),
-        rng.poisson(0.4, n).astype(np.float64),
-        rng.lognormal(1.5, 1.0, n),
-        rng.uniform(30.0, 3650.0, n),
-    ], axis=1)
+# Per-feature parameters of the normal and the fraudulent transactions (account age is the same for
+# both: it carries no signal).
+NORMAL = dict(amount_mu=3.5, hour_mu=14.0, hour_sd=4.0, category_beta=(5.0, 2.0), velocity_rate=0.4,
+              distance_mu=1.5)
+FRAUD = dict(amount_mu=5.5, hour_mu=3.0, hour_sd=2.0, category_beta=(1.0, 6.0), velocity_rate=4.0,
+             distance_mu=4.5)
 
 
-def _fraud(rng: np.random.Generator, n: int) -> np.ndarray:
+def _draw(rng: np.random.Generator, n: int, *, amount_mu: float, hour_mu: float, hour_sd: float,
+          category_beta: tuple[float, float], velocity_rate: float, distance_mu: float) -> np.ndarray:
+    """[n, 6] transactions in FEATURES' order with the given per-feature parameters."""
     return np.stack([
-        rng.lognormal(5.5, 1.0, n),
-        np.mod(rng.normal(3.0, 2.0, n), 24.0),
-        rng.beta(1.0, 6.0, n),
-        rng.poisson(4.0, n).astype(np.float64),
-        rng.lognormal(4.5, 1.0, n),
+        rng.lognormal(amount_mu, 1.0, n),
+        np.mod(rng.normal(hour_mu, hour_sd, n), 24.0),
+        rng.beta(*category_beta, n),
+        rng.poisson(velocity_rate, n).astype(np.float64),
+        rng.lognormal(distance_mu, 1.0, n),
         rng.uniform(30.0, 3650.0, n),
     ], axis=1)
 
@@ -50,9 +49,9 @@ def transactions(n: int, fraud_rate: float, seed: int, shifted: int = 2) -> tupl
     fraud cases at random rows."""
     rng = np.random.default_rng(seed)
     num_fraud = int(round(n * fraud_rate))
-    x = _normal(rng, n)
+    x = _draw(rng, n, **NORMAL)
     rows = rng.choice(n, num_fraud, replace=False)
-    fraud = _fraud(rng, num_fraud)
+    fraud = _draw(rng, num_fraud, **FRAUD)
     informative = len(FEATURES) - 1
     for i, row in enumerate(rows):
         cols = rng.choice(informative, shifted, replace=False)

@@ -7,6 +7,21 @@ os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_
 os.environ.setdefault("JAXML_PROGRESS", "0")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
+# One persistent XLA compilation cache for the whole session, in a fresh temporary directory: many tests
+# build the same small programs again (a new jit of the same function and shapes), and the two xdist
+# workers and the `jaxml` subprocesses (cli_env copies this environment) compile many of the same ones.
+# The first process to start (the xdist controller, or a plain pytest run) creates it and removes it at
+# the end; workers inherit it. A JAX_COMPILATION_CACHE_DIR set by the user is used and kept;
+# JAXML_TEST_COMPILATION_CACHE=0 turns the cache off.
+if os.environ.get("JAXML_TEST_COMPILATION_CACHE", "1") != "0":
+    if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+        import tempfile
+
+        os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxml-tests-xla-cache-")
+        os.environ["JAXML_TEST_CACHE_OWNER"] = str(os.getpid())
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+
 from jaxml.core.platform import apply_xla_workarounds  # noqa: E402
 
 apply_xla_workarounds()  # the tests vmap PPO and DQN over seeds, as the CLI does
@@ -53,3 +68,11 @@ def workdir_snapshot(workdir: Path) -> dict[str, bytes]:
 @pytest.fixture
 def repo() -> Path:
     return REPO
+
+
+def pytest_unconfigure(config):
+    """The session's compilation cache goes when the process that created it ends."""
+    if os.environ.get("JAXML_TEST_CACHE_OWNER") == str(os.getpid()):
+        import shutil
+
+        shutil.rmtree(os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)

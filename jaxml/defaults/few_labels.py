@@ -28,3 +28,27 @@ def label_spreading_config() -> ml_collections.ConfigDict:
     c.float64 = False        # iterate under jax.enable_x64 in float64
     c.reference = True       # also run scikit-learn's LabelSpreading / LabelPropagation (sklearn_*)
     return c
+
+
+def pseudo_label_config() -> ml_collections.ConfigDict:
+    """sklearn digits (stratified 80 / 20 split), 50 labels (5 per class, 5 seeds), the rest of the
+    training images as the unlabelled pool; a one-hidden-layer MLP trained full-batch with AdamW,
+    pseudo-labels above confidence 0.95 weighted up to 1 between steps 200 and 800."""
+    c = ml_collections.ConfigDict()
+    c.method = "pseudo_label"
+    c.dataset = "digits"
+    c.data_seed = 0          # the train / test split
+    c.seed = 0               # labelled set of seed s: per_class_indices(..., seed + s); the init keys
+    c.num_seeds = 5
+    c.num_labels = 50        # a multiple of the 10 classes
+    c.model = ml_collections.ConfigDict(dict(hidden=(128,), dropout=0.2))  # hidden=(): softmax regression
+    c.steps = 1500
+    c.learning_rate = 3e-3
+    c.weight_decay = 1e-3
+    c.threshold = 0.95       # pseudo-label only pool images the model is this confident about
+    c.unlabeled_weight = 1.0  # Lee's alpha_f
+    c.ramp_start = 200       # w(t) = 0 before, unlabeled_weight from ramp_end on, linear in between
+    c.ramp_end = 800
+    c.reference = True       # scikit-learn LogisticRegression / SelfTrainingClassifier beside it (sklearn_*)
+    c.reference_threshold = 0.75  # SelfTrainingClassifier's (its default: logistic regression is less confident)
+    return c

@@ -29,6 +29,7 @@ import numpy as np
 from jaxml.classic import label_spreading as lsp, spectral
 from jaxml.core.config import check_int, check_number
 from jaxml.core.registry import choose
+from jaxml.data.datasets import per_class_indices
 from jaxml.errors import JaxmlError
 from jaxml.methods import label_spreading_reference as reference
 
@@ -49,10 +50,8 @@ def labelled_sets(y: np.ndarray, counts, seed: int, num_seeds: int, num_classes:
     out = np.full((len(counts), num_seeds, len(y)), -1, np.int32)
     for ci, count in enumerate(counts):
         for s in range(num_seeds):
-            rng = np.random.default_rng(seed + s)
-            for k in range(num_classes):
-                members = rng.permutation(np.flatnonzero(y == k))[:count // num_classes]
-                out[ci, s, members] = k
+            members = per_class_indices(y, count // num_classes, num_classes, seed + s)
+            out[ci, s, members] = y[members]
     return out
 
 

@@ -52,3 +52,27 @@ def pseudo_label_config() -> ml_collections.ConfigDict:
     c.reference = True       # scikit-learn LogisticRegression / SelfTrainingClassifier beside it (sklearn_*)
     c.reference_threshold = 0.75  # SelfTrainingClassifier's (its default: logistic regression is less confident)
     return c
+
+
+def active_config() -> ml_collections.ConfigDict:
+    """sklearn digits (stratified 80 / 20 split): the 1437 training images as the pool; 20 random
+    initial labels, 20 queried per round up to 200, 5 seeds; a one-hidden-layer MLP with dropout retrained
+    from scratch each round; every acquisition strategy."""
+    c = ml_collections.ConfigDict()
+    c.method = "active"
+    c.dataset = "digits"
+    c.data_seed = 0
+    c.seed = 0               # initial labels of seed s: default_rng(seed + s); the training / scoring keys
+    c.num_seeds = 5
+    c.strategies = ("random", "least_confidence", "margin", "entropy", "bald", "kcenter")
+    c.initial_labels = 20
+    c.query_batch = 20
+    c.max_labels = 200
+    c.report_labels = (100, 200)  # where margin is compared with random (the target)
+    c.warm_start = False     # True: each round starts from the previous round's weights
+    c.model = ml_collections.ConfigDict(dict(hidden=(128,), dropout=0.2))
+    c.steps = 300            # full-batch AdamW steps per round
+    c.learning_rate = 3e-3
+    c.weight_decay = 1e-3
+    c.mc_samples = 20        # MC-dropout samples of the pool predictions (bald)
+    return c

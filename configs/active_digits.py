@@ -9,7 +9,10 @@ Expected:  margin sampling beats random sampling by >= 2 points of test accuracy
 Reference: the target's scikit-learn logistic-regression reference: random 0.894 / 0.931, margin
            0.936 / 0.960 at 100 / 200 labels (docs/references.md#learning-from-few-labels); Settles 2009
            for the strategies.
-Hardware:  2-core CPU, a few minutes (6 strategies x 10 rounds).
+Recorded:  (`jaxml reproduce --suite full --only active_digits`, 2026-12-01, 2-core CPU, 130 s) random
+           0.895 / 0.921, margin 0.929 / 0.970 at 100 / 200 labels (+3.4 / +4.9 points); least
+           confidence 0.920 / 0.963, entropy 0.907 / 0.968, BALD 0.919 / 0.967, k-center 0.928 / 0.959.
+Hardware:  2-core CPU, about 2 minutes (6 strategies x 10 rounds x 5 seeds).
 """
 
 from jaxml.defaults.few_labels import active_config

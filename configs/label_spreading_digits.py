@@ -9,7 +9,10 @@ Expected:  project target (docs/references.md#project-targets): jaxml's label-sp
            and label count (spreading_accuracy_abs_diff_max <= 0.01); label propagation likewise.
 Reference: scikit-learn LabelSpreading / LabelPropagation (docs/references.md#learning-from-few-labels),
            run in the experiment.
-Hardware:  2-core CPU, well under a minute (dense 1797 x 1797 graph).
+Recorded:  (`jaxml reproduce --suite full --only label_spreading_digits`, 2026-12-01, 26 s) spreading
+           0.906 / 0.941 at 50 / 100 labels (sklearn 0.906 / 0.941, max diff 0.0012); propagation
+           0.918 / 0.957 (sklearn 0.920 / 0.958, max diff 0.0040).
+Hardware:  2-core CPU, about 30 s (most of it scikit-learn's reference runs).
 """
 
 from jaxml.defaults.few_labels import label_spreading_config

@@ -9,7 +9,10 @@ Expected:  pseudo-labelling beats supervised-only on the same 50 labels: the mea
            experiment as sklearn_*).
 Reference: Lee 2013 (docs/references.md#learning-from-few-labels); project target
            (docs/references.md#project-targets).
-Hardware:  2-core CPU, about a minute.
+Recorded:  (`jaxml reproduce --suite full --only pseudo_label_digits`, 2026-12-01, 2-core CPU, 190 s)
+           supervised 0.854 +- 0.037 -> pseudo-labelling 0.883 +- 0.048, gain +0.029 (per seed 0.000 to
+           +0.064); scikit-learn LogisticRegression 0.851, its SelfTrainingClassifier 0.822.
+Hardware:  2-core CPU, 2-3 minutes.
 """
 
 from jaxml.defaults.few_labels import pseudo_label_config

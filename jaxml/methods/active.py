@@ -186,6 +186,10 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     check_number(config.learning_rate, "config.learning_rate", 0.0)
     check_number(config.weight_decay, "config.weight_decay", 0.0)
     check_number(config.model.dropout, "config.model.dropout", 0.0, 1.0)
+    mc = [s for s in config.strategies if ACQUISITIONS[s].mc_samples]
+    if mc and (config.model.dropout == 0 or not config.model.hidden):
+        raise JaxmlError(f"config.strategies has {', '.join(mc)}, which samples MC dropout: set config.model.dropout "
+                         f"in (0, 1) and at least one hidden layer (config.model.hidden)")
 
 
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:

@@ -70,7 +70,8 @@ def test_kcenter_and_random_match_numpy(pool):
 def tiny(**kw):
     c = active_config()
     c.num_seeds, c.initial_labels, c.query_batch, c.max_labels, c.report_labels = 2, 10, 10, 40, (20, 40)
-    c.steps, c.model.hidden, c.mc_samples, c.strategies = 30, (16,), 3, ("margin",)
+    c.steps, c.model.hidden, c.mc_samples, c.strategies = 30, (), 3, ("margin",)
+    c.warm_start = True  # a resumed run must restore the weights as well as the labelled indices
     c.update(kw)
     return c
 
@@ -97,7 +98,8 @@ def test_never_requeries_and_resumes_to_the_same_queries(tmp_path):
 
 @pytest.mark.parametrize("key,value,match", [("strategies", ("margins",), "config.strategies"),
                                              ("max_labels", 45, "config.max_labels"),
-                                             ("report_labels", (25,), "config.report_labels")])
+                                             ("report_labels", (25,), "config.report_labels"),
+                                             ("strategies", ("bald",), "config.model.dropout")])
 def test_bad_config_names_the_key(tmp_path, key, value, match):
     with pytest.raises(JaxmlError, match=match):
         active.train(tiny(**{key: value}), tmp_path)

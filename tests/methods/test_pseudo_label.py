@@ -27,7 +27,7 @@ def test_ramp_and_thresholded_loss_match_numpy():
 
 def tiny(**kw):
     c = pseudo_label_config()
-    c.num_seeds, c.steps, c.ramp_start, c.ramp_end, c.model.hidden, c.reference = 2, 40, 10, 30, (16,), False
+    c.num_seeds, c.steps, c.ramp_start, c.ramp_end, c.model.hidden, c.reference = 2, 40, 10, 30, (), False
     c.update(kw)
     return c
 

@@ -29,13 +29,29 @@ from jaxml.errors import JaxmlError
 
 
 @functools.partial(jax.jit, static_argnames=("n_neighbors",))
-def knn_affinity(x: jax.Array, n_neighbors: int) -> jax.Array:
-    """[n, n] symmetrised kNN connectivity (A + A^T) / 2, every point its own first neighbour."""
+def knn_indices(x: jax.Array, n_neighbors: int) -> jax.Array:
+    """[n, n_neighbors] int32: the indices of the `n_neighbors` nearest points of each x_i, nearest
+    first, every point its own first neighbour (scikit-learn's `kneighbors` of the fitted points)."""
     n = x.shape[0]
     d2 = sq_dists(x, x)
     d2 = jnp.where(jnp.eye(n, dtype=bool), -1.0, d2)  # the point itself first, also among duplicates
     _, neighbours = jax.lax.top_k(-d2, n_neighbors)
-    a = jnp.zeros((n, n), x.dtype).at[jnp.arange(n)[:, None], neighbours].set(1.0)
+    return neighbours.astype(jnp.int32)
+
+
+@functools.partial(jax.jit, static_argnames=("n_neighbors",))
+def knn_connectivity(x: jax.Array, n_neighbors: int) -> jax.Array:
+    """[n, n] kNN connectivity A (not symmetric): A_ij = 1 when x_j is one of the `n_neighbors` nearest
+    points of x_i, every point its own first neighbour (scikit-learn's `kneighbors_graph` of the
+    fitted points)."""
+    n = x.shape[0]
+    return jnp.zeros((n, n), x.dtype).at[jnp.arange(n)[:, None], knn_indices(x, n_neighbors)].set(1.0)
+
+
+@functools.partial(jax.jit, static_argnames=("n_neighbors",))
+def knn_affinity(x: jax.Array, n_neighbors: int) -> jax.Array:
+    """[n, n] symmetrised kNN connectivity (A + A^T) / 2, every point its own first neighbour."""
+    a = knn_connectivity(x, n_neighbors)
     return 0.5 * (a + a.T)
 
 

@@ -269,16 +269,21 @@ def hold_out(split: Split, count: int, seed: int, key: str) -> tuple[Split, Spli
     return split_validation(split, count / len(split), seed)
 
 
-def per_class_subset(split: Split, per_class: int, num_classes: int, seed: int) -> Split:
-    """``per_class`` examples of each class of ``split``, drawn by a permutation seeded with ``seed``
-    (class-major order: all of class 0, then class 1, ...)."""
+def per_class_indices(labels: np.ndarray, per_class: int, num_classes: int, seed: int) -> np.ndarray:
+    """Indices of ``per_class`` examples of each class of ``labels``, drawn by a permutation per class
+    from ``np.random.default_rng(seed)`` (class-major order: all of class 0, then class 1, ...)."""
     if per_class < 1:
         raise JaxmlError(f"per_class must be >= 1, got {per_class}")
     rng = np.random.default_rng(seed)
     parts = []
     for k in range(num_classes):
-        members = np.flatnonzero(np.asarray(split["label"]) == k)
+        members = np.flatnonzero(np.asarray(labels) == k)
         if len(members) < per_class:
             raise JaxmlError(f"class {k} has {len(members)} examples, fewer than the {per_class} per class asked for")
         parts.append(rng.permutation(members)[:per_class])
-    return split.take(np.concatenate(parts))
+    return np.concatenate(parts)
+
+
+def per_class_subset(split: Split, per_class: int, num_classes: int, seed: int) -> Split:
+    """``per_class`` examples of each class of ``split`` (`per_class_indices`)."""
+    return split.take(per_class_indices(np.asarray(split["label"]), per_class, num_classes, seed))

@@ -316,7 +316,8 @@ def chrf(hypotheses: list[str], references: list[str], *, max_order: int = 6, be
     """Corpus chrF (Popovic 2015; the definition of sacrebleu's default chrF2): character n-grams
     (n = 1..6, whitespace removed) matched with clipped counts summed over the corpus; precision and
     recall per order, each averaged over the orders that occur in both hypotheses and references, then
-    F-beta of the two averages; 0..100."""
+    F-beta of the two averages; 0..100. As in sacrebleu, a sentence's hypothesis n-grams of an order its
+    reference has none of (a reference shorter than n characters) are not counted."""
     from collections import Counter
 
     stats = np.zeros((max_order, 3))  # matches, hypothesis n-grams, reference n-grams
@@ -325,7 +326,7 @@ def chrf(hypotheses: list[str], references: list[str], *, max_order: int = 6, be
         for n in range(1, max_order + 1):
             hc = Counter(h[i:i + n] for i in range(len(h) - n + 1))
             rc = Counter(r[i:i + n] for i in range(len(r) - n + 1))
-            stats[n - 1] += [sum((hc & rc).values()), sum(hc.values()), sum(rc.values())]
+            stats[n - 1] += [sum((hc & rc).values()), sum(hc.values()) if rc else 0, sum(rc.values())]
     used = (stats[:, 1] > 0) & (stats[:, 2] > 0)
     if not used.any():
         return 0.0

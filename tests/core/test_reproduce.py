@@ -28,6 +28,7 @@ FAMILIES = {
     "maml": ("maml",),
     "clustering": ("cluster",),
     "attributions": ("interpret",),
+    "few labels": ("label_spreading", "pseudo_label", "active"),
 }
 
 

@@ -45,6 +45,28 @@ def test_chrf_equals_sacrebleu_when_installed():
     assert sequences.chrf(hyps, refs) == pytest.approx(sacrebleu.corpus_chrf(hyps, [refs]).score, rel=1e-9)
 
 
+def test_chrf_equals_sacrebleu_on_random_corpora():
+    # 200 random corpora of short strings over a small alphabet, with references as short as one
+    # character (shorter than some n-gram orders: those hypothesis n-grams are not counted)
+    sacrebleu = pytest.importorskip(
+        "sacrebleu", reason="sacrebleu is not installed; it comes with the dev extra: pip install -e '.[dev]'"
+    )
+    rng = np.random.default_rng(0)
+    alphabet = np.array(list("abcd e"))
+
+    def sentence(max_len):
+        return "".join(rng.choice(alphabet, size=rng.integers(1, max_len + 1)))
+
+    short_ref = 0
+    for _ in range(200):
+        size = int(rng.integers(1, 6))
+        hyps = [sentence(9) for _ in range(size)]
+        refs = [sentence(int(rng.choice([2, 4, 9]))) for _ in range(size)]
+        short_ref += any(len("".join(r.split())) < 6 for r in refs)
+        assert sequences.chrf(hyps, refs) == pytest.approx(sacrebleu.corpus_chrf(hyps, [refs]).score, abs=1e-6)
+    assert short_ref >= 100  # the case the test is about is well covered
+
+
 def test_number_data_is_disjoint_per_language_and_sampling_follows_the_temperature():
     data = sequences.number_data(("en", "fr"), (300, 30), test_per_language=50, max_digits=3, seed=1)
     assert [len(p) for p in data.pools] == [300, 30] and len(data.test) == 100

@@ -28,6 +28,7 @@ FAMILIES = {
     "maml": ("maml",),
     "clustering": ("cluster",),
     "attributions": ("interpret",),
+    "self-supervised": ("ssl",),
 }
 
 

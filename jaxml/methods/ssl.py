@@ -17,6 +17,12 @@ of `OBJECTIVES` (`ssl.objective`):
   over the views; the target (encoder + projector) is not trained but follows the online weights by
   EMA, ξ ← τ_k ξ + (1 − τ_k) θ after every update, τ_k = 1 − (1 − τ_base)(cos(πk/K) + 1)/2.
 
+The heads' batch normalisation cancels any constant shift of their input, so the bias of the layer
+feeding a head (the encoder's last Dense; BYOL's projector output into the predictor) gets a zero
+gradient up to rounding: it stays put under SGD, while Adam's normalised update turns that rounding
+noise into steps of up to ±lr. It does not change the linear probe (features are standardised) and
+is the one place where runs on different device counts can drift apart beyond float reassociation.
+
 Evaluation (the evaluator `probe`, every `eval_every` steps and at the end): frozen features h of the
 clean images (no augmentation) -> a linear probe (`core.probe.linear_probe_accuracy`) and weighted kNN
 (`core.probe.knn_accuracy`) on the test split, with `probe.labels_per_class` labelled training images

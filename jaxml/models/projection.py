@@ -23,7 +23,7 @@ class ProjectionHead(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        x = Dense(self.hidden, dtype=self.dtype)(x)
+        x = Dense(self.hidden, use_bias=not self.batch_norm, dtype=self.dtype)(x)  # the norm's bias replaces it
         if self.batch_norm:
             mean = jnp.mean(x, axis=0, keepdims=True)
             var = jnp.mean(jnp.square(x - mean), axis=0, keepdims=True)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from jaxml.core import probe, sharding
+from jaxml.core import loop, probe, sharding
 from jaxml.data.datasets import Dataset, Split
 from jaxml.defaults.ssl import base_config
 from jaxml.errors import JaxmlError
@@ -165,3 +165,19 @@ def test_tiny_run_on_digits_writes_the_probe_random_and_supervised_metrics(tmp_p
         assert 0.0 <= abs(result[key]) <= 1.0, key
     assert result["steps"] == 4
     json.dumps(result)
+
+
+def test_simclr_in_the_loop_on_8_devices_trains_as_on_one(tmp_path):
+    """The shard_map'd loss inside the loop's compiled global-array step: 8 devices = 1 device. (SGD: the
+    bias of the encoder's last layer feeds the batch-normalised head, which cancels it, so its gradient
+    is rounding noise; Adam's normalised update would blow that noise up to +-lr per step.)"""
+    finals = {}
+    for devices in (1, 8):
+        c = tiny_config("simclr", steps=3, log_every=3, eval_every=0, checkpoint_every=0, tensorboard=False,
+                        optimizer="sgd", learning_rate=0.05)
+        c.parallel.num_devices = devices
+        c.probe.labels_per_class = (4,)
+        recipe = ssl.make_recipe(c, tiny_data())
+        state, _ = loop.run(recipe, c, tmp_path / f"d{devices}")
+        finals[devices] = jax.device_get(state.online.params)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-6), finals[1], finals[8])

@@ -326,8 +326,7 @@ def make_probe_evaluator(config: ml_collections.ConfigDict, nets: Networks, prep
     test_images, test_labels = np.asarray(data.test["image"]), jnp.asarray(data.test["label"])
 
     def evaluate(state, key):
-        online = state.online if isinstance(state, SSLState) else state
-        params, model_state = online.params["encoder"], online.model_state
+        params, model_state = state.online.params["encoder"], state.online.model_state
         test_x = features(params, model_state, test_images)
         out = {}
         for name, split in sets.items():

@@ -39,7 +39,7 @@ METHODS: dict[str, str] = {
     "cluster": "jaxml.methods.cluster",
     "anomaly": "jaxml.methods.anomaly",
     "svm": "jaxml.methods.svm",
-    **{m: f"jaxml.methods.{m}" for m in ("label_spreading", "pseudo_label", "active")},
+    **{m: f"jaxml.methods.{m}" for m in ("label_spreading", "pseudo_label", "active", "ssl", "fixmatch")},
 }
 SUITES = ("quick", "full")
 DATA_KEYS = ("dataset", "env", "corpus")  # where a config names its data: a dataset, an RL env, a text corpus

@@ -19,7 +19,8 @@ class CNN(nn.Module):
     `nn.max_pool`); "slices"/"reshape" compute the same function faster on CPU, and the default
     "auto" picks by platform (`layers.resolve_impl`).
     `features` lists one width per stage, `convs_per_stage` convolutions each; `batch_norm` adds
-    BatchNorm (statistics of the whole batch the step sees).
+    BatchNorm (statistics of the whole batch the step sees); `global_pool` averages the last stage's
+    map over space instead of flattening it (the pooled features of a ResNet-style encoder).
     """
 
     num_classes: int
@@ -33,6 +34,7 @@ class CNN(nn.Module):
     dtype: Any = jnp.float32
     conv_impl: str = "auto"
     pool_impl: str = "auto"
+    global_pool: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
@@ -47,7 +49,7 @@ class CNN(nn.Module):
                     x = batch_norm(train)(x)
                 x = act(x)
             x = max_pool(x, self.pool_impl)
-        x = x.reshape(x.shape[0], -1)
+        x = jnp.mean(x, axis=(1, 2)) if self.global_pool else x.reshape(x.shape[0], -1)
         for width in self.dense:
             x = nn.Dropout(self.dropout, deterministic=not train)(x)
             x = act(Dense(width, dtype=self.dtype)(x))

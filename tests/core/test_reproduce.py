@@ -29,6 +29,7 @@ FAMILIES = {
     "clustering": ("cluster",),
     "attributions": ("interpret",),
     "few labels": ("label_spreading", "pseudo_label", "active"),
+    "self-supervised": ("ssl",),
 }
 
 

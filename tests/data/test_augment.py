@@ -187,3 +187,71 @@ def test_augment_batch_disabled_is_identity_and_key_errors():
         random_shift(KEY, x, -1)
     with pytest.raises(JaxmlError):
         random_shift(KEY, x, 1.5)
+
+
+# ------------------------------------------------------------- views for self- and semi-supervision
+
+from jaxml.data.augment import (  # noqa: E402
+    STRONG_OPS,
+    brightness_contrast,
+    cutout,
+    rand_augment,
+    random_resized_crop,
+    view_augment,
+)
+
+VIEW_OPS = {
+    "resized_crop": jax.jit(lambda k, x: random_resized_crop(k, x, 0.3)),
+    "brightness_contrast": jax.jit(lambda k, x: brightness_contrast(k, x, 0.4, 0.4)),
+    "cutout": jax.jit(lambda k, x: cutout(k, x, 3)),
+    "view": jax.jit(lambda k, x: view_augment(k, x, crop_scale=0.3, brightness=0.4, contrast=0.4, cutout_size=3,
+                                              noise=0.1)),
+    "rand_augment": jax.jit(lambda k, x: rand_augment(k, x, 2, 3)),
+}
+
+
+def _unit_images(b=B, seed=0):
+    return jnp.asarray(np.random.default_rng(seed).uniform(0.0, 1.0, (b, 10, 10, 1)).astype(np.float32))
+
+
+@pytest.mark.parametrize("name", sorted(VIEW_OPS))
+def test_views_keep_shape_and_range_and_are_deterministic_per_key(name):
+    fn, x = VIEW_OPS[name], _unit_images()
+    out = np.asarray(fn(KEY, x))
+    assert out.shape == x.shape and out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    np.testing.assert_array_equal(out, np.asarray(fn(KEY, x)))
+    assert not np.array_equal(out, np.asarray(fn(jax.random.PRNGKey(1), x)))
+    assert not np.array_equal(out, np.asarray(x))
+
+
+def test_an_examples_view_depends_only_on_its_own_key():
+    x = _unit_images()
+    keys = per_example_keys(KEY, B)
+    fn = jax.jit(lambda ks, im: view_augment(None, im, crop_scale=0.3, brightness=0.4, contrast=0.4, keys=ks))
+    full = np.asarray(fn(keys, x))
+    np.testing.assert_allclose(np.asarray(fn(keys[3:5], x[3:5])), full[3:5], rtol=1e-6, atol=1e-6)
+
+
+def test_full_area_crop_is_the_identity_and_cutout_zeroes_a_square():
+    x = _unit_images()
+    np.testing.assert_allclose(np.asarray(random_resized_crop(KEY, x, 1.0, 0.0)), np.asarray(x), atol=1e-5)
+    ones = jnp.ones((64, 10, 10, 1))
+    zeros = (np.asarray(cutout(KEY, ones, 4)) == 0).sum(axis=(1, 2, 3))
+    assert zeros.max() == 16 and zeros.min() >= 4  # a whole 4x4 square, cut at the border at worst
+
+
+def test_every_strong_op_keeps_range_and_identity_magnitude_zero_keeps_geometric_ops():
+    x = _unit_images()[0]
+    for op in STRONG_OPS:
+        out = np.clip(np.asarray(op(x, jnp.float32(0.7), jnp.float32(-1.0))), 0, 1)
+        assert out.shape == x.shape
+    for op in STRONG_OPS[7:]:  # rotate, shear, translate at magnitude 0 are the identity
+        np.testing.assert_allclose(np.asarray(op(x, jnp.float32(0.0), jnp.float32(1.0))), np.asarray(x), atol=1e-5)
+
+
+def test_view_and_crop_errors_name_the_argument():
+    with pytest.raises(JaxmlError, match="min_scale"):
+        random_resized_crop(KEY, _unit_images(), 0.0)
+    with pytest.raises(JaxmlError, match="view_augment needs a key"):
+        view_augment(None, _unit_images(), crop_scale=0.5)

@@ -39,6 +39,8 @@ METHODS: dict[str, str] = {
     "cluster": "jaxml.methods.cluster",
     "anomaly": "jaxml.methods.anomaly",
     "svm": "jaxml.methods.svm",
+    "gnn": "jaxml.methods.gnn",
+    "bandits": "jaxml.methods.bandits", "ope": "jaxml.methods.ope",
 }
 SUITES = ("quick", "full")
 DATA_KEYS = ("dataset", "env", "corpus")  # where a config names its data: a dataset, an RL env, a text corpus

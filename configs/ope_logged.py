@@ -18,7 +18,8 @@ from jaxml.defaults.bandits import ope_config
 
 EXPECTED = {"metric": "dr_relative_rmse", "at_most": 0.05,
             "also": ({"metric": "dr_abs_bias", "at_most": 0.005},),
-            "reference": "doubly robust OPE with known propensities (docs/references.md#bandits-and-off-policy-evaluation)"}
+            "reference": "doubly robust OPE with known propensities "
+                         "(docs/references.md#bandits-and-off-policy-evaluation)"}
 SUITES = ("full",)
 
 

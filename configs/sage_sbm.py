@@ -33,5 +33,5 @@ def get_config():
     c.sampling.batch_size = 256
     c.sampling.fanouts = (10, 5)
     c.steps = 300
-    c.eval_every = 100
+    c.eval_every = 150
     return c

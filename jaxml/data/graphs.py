@@ -87,7 +87,8 @@ def stochastic_block_model(num_nodes: int, num_blocks: int, mean_degree: float, 
     pairs = []
     for a in range(num_blocks):
         for b in range(a, num_blocks):
-            share = within_fraction / num_blocks if a == b else 2 * (1 - within_fraction) / (num_blocks * (num_blocks - 1))
+            between = 2 * (1 - within_fraction) / (num_blocks * (num_blocks - 1))
+            share = within_fraction / num_blocks if a == b else between
             m = rng.poisson(half_edges * share)
             pairs.append(np.stack([rng.choice(members[a], m), rng.choice(members[b], m)], axis=1))
     senders, receivers = undirected(np.concatenate(pairs))
@@ -151,7 +152,8 @@ def sample_neighbours(key: jax.Array, graph: CSR, nodes: jax.Array, fanout: int)
     incoming neighbours (a node without any gets itself)."""
     start, degree = graph.offsets[nodes], graph.offsets[nodes + 1] - graph.offsets[nodes]
     u = jax.random.uniform(key, (*nodes.shape, fanout))
-    pick = start[..., None] + jnp.minimum((u * degree[..., None]).astype(jnp.int32), jnp.maximum(degree, 1)[..., None] - 1)
+    offset = jnp.minimum((u * degree[..., None]).astype(jnp.int32), jnp.maximum(degree, 1)[..., None] - 1)
+    pick = start[..., None] + offset
     return jnp.where(degree[..., None] > 0, graph.neighbours[jnp.minimum(pick, graph.neighbours.shape[0] - 1)],
                      nodes[..., None])
 

@@ -17,7 +17,8 @@ sees the same problem per seed), the whole run one `lax.scan` of env steps and a
 
 result.json per agent: `<agent>_regret` (cumulative regret at the horizon, mean over seeds), `_std`,
 `_per_seed`; `<agent>_regret_exponent` = log2(R(T) / R(T/2)) of the mean curve (1 for linear growth,
-0.5 for sqrt(T)); `<agent>_regret_vs_epsilon_greedy` = its regret / epsilon-greedy's; `summary_plot`:
+0.5 for sqrt(T)); `<agent>_late_regret_per_round` (mean regret per round over the second half);
+`<agent>_regret_vs_epsilon_greedy` = its regret / epsilon-greedy's; `summary_plot`:
 plots/regret.png, the cumulative regret curves (mean +- std over seeds).
 """
 
@@ -171,6 +172,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         out[f"{name}_regret_std"] = float(final.std())
         out[f"{name}_regret_per_seed"] = [float(r) for r in final]
         out[f"{name}_regret_exponent"] = regret_exponent(cum.mean(0))
+        late = cum[:, -1] - cum[:, horizon // 2 - 1]
+        out[f"{name}_late_regret_per_round"] = float(late.mean() / (horizon - horizon // 2))
     if "epsilon_greedy" in curves:
         for name in curves:
             if name != "epsilon_greedy":

@@ -32,7 +32,8 @@ def with_self_loops(senders: jax.Array, receivers: jax.Array, num_nodes: int) ->
     return jnp.concatenate([senders, loops]), jnp.concatenate([receivers, loops])
 
 
-def gcn_edge_weights(senders: jax.Array, receivers: jax.Array, num_nodes: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+def gcn_edge_weights(senders: jax.Array, receivers: jax.Array,
+                     num_nodes: int) -> tuple[jax.Array, jax.Array, jax.Array]:
     """(senders, receivers, weights) of D^-1/2 (A + I) D^-1/2: self-loops added, weight_ij =
     1 / sqrt(deg_i deg_j) with deg the in-degree in A + I (the degree, for an undirected edge list)."""
     senders, receivers = with_self_loops(senders, receivers, num_nodes)

@@ -28,6 +28,8 @@ FAMILIES = {
     "maml": ("maml",),
     "clustering": ("cluster",),
     "attributions": ("interpret",),
+    "graphs": ("gnn",),
+    "bandits": ("bandits",),
 }
 
 

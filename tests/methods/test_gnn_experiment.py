@@ -25,13 +25,6 @@ def test_a_tiny_run_beats_chance_with_its_baselines(tmp_path):
     assert (tmp_path / "plots" / "accuracy.png").exists()
 
 
-def test_sampled_training(tmp_path):
-    c = tiny_sbm_config("sage", training="sampled", baselines=())
-    c.sampling.batch_size = 32
-    out = gnn.train(c, tmp_path)
-    assert out["test_accuracy"] > 0.5
-
-
 def test_bad_keys_are_one_clear_error(tmp_path):
     with pytest.raises(JaxmlError, match="config.model='gin'.*gcn, gat, sage, mlp"):
         gnn.train(tiny_sbm_config("gin"), tmp_path)

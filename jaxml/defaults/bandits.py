@@ -20,10 +20,13 @@ def bandit_config() -> ml_collections.ConfigDict:
     c.num_seeds = 10
     c.seed = 0
     c.agents = ("epsilon_greedy", "linucb", "thompson")
+    c.regret_baseline = "epsilon_greedy"  # <agent>_regret_vs_<this> for every other agent
     c.ridge = 1.0               # lambda of every agent's per-arm ridge regression
     c.epsilon = 0.1             # epsilon_greedy: the exploration probability
     c.ucb_alpha = 0.5           # linucb: the width multiplier
-    c.thompson_scale = 0.1      # thompson: v, the posterior scale (the noise std)
+    c.thompson_scale = 0.1      # thompson, neural_thompson: v, the posterior scale (the noise std)
+    # neural_thompson: the reward network, refitted (Adam, MSE on every round so far) every refit_every rounds
+    c.neural = ml_collections.ConfigDict(dict(hidden=(64,), refit_every=100, sgd_steps=100, learning_rate=0.003))
     return c
 
 

@@ -9,6 +9,8 @@ state, the per-arm ridge regression every linear agent keeps (`Ridge`: the inver
 - "epsilon_greedy": with probability epsilon a uniform arm, else argmax_a theta_hat_a . x.
 - "linucb" (Li et al. 2010, disjoint model): argmax_a theta_hat_a . x + alpha sqrt(x^T A_a^-1 x).
 - "thompson" (Agrawal & Goyal 2013): theta~_a ~ N(theta_hat_a, v^2 A_a^-1) per arm, argmax theta~_a . x.
+- "neural_thompson" (neural-linear, Riquelme et al. 2018): the same Thompson step on the last hidden
+  layer of a reward network (`models/reward_net.py`) refitted every `neural.refit_every` rounds.
 
 `train(config, workdir)` runs every agent of `config.agents` for `config.horizon` rounds on
 `config.num_seeds` problems (seed s draws the reward parameters, the contexts and the noise; every agent
@@ -18,7 +20,8 @@ sees the same problem per seed), the whole run one `lax.scan` of env steps and a
 result.json per agent: `<agent>_regret` (cumulative regret at the horizon, mean over seeds), `_std`,
 `_per_seed`; `<agent>_regret_exponent` = log2(R(T) / R(T/2)) of the mean curve (1 for linear growth,
 0.5 for sqrt(T)); `<agent>_late_regret_per_round` (mean regret per round over the second half);
-`<agent>_regret_vs_epsilon_greedy` = its regret / epsilon-greedy's; `summary_plot`:
+`<agent>_regret_vs_<baseline>` = its regret / that of `config.regret_baseline` (epsilon-greedy by
+default); `summary_plot`:
 plots/regret.png, the cumulative regret curves (mean +- std over seeds).
 """
 
@@ -31,11 +34,13 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+import optax
 
 from jaxml.core.config import check_int, check_number
 from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.registry import choose
 from jaxml.errors import JaxmlError
+from jaxml.models.reward_net import RewardNet
 from jaxml.rl.envs_bandit import REWARD_MODELS, ContextualBandit
 
 
@@ -62,10 +67,18 @@ def ridge_update(stats: Ridge, x: jax.Array, arm: jax.Array, reward: jax.Array) 
 
 
 class Agent(NamedTuple):
-    """init(num_arms, dim) -> state; act(state, x, key) -> arm; update(state, x, arm, reward) -> state."""
-    init: Callable[[int, int], Any]
+    """init(key, num_arms, dim) -> state; act(state, x, key) -> arm; update(state, x, arm, reward) ->
+    state; refit(state) -> state, called after every `refit_every` rounds (0: never)."""
+    init: Callable[[jax.Array, int, int], Any]
     act: Callable[[Any, jax.Array, jax.Array], jax.Array]
     update: Callable[[Any, jax.Array, jax.Array, jax.Array], Any]
+    refit: Callable[[Any], Any] = lambda state: state
+    refit_every: int = 0
+
+
+def ridge_agent(c: ml_collections.ConfigDict, act: Callable) -> Agent:
+    """An agent on per-arm ridge statistics of the raw context (lambda = config.ridge)."""
+    return Agent(lambda key, k, d: ridge_init(k, d, float(c.ridge)), act, ridge_update)
 
 
 def epsilon_greedy(c: ml_collections.ConfigDict) -> Agent:
@@ -77,7 +90,7 @@ def epsilon_greedy(c: ml_collections.ConfigDict) -> Agent:
         return jnp.where(jax.random.uniform(explore) < epsilon, jax.random.randint(pick, (), 0, stats.b.shape[0]),
                          greedy)
 
-    return Agent(lambda k, d: ridge_init(k, d, float(c.ridge)), act, ridge_update)
+    return ridge_agent(c, act)
 
 
 def linucb(c: ml_collections.ConfigDict) -> Agent:
@@ -87,28 +100,101 @@ def linucb(c: ml_collections.ConfigDict) -> Agent:
         width = jnp.sqrt(jnp.einsum("i,kij,j->k", x, stats.cov, x))
         return jnp.argmax(stats.theta @ x + alpha * width)
 
-    return Agent(lambda k, d: ridge_init(k, d, float(c.ridge)), act, ridge_update)
+    return ridge_agent(c, act)
+
+
+def thompson_arm(stats: Ridge, phi: jax.Array, scale: float, key: jax.Array) -> jax.Array:
+    """argmax_a theta~_a . phi with theta~_a ~ N(theta_hat_a, scale^2 cov_a)."""
+    chol = jnp.linalg.cholesky(stats.cov)
+    sample = stats.theta + scale * jnp.einsum("kij,kj->ki", chol, jax.random.normal(key, stats.b.shape))
+    return jnp.argmax(sample @ phi)
 
 
 def linear_thompson(c: ml_collections.ConfigDict) -> Agent:
     scale = check_number(c.thompson_scale, "config.thompson_scale", 0.0)
+    return ridge_agent(c, lambda stats, x, key: thompson_arm(stats, x, scale, key))
 
-    def act(stats, x, key):
-        chol = jnp.linalg.cholesky(stats.cov)
-        z = jax.random.normal(key, stats.b.shape)
-        sample = stats.theta + scale * jnp.einsum("kij,kj->ki", chol, z)
-        return jnp.argmax(sample @ x)
 
-    return Agent(lambda k, d: ridge_init(k, d, float(c.ridge)), act, ridge_update)
+class NeuralLinear(NamedTuple):
+    """The neural-linear agent's state: the reward network, its optimizer, every round so far (a buffer
+    of `horizon` rows, the first `count` filled) and the per-arm ridge statistics of phi(x)."""
+    params: Any
+    opt: Any
+    xs: jax.Array       # [T, d]
+    arms: jax.Array     # [T]
+    rewards: jax.Array  # [T]
+    count: jax.Array
+    stats: Ridge
+
+
+def neural_thompson(c: ml_collections.ConfigDict) -> Agent:
+    """Neural-linear Thompson sampling (Riquelme et al. 2018): a `RewardNet` fitted by Adam to the
+    played arms' rewards (MSE over every round so far, `neural.sgd_steps` steps after every
+    `neural.refit_every` rounds), and linear Thompson sampling on its last hidden layer phi(x), whose
+    per-arm ridge statistics are rebuilt from the whole history after each refit and updated by
+    Sherman-Morrison in between."""
+    n = c.neural
+    scale = check_number(c.thompson_scale, "config.thompson_scale", 0.0)
+    horizon, ridge = int(c.horizon), float(c.ridge)
+    refit_every, sgd_steps = check_int(n.refit_every, "config.neural.refit_every", 1), check_int(
+        n.sgd_steps, "config.neural.sgd_steps", 1)
+    tx = optax.adam(check_number(n.learning_rate, "config.neural.learning_rate", 0.0))
+    net = RewardNet(int(c.num_arms), tuple(n.hidden))
+
+    def phi(params, x):
+        return net.apply(params, x)[0]
+
+    def init(key, k, d):
+        params = net.init(key, jnp.zeros((d,)))
+        width = int(n.hidden[-1])
+        return NeuralLinear(params, tx.init(params), jnp.zeros((horizon, d)), jnp.zeros((horizon,), jnp.int32),
+                            jnp.zeros((horizon,)), jnp.int32(0), ridge_init(k, width, ridge))
+
+    def act(state, x, key):
+        return thompson_arm(state.stats, phi(state.params, x), scale, key)
+
+    def update(state, x, arm, reward):
+        i = state.count
+        return state._replace(xs=state.xs.at[i].set(x), arms=state.arms.at[i].set(arm),
+                              rewards=state.rewards.at[i].set(reward), count=i + 1,
+                              stats=ridge_update(state.stats, phi(state.params, x), arm, reward))
+
+    def refit(state):
+        seen = (jnp.arange(horizon) < state.count).astype(jnp.float32)
+
+        def mse(params):
+            pred = net.apply(params, state.xs)[1]
+            err = jnp.take_along_axis(pred, state.arms[:, None], 1)[:, 0] - state.rewards
+            return jnp.sum(seen * err ** 2) / jnp.maximum(jnp.sum(seen), 1.0)
+
+        def sgd(carry, _):
+            params, opt = carry
+            updates, opt = tx.update(jax.grad(mse)(params), opt, params)
+            return (optax.apply_updates(params, updates), opt), None
+
+        (params, opt), _ = jax.lax.scan(sgd, (state.params, state.opt), None, length=sgd_steps)
+        feats = phi(params, state.xs)  # [T, h]
+        onehot = jax.nn.one_hot(state.arms, state.stats.b.shape[0]) * seen[:, None]  # [T, K]
+        gram = jnp.einsum("tk,ti,tj->kij", onehot, feats, feats) + ridge * jnp.eye(feats.shape[1])
+        stats = Ridge(jnp.linalg.inv(gram), jnp.einsum("tk,t,ti->ki", onehot, state.rewards, feats))
+        return state._replace(params=params, opt=opt, stats=stats)
+
+    return Agent(init, act, update, refit, refit_every)
 
 
 AGENTS: dict[str, Callable[[ml_collections.ConfigDict], Agent]] = {
-    "epsilon_greedy": epsilon_greedy, "linucb": linucb, "thompson": linear_thompson}
+    "epsilon_greedy": epsilon_greedy, "linucb": linucb, "thompson": linear_thompson,
+    "neural_thompson": neural_thompson}
 
 
 def make_run(env: ContextualBandit, agent: Agent, horizon: int, noise_std: float) -> Callable:
     """run(key) -> per-round regret [horizon]: the problem (reward parameters) from fold_in(key, 0), the
-    env's randomness from fold_in(key, 1) and the agent's from fold_in(key, 2)."""
+    env's randomness from fold_in(key, 1) and the agent's from fold_in(key, 2) (its init from
+    fold_in(key, 3)). The rounds are a scan over refit periods of a scan over rounds, `agent.refit`
+    between periods (an agent that never refits has one period)."""
+    period = agent.refit_every or horizon
+    if horizon % period:
+        raise JaxmlError(f"config.horizon={horizon} must be a multiple of config.neural.refit_every={period}")
 
     def run(key):
         params = env.sample_params(jax.random.fold_in(key, 0), noise_std, horizon)
@@ -122,9 +208,14 @@ def make_run(env: ContextualBandit, agent: Agent, horizon: int, noise_std: float
             means = info["expected_rewards"]
             return (next_obs, env_state, agent.update(state, obs, arm, reward)), jnp.max(means) - means[arm]
 
-        _, regret = jax.lax.scan(round_, (obs, env_state, agent.init(env.num_arms, env.context_dim)),
-                                 jnp.arange(horizon))
-        return regret
+        def period_(carry, p):
+            carry, regret = jax.lax.scan(round_, carry, p * period + jnp.arange(period))
+            obs, env_state, state = carry
+            return (obs, env_state, agent.refit(state)), regret
+
+        state = agent.init(jax.random.fold_in(key, 3), env.num_arms, env.context_dim)
+        _, regret = jax.lax.scan(period_, (obs, env_state, state), jnp.arange(horizon // period))
+        return regret.reshape(horizon)
 
     return run
 
@@ -154,6 +245,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     agents = {name: choose(AGENTS, name, "config.agents")(config) for name in config.agents}
     if not agents:
         raise JaxmlError(f"config.agents=() is empty; choose from {', '.join(AGENTS)}")
+    if config.regret_baseline not in agents:
+        raise JaxmlError(f"config.regret_baseline={config.regret_baseline!r} is not valid; "
+                         f"choose one of config.agents: {', '.join(agents)}")
     check_number(config.ridge, "config.ridge", 1e-12)
     horizon = check_int(config.horizon, "config.horizon", 2)
     num_seeds = check_int(config.num_seeds, "config.num_seeds", 1)
@@ -174,10 +268,10 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         out[f"{name}_regret_exponent"] = regret_exponent(cum.mean(0))
         late = cum[:, -1] - cum[:, horizon // 2 - 1]
         out[f"{name}_late_regret_per_round"] = float(late.mean() / (horizon - horizon // 2))
-    if "epsilon_greedy" in curves:
-        for name in curves:
-            if name != "epsilon_greedy":
-                out[f"{name}_regret_vs_epsilon_greedy"] = out[f"{name}_regret"] / out["epsilon_greedy_regret"]
+    base = config.regret_baseline
+    for name in curves:
+        if name != base:
+            out[f"{name}_regret_vs_{base}"] = out[f"{name}_regret"] / out[f"{base}_regret"]
     if jax.process_index() == 0:
         plot_regret(curves, f"{config.reward_model} bandit, {env.num_arms} arms, d = {env.context_dim}",
                     Path(workdir) / "plots" / "regret.png")

@@ -19,3 +19,6 @@ def test_a_tiny_run_linucb_and_thompson_beat_epsilon_greedy(tmp_path):
     c.agents = ("ucb1",)
     with pytest.raises(JaxmlError, match="config.agents='ucb1'.*epsilon_greedy, linucb, thompson"):
         bandits.train(c, tmp_path)
+    c.agents, c.regret_baseline = ("linucb",), "epsilon_greedy"
+    with pytest.raises(JaxmlError, match="config.regret_baseline='epsilon_greedy'.*choose one of config.agents: linucb"):
+        bandits.train(c, tmp_path)

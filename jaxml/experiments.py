@@ -40,6 +40,8 @@ METHODS: dict[str, str] = {
     "anomaly": "jaxml.methods.anomaly",
     "svm": "jaxml.methods.svm",
     **{m: f"jaxml.methods.{m}" for m in ("label_spreading", "pseudo_label", "active", "ssl", "fixmatch")},
+    "gnn": "jaxml.methods.gnn",
+    "bandits": "jaxml.methods.bandits", "ope": "jaxml.methods.ope",
 }
 SUITES = ("quick", "full")
 DATA_KEYS = ("dataset", "env", "corpus")  # where a config names its data: a dataset, an RL env, a text corpus

@@ -30,6 +30,8 @@ FAMILIES = {
     "attributions": ("interpret",),
     "few labels": ("label_spreading", "pseudo_label", "active"),
     "self-supervised": ("ssl",),
+    "graphs": ("gnn",),
+    "bandits": ("bandits",),
 }
 
 

@@ -110,8 +110,9 @@ def _check_values(array: np.ndarray, signature) -> np.ndarray:
     target = signature.dtype
     if np.issubdtype(target, np.integer):
         if array.dtype.kind == "f":
+            what = "NaN or infinite values" if not np.isfinite(array).all() else "floating-point values"
             raise RequestError(422, "inputs", f"expected integers ({target}) in {list(signature.value_range)}; "
-                                              f"got floating-point values")
+                                              f"got {what}")
         lo, hi = signature.value_range
         low, high = int(array.min()), int(array.max())
         if low < lo or high > hi:

@@ -117,6 +117,7 @@ def test_bad_inputs_name_the_field_and_what_was_expected():
     e = refused({"inputs": [[1, 2, 3, 4]]}, IMAGES)
     assert (e.status, e.field) == (422, "inputs") and "expected shape [n, 2, 2] (uint8); got [1, 4]" in e.message
     assert "floating-point" in refused({"inputs": [[[0.5, 1], [2, 3]]]}, IMAGES).message
+    assert "got NaN or infinite" in refused({"inputs": [[[float("nan"), 1], [2, 3]]]}, IMAGES).message
     assert "[0, 255]" in refused({"inputs": [[[0, 256], [2, 3]]]}, IMAGES).message
     assert "[0, 9]" in refused({"inputs": [[1, 2, 3, 10]]}, TOKENS).message
     assert "finite float32" in refused(parse_json(b'{"inputs": [[1, NaN, 2]]}'), FEATURES).message

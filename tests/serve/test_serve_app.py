@@ -5,6 +5,7 @@ server serving, concurrent requests batched with no compilation after warm-up, t
 import base64
 import concurrent.futures
 import copy
+import json
 import time
 
 import numpy as np
@@ -69,13 +70,17 @@ def test_models_healthz_and_metrics(trained, served):
 
 def test_mistakes_are_one_line_4xx_and_the_server_keeps_serving(trained, served):
     image = trained[2][:1].tolist()
+    with_nan = np.asarray(image, np.float64)
+    with_nan[0, 3, 4, 0] = np.nan
+    with_nan = with_nan.tolist()  # json.dumps writes NaN, which Python's JSON reader (the server's) accepts
     with client_for(served, max_body_bytes=4096, max_request_rows=4) as client:
         cases = [
             (client.post("/v1/predict", content=b'{"inputs": [1,', headers={"content-type": "application/json"}),
              400, "not valid JSON"),
             (client.post("/v1/predict", json={"inputs": [[1, 2, 3]]}), 422, "expected shape [n, 8, 8, 1] (uint8)"),
             (client.post("/v1/predict", json={"inputs": (np.asarray(image) / 2).tolist()}), 422, "floating-point"),
-            (client.post("/v1/predict", content=b'{"inputs": [[[[NaN]]]]}'), 422, "expected shape"),
+            (client.post("/v1/predict", content=json.dumps({"inputs": with_nan}).encode()), 422,
+             "expected integers (uint8) in [0, 255]; got NaN or infinite values"),
             (client.post("/v1/predict", json={"inputs": (np.asarray(image, np.int64) + 300).tolist()}), 422,
              "[0, 255]"),
             (client.post("/v1/predict", content=b"[" + b"0," * 5000 + b"0]"), 413, "exceeds the limit of 4096"),

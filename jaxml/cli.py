@@ -1,4 +1,4 @@
-"""The `jaxml` command: list | show | train | eval | reproduce | bench | export.
+"""The `jaxml` command: list | show | train | eval | reproduce | bench | export | serve.
 
 User mistakes end with one line `jaxml: error: ...` on stderr and exit code 2; a SIGTERM during
 training saves a checkpoint and exits 0. `--help`, `list`, `show` and the argument checks of every
@@ -175,6 +175,21 @@ def cmd_export(args, overrides: list[str]) -> int:
     return 0
 
 
+def cmd_serve(args, overrides: list[str]) -> int:
+    from jaxml.serve.options import ServeOptions, parse_buckets
+    if overrides:
+        raise JaxmlError(f"jaxml serve takes no overrides: {' '.join(overrides)}")
+    # The flags and the path are checked before jax is imported: a mistake is refused at once.
+    options = ServeOptions(buckets=parse_buckets(args.buckets), max_batch=args.max_batch,
+                           max_wait_ms=args.max_wait_ms, timeout_s=args.timeout_s,
+                           max_body_bytes=int(args.max_body_mb * 2**20), max_request_rows=args.max_request_rows)
+    if not Path(args.path).exists():
+        raise JaxmlError(f"{args.path} does not exist; give a workdir of `jaxml train` or a `jaxml export` directory")
+    from jaxml.serve.server import serve
+    serve(args.path, options, host=args.host, port=args.port)
+    return 0
+
+
 def _count(lo: int, hi: int):
     """An argparse type: an int in [lo, hi]."""
     def parse(text: str) -> int:
@@ -188,7 +203,7 @@ def _count(lo: int, hi: int):
     return parse
 
 
-COMMANDS = ("list", "show", "train", "eval", "reproduce", "bench", "export")
+COMMANDS = ("list", "show", "train", "eval", "reproduce", "bench", "export", "serve")
 EXPERIMENT_HELP = "experiment name (see `jaxml list`) or path to a config file"
 
 
@@ -243,6 +258,23 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--format", default="jax",
                    help="jax (a jax.export artifact) | tf (a TF SavedModel) | tflite (a .tflite file); default: jax")
     x.add_argument("--out", metavar="DIR", help="directory to write the export to (default: WORKDIR/export)")
+    v = _subcommand(sub, "serve", "serve a workdir or a `jaxml export` directory over HTTP with dynamic batching "
+                                  "(docs/serving.md)")
+    v.add_argument("path", metavar="WORKDIR_OR_ARTIFACT",
+                   help="a workdir of `jaxml train` (newest checkpoint) or a `jaxml export --format jax` directory")
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    v.add_argument("--port", type=_count(0, 65535), default=8000, help="port to listen on (default 8000)")
+    v.add_argument("--buckets", default="1,8,32,128",
+                   help="compiled batch sizes, warmed at start-up; a batch is padded to the smallest that holds "
+                        "it (default 1,8,32,128)")
+    v.add_argument("--max-batch", type=_count(1, 65536), default=None,
+                   help="most rows gathered into one batch (default: the largest bucket)")
+    v.add_argument("--max-wait-ms", type=float, default=5.0,
+                   help="how long a batch waits for more requests after its first (default 5)")
+    v.add_argument("--timeout-s", type=float, default=30.0, help="per-request timeout, 504 after it (default 30)")
+    v.add_argument("--max-body-mb", type=float, default=16.0, help="largest request body, 413 above it (default 16)")
+    v.add_argument("--max-request-rows", type=_count(1, 65536), default=None,
+                   help="most rows in one request, 413 above it (default: --max-batch)")
     return p
 
 
@@ -257,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     handlers = {"show": cmd_show, "train": cmd_train, "eval": cmd_eval, "reproduce": cmd_reproduce,
-                "bench": cmd_bench, "export": cmd_export}
+                "bench": cmd_bench, "export": cmd_export, "serve": cmd_serve}
     try:
         if args.command == "list":
             if rest:

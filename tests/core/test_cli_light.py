@@ -16,6 +16,9 @@ CASES = [
     ["train", "--help"],
     ["eval", "--help"],
     ["export", "--help"],
+    ["serve", "--help"],
+    ["serve", "no/such/workdir"],
+    ["serve", ".", "--buckets", "1,x"],
     ["train", "nosuchexp"],
     ["train", "cnn_digits", "--config.nosuchkey=1"],
     ["train", "cnn_digits", "--config.steps=many"],
@@ -58,10 +61,11 @@ def test_help_list_show_and_argument_errors_import_no_jax(tmp_path):
     for r in results:
         assert r["heavy"] == [], f"jaxml {' '.join(r['case'])} imported {r['heavy']}"
     codes = {" ".join(r["case"]): r["rc"] for r in results}
-    for ok in ("--help", "list", "show cnn_digits --config.steps=7", "train --help", "eval --help", "export --help"):
+    for ok in ("--help", "list", "show cnn_digits --config.steps=7", "train --help", "eval --help", "export --help",
+               "serve --help"):
         assert codes[ok] == 0, (ok, codes[ok])
     for bad, rc in codes.items():
-        if bad.startswith("train ") and bad != "train --help" or bad.startswith("list "):
+        if bad.startswith(("train ", "serve ")) and not bad.endswith("--help") or bad.startswith("list "):
             assert rc == 2, (bad, rc)
     show = next(r["stdout"] for r in results if r["case"][0] == "show")
     assert "model.features" in show and "test_accuracy >= 0.97" in show

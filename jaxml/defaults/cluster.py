@@ -21,8 +21,9 @@ def cluster_config(algorithm: str) -> ml_collections.ConfigDict:
     c.parallel = ml_collections.ConfigDict({"num_devices": 0})  # points split over all devices
     if algorithm == "kmeans":
         # the sklearn example "A demo of K-Means clustering on the handwritten digits data"
+        # block_size: points per block of the blocked Lloyd step (0: about 1M floats of distances a block)
         c.kmeans = ml_collections.ConfigDict(dict(inits=("k-means++", "random"), n_init=4, max_iter=300, tol=1e-4,
-                                                  num_seeds=30))
+                                                  num_seeds=30, block_size=0))
         c.minibatch = ml_collections.ConfigDict(dict(batch_size=256, max_iter=100, n_init=3))
         c.choose_k = ml_collections.ConfigDict(dict(ks=tuple(range(2, 17)), n_init=4))
     elif algorithm == "gmm":

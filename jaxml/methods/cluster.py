@@ -109,7 +109,8 @@ def run_kmeans(config: ml_collections.ConfigDict, data: Data, workdir: Path) -> 
     for init in c.inits:
         prefix = INIT_PREFIX[init] + "_"
         runs = kmeans_lib.kmeans(jax.random.fold_in(key, list(INIT_PREFIX).index(init)), data.points, k, init=init,
-                                 n_init=int(c.n_init), max_iter=int(c.max_iter), tol=float(c.tol), runs=len(seeds))
+                                 n_init=int(c.n_init), max_iter=int(c.max_iter), tol=float(c.tol), runs=len(seeds),
+                                 block_size=int(c.block_size))
         inertias = np.asarray(runs.inertia, np.float64)
         aris, nmis = (np.asarray(a, np.float64) for a in label_scores(data, runs.labels, k))  # [num_seeds] each
         first = {"inertia": float(inertias[0]), "n_iter": int(runs.n_iter[0]),
@@ -250,7 +251,8 @@ def check_config(config: ml_collections.ConfigDict, n: int) -> None:
             raise JaxmlError(f"config.kmeans.inits=() is empty; choose from {', '.join(kmeans_lib.INITS)}")
         for init in c.inits:
             choose(kmeans_lib.INITS, init, "config.kmeans.inits")
-        kmeans_lib.check_args(n, int(config.k), c.inits[0], c.n_init, c.max_iter, c.tol, prefix="config.kmeans.")
+        kmeans_lib.check_args(n, int(config.k), c.inits[0], c.n_init, c.max_iter, c.tol, prefix="config.kmeans.",
+                              block_size=c.block_size)
         check_int(c.num_seeds, "config.kmeans.num_seeds", 1)
         kmeans_lib.check_args(n, int(config.k), "k-means++", config.minibatch.n_init, config.minibatch.max_iter, 0.0,
                               prefix="config.minibatch.")

@@ -39,6 +39,7 @@ METHODS: dict[str, str] = {
     "cluster": "jaxml.methods.cluster",
     "anomaly": "jaxml.methods.anomaly",
     "svm": "jaxml.methods.svm",
+    "trees": "jaxml.methods.trees",
 }
 SUITES = ("quick", "full")
 DATA_KEYS = ("dataset", "env", "corpus")  # where a config names its data: a dataset, an RL env, a text corpus

@@ -3,11 +3,15 @@ them; docs/references.md#classic-learners).
 
 Per feature, from the training points: with at most `max_bins` distinct values the thresholds are the
 midpoints between consecutive distinct values; otherwise the `max_bins - 1` inner quantiles
-(percentiles 100 i / max_bins, numpy's "averaged_inverted_cdf"). A value x goes to bin i iff
-threshold[i - 1] < x <= threshold[i]. The thresholds are found on the host (numpy, once); the
-mapping of the points to bins is a `searchsorted` per feature on the device. Every feature's
+(percentiles 100 i / max_bins, numpy's "averaged_inverted_cdf"), duplicates removed. A value x goes to bin i iff
+threshold[i - 1] < x <= threshold[i]. Thresholds and the mapping of points to bins are computed on
+the host in float64 (numpy, once per data set: a preprocessing step, as scikit-learn's binning is),
+so that a float32 rounding of a threshold can never move a point to another bin; the trees then
+work on the [n, F] int32 bins on the device. Every feature's
 thresholds are padded with +inf to the widest feature's, so the bins of all features share one
-static count `num_bins`.
+static count `num_bins`: the widest feature's bins rounded up to a power of two (the bins above hold
+no points), so that data sets whose widest feature differs by a few bins (the splits of one data set)
+share one compiled fit.
 """
 
 from __future__ import annotations
@@ -21,10 +25,9 @@ import numpy as np
 from jaxml.core.config import check_int, check_number
 
 
-@jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class Bins:
-    thresholds: jax.Array  # [F, num_bins - 1] increasing, +inf padded
+    thresholds: np.ndarray  # [F, num_bins - 1] float64, increasing, +inf padded
     num_bins: int = dataclasses.field(metadata=dict(static=True))
 
 
@@ -36,7 +39,7 @@ def feature_thresholds(values: np.ndarray, max_bins: int) -> np.ndarray:
     if len(distinct) <= max_bins:
         return (distinct[:-1] + distinct[1:]) / 2
     percentiles = np.linspace(0, 100, max_bins + 1)[1:-1]
-    return np.percentile(values, percentiles, method="averaged_inverted_cdf")
+    return np.unique(np.percentile(values, percentiles, method="averaged_inverted_cdf"))
 
 
 def fit_bins(x: np.ndarray, max_bins: int = 255) -> Bins:
@@ -47,12 +50,11 @@ def fit_bins(x: np.ndarray, max_bins: int = 255) -> Bins:
     table = np.full((x.shape[1], width), np.inf)
     for j, t in enumerate(per_feature):
         table[j, :len(t)] = t
-    return Bins(jnp.asarray(table, jnp.float32), width + 1)
+    return Bins(table, 1 << width.bit_length())  # width + 1 bins, rounded up to a power of two
 
 
-@jax.jit
-def apply_bins(bins: Bins, x: jax.Array) -> jax.Array:
-    """[n, F] int32 bin indices of x [n, F] (the number of thresholds below each value)."""
-    x = jnp.asarray(x, bins.thresholds.dtype)
-    return jax.vmap(lambda t, col: jnp.searchsorted(t, col, side="left"), in_axes=(0, 1), out_axes=1)(
-        bins.thresholds, x).astype(jnp.int32)
+def apply_bins(bins: Bins, x: np.ndarray) -> jax.Array:
+    """[n, F] int32 bin indices of x [n, F] (the number of thresholds below each value), on the device."""
+    x = np.asarray(x, np.float64)
+    cols = [np.searchsorted(bins.thresholds[j], x[:, j], side="left") for j in range(x.shape[1])]
+    return jnp.asarray(np.stack(cols, axis=1).astype(np.int32))

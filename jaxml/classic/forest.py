@@ -60,13 +60,14 @@ def fit(key: jax.Array, xb: jax.Array, y: jax.Array, *, settings: ForestSettings
     s = settings
     n, num_features = xb.shape
     m = s.features_per_node(num_features)
-    g = -jax.nn.one_hot(y, num_classes, dtype=jnp.float32)
-    h = jnp.ones((n,), jnp.float32)
+    dtype = jnp.result_type(float)  # float32, or float64 under jax.enable_x64
+    g = -jax.nn.one_hot(y, num_classes, dtype=dtype)
+    h = jnp.ones((n,), dtype)
 
     def one(key):
         boot_key, mask_key = jax.random.split(key)
         draws = jax.random.randint(boot_key, (n,), 0, n)
-        w = jax.ops.segment_sum(jnp.ones((n,), jnp.float32), draws, n)
+        w = jax.ops.segment_sum(jnp.ones((n,), dtype), draws, n)
         return trees.grow_tree(xb, g, h, w, depth=s.max_depth, num_bins=num_bins, l2=0.0,
                                min_samples_leaf=float(s.min_samples_leaf), min_hessian=0.0,
                                feature_mask=node_feature_masks(mask_key, s.max_depth, num_features, m))

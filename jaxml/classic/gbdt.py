@@ -76,8 +76,9 @@ def fit(xb: jax.Array, y: jax.Array, xb_val: jax.Array, y_val: jax.Array, *, set
     """Boosting on binned training points xb [n, F] with labels y [n] in {0, 1}, validated on
     (xb_val, y_val) (module docstring)."""
     s = settings
-    y = y.astype(jnp.float32)
-    y_val = y_val.astype(jnp.float32)
+    dtype = jnp.result_type(float)  # float32, or float64 under jax.enable_x64
+    y = y.astype(dtype)
+    y_val = y_val.astype(dtype)
     share = jnp.clip(jnp.mean(y), 1e-7, 1 - 1e-7)
     baseline = jnp.log(share / (1 - share))
     ones = jnp.ones_like(y)
@@ -85,9 +86,9 @@ def fit(xb: jax.Array, y: jax.Array, xb_val: jax.Array, y_val: jax.Array, *, set
                              min_samples_leaf=float(s.min_samples_leaf), min_hessian=s.min_hessian)
     leaves = 1 << s.max_depth
     empty = trees.Tree(jnp.zeros((s.max_iter, leaves - 1), jnp.int32), jnp.zeros((s.max_iter, leaves - 1), jnp.int32),
-                       jnp.zeros((s.max_iter, leaves, 1), jnp.float32))
+                       jnp.zeros((s.max_iter, leaves, 1), dtype))
     raw, raw_val = jnp.full(y.shape, baseline), jnp.full(y_val.shape, baseline)
-    scores = jnp.full((s.max_iter + 1,), jnp.nan).at[0].set(-log_loss(raw_val, y_val))
+    scores = jnp.full((s.max_iter + 1,), jnp.nan, dtype).at[0].set(-log_loss(raw_val, y_val))
 
     def cond(c):
         return (c["i"] < s.max_iter) & ~c["done"]

@@ -17,7 +17,7 @@ value the class proportions: a CART classification tree (`forest.py`).
   cumulative sums over the bins give every candidate's left sums, the totals minus them the right
   sums, so the whole search is one vectorised gain array and an argmax per node.
 - A candidate is valid when both sides hold at least `min_samples_leaf` (count) and `min_hessian`;
-  a node splits if its best valid gain is > 0, and otherwise sends all its points left (threshold =
+  a node splits if its best valid gain is > 0 (beyond rounding: `rounding_floor`), and otherwise sends all its points left (threshold =
   num_bins), so the tree stays complete: internal nodes in level order, 2^depth leaves, empty leaves
   valued 0.
 - `feature_mask` [depth][nodes, F] optionally restricts the features each node may split on (random
@@ -76,6 +76,14 @@ def node_score(sums: jax.Array, l2: float) -> jax.Array:
     return jnp.where(denom > 0, jnp.sum(sums[..., :-2] ** 2, axis=-1) / jnp.where(denom > 0, denom, 1.0), 0.0)
 
 
+def rounding_floor(hist: jax.Array, l2: float) -> jax.Array:
+    """[nodes] the smallest gain that counts as one: 256 float epsilons of the node's own score. A node
+    whose points all carry the same gradient and hessian (pure, in a forest) has gain 0 for every
+    split in exact arithmetic, which the bin sums' rounding would otherwise turn into tiny splits."""
+    total = jnp.sum(hist[:, 0], axis=1)                                   # [nodes, S] (feature 0's bins)
+    return 256 * jnp.finfo(hist.dtype).eps * node_score(total, l2)
+
+
 def split_gains(hist: jax.Array, l2: float, min_samples_leaf: float, min_hessian: float,
                 feature_mask: jax.Array | None = None) -> jax.Array:
     """[nodes, F, bins] the gain of every candidate split (bins <= b left), -inf where not valid."""
@@ -90,14 +98,14 @@ def split_gains(hist: jax.Array, l2: float, min_samples_leaf: float, min_hessian
     return jnp.where(valid, gain, -jnp.inf)
 
 
-def best_splits(gains: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+def best_splits(gains: jax.Array, min_gain: jax.Array | float = 0.0) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Per node the (feature, bin, gain) of the largest gain (the first in feature-major, bin order on
-    ties); feature 0 and bin num_bins (all left) where no gain is > 0."""
+    ties); feature 0 and bin num_bins (all left) where no gain is > min_gain [nodes]."""
     nodes, num_features, num_bins = gains.shape
     flat = gains.reshape(nodes, -1)
     best = jnp.argmax(flat, axis=1)
     gain = jnp.take_along_axis(flat, best[:, None], axis=1)[:, 0]
-    split = gain > 0
+    split = gain > min_gain
     feature = jnp.where(split, best // num_bins, 0).astype(jnp.int32)
     threshold = jnp.where(split, best % num_bins, num_bins).astype(jnp.int32)
     return feature, threshold, gain
@@ -115,7 +123,8 @@ def grow_tree(xb: jax.Array, g: jax.Array, h: jax.Array, w: jax.Array, *, depth:
     for level in range(depth):
         hist = histograms(xb, node, stats, 1 << level, num_bins)
         mask = None if feature_mask is None else feature_mask[level]
-        feature, threshold, _ = best_splits(split_gains(hist, l2, min_samples_leaf, min_hessian, mask))
+        feature, threshold, _ = best_splits(split_gains(hist, l2, min_samples_leaf, min_hessian, mask),
+                                            rounding_floor(hist, l2))
         features.append(feature)
         thresholds.append(threshold)
         node = 2 * node + (xb[rows, feature[node]] > threshold[node]).astype(jnp.int32)

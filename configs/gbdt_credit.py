@@ -11,7 +11,7 @@ Expected:  project target (docs/references.md#project-targets): test accuracy wi
 Reference: scikit-learn HistGradientBoostingClassifier (docs/references.md#classic-learners), run in
            the experiment.
 Also:      ROC-AUC (`*_auc`) and the number of trees early stopping kept (`*_n_trees`) on both sides.
-Hardware:  2-core CPU, about a minute.
+Hardware:  2-core CPU, about a minute of CPU time (165 s wall on a shared machine).
 """
 
 from jaxml.defaults.trees import trees_config

@@ -15,7 +15,7 @@ Reference: scikit-learn KMeans (docs/references.md#clustering), run in the exper
 Also:      segments.md / segment_profiles.json (each found segment's size, the planted segment it
            recovers and its purity, per-feature medians and means in raw units) and
            plots/segments.png (the profile heat map and the first two principal components).
-Hardware:  2-core CPU, under a minute of CPU time.
+Hardware:  2-core CPU, a few minutes (400 k-means fits on each side).
 """
 
 from jaxml.defaults.cluster import segment_config

@@ -73,6 +73,8 @@ def customers_data(config: ml_collections.ConfigDict) -> tuple[np.ndarray, np.nd
     config.segment.log_features, standardised. The labels are the planted segments with the outliers as
     one more group (label len(SEGMENTS), `SEGMENT_NAMES`' last); info: the raw features and the outlier
     mask."""
+    if "segment" not in config:
+        raise JaxmlError("config.dataset='customers' needs a config.segment group (as configs/segment_customers.py)")
     c = config.segment
     check_int(config.num_points, "config.num_points", 10)
     check_number(c.outlier_fraction, "config.segment.outlier_fraction", 0.0, 0.5)

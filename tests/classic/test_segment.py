@@ -71,3 +71,8 @@ def test_segment_experiment_end_to_end(tmp_path):
 def test_bad_segment_config_is_one_line_naming_the_key(capsys, tmp_path, override, needle):
     assert cli.main(["train", "segment_customers", "--workdir", str(tmp_path / "w"), override]) == 2
     assert needle in one_error_line(capsys)
+
+
+def test_customers_without_a_segment_group_is_one_error(capsys, tmp_path):
+    assert cli.main(["train", "kmeans_digits", "--workdir", str(tmp_path / "w"), "--config.dataset=customers"]) == 2
+    assert "config.dataset='customers' needs a config.segment group" in one_error_line(capsys)

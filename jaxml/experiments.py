@@ -42,6 +42,7 @@ METHODS: dict[str, str] = {
     **{m: f"jaxml.methods.{m}" for m in ("label_spreading", "pseudo_label", "active", "ssl", "fixmatch")},
     "gnn": "jaxml.methods.gnn",
     "bandits": "jaxml.methods.bandits", "ope": "jaxml.methods.ope",
+    "trees": "jaxml.methods.trees",
 }
 SUITES = ("quick", "full")
 DATA_KEYS = ("dataset", "env", "corpus")  # where a config names its data: a dataset, an RL env, a text corpus

@@ -3,8 +3,9 @@
 faiss-cpu's Kmeans when `import faiss` works), on the same float32 data from the same initial centres.
 
 Per side and size:
-- jaxml: `--iters` Lloyd steps (`classic.kmeans.lloyd_step`, the step the fit's while_loop runs) in
-  one jitted `fori_loop`, after a warm-up call (compilation excluded); time / iters.
+- jaxml: `--iters` blocked Lloyd steps (`classic.kmeans.blocked_step` on the points laid out once by
+  `to_blocks`, as the fit's while_loop runs them; `--block-size` rows a block, 0 = the default) in one
+  jitted `fori_loop`, after a warm-up call (compilation excluded); time / iters.
 - scikit-learn: (fit time with max_iter=iters) - (fit time with max_iter=1), divided by iters - 1, so
   that the fit's fixed set-up (input checks, centring, squared norms, the final labelling) cancels;
   tol=0, and a run whose labels converge before `--iters` is reported as such (its per-iteration time
@@ -47,20 +48,20 @@ def make_data(n: int, d: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.nda
 class Jaxml:
     name = "jaxml"
 
-    def __init__(self, x: np.ndarray, init: np.ndarray, iters: int):
+    def __init__(self, x: np.ndarray, init: np.ndarray, iters: int, block_size: int = 0):
         import jax
         import jax.numpy as jnp
 
         from jaxml.classic.distances import sq_norms
-        from jaxml.classic.kmeans import assign, lloyd_step
+        from jaxml.classic.kmeans import assign_blocked, blocked_step, to_blocks
 
         self.x, self.w = jnp.asarray(x), jnp.ones(len(x), jnp.float32)
         self.init = jnp.asarray(init)
 
         def run(x, w, centers):
-            x_sq = sq_norms(x)
-            centers = jax.lax.fori_loop(0, iters, lambda i, c: lloyd_step(x, x_sq, w, c)[0], centers)
-            return centers, jnp.sum(w * assign(x, x_sq, centers)[1])
+            blocks = to_blocks(x, sq_norms(x), w, centers.shape[0], 1, block_size)
+            centers = jax.lax.fori_loop(0, iters, lambda i, c: blocked_step(blocks, c)[0], centers)
+            return centers, assign_blocked(blocks, centers)[4]
 
         self.run = jax.jit(run)
         jax.block_until_ready(self.run(self.x, self.w, self.init))  # compile
@@ -125,9 +126,9 @@ class Faiss:
         return (time.perf_counter() - t) / self.iters
 
 
-def bench(n: int, d: int, k: int, iters: int, rounds: int) -> dict:
+def bench(n: int, d: int, k: int, iters: int, rounds: int, block_size: int = 0) -> dict:
     x, init = make_data(n, d, k)
-    sides = [Jaxml(x, init, iters), Sklearn(x, init, iters)]
+    sides = [Jaxml(x, init, iters, block_size), Sklearn(x, init, iters)]
     try:
         import faiss  # noqa: F401
         sides.append(Faiss(x, init, iters))
@@ -138,7 +139,7 @@ def bench(n: int, d: int, k: int, iters: int, rounds: int) -> dict:
         for side in sides:
             times[side.name].append(side.per_iteration())
     ours, theirs = sides[0].inertia(), sides[1].inertia()
-    out = {"n": n, "d": d, "k": k, "iters": iters, "rounds": rounds, "sklearn_iterations_run": sides[1].n_iter,
+    out = {"n": n, "d": d, "k": k, "iters": iters, "rounds": rounds, "block_size": block_size, "sklearn_iterations_run": sides[1].n_iter,
            "sklearn_fallback_rounds": sides[1].fallbacks, "inertia_rel_diff_vs_sklearn": abs(ours - theirs) / theirs}
     print(f"n={n} d={d} k={k}: {iters} Lloyd iterations from the same centres, {rounds} interleaved rounds"
           + ("" if sides[1].n_iter == iters else f" (sklearn's labels converged after {sides[1].n_iter})"))
@@ -168,6 +169,7 @@ def main() -> None:
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--iters", type=int, default=10, help="Lloyd iterations timed per call")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (jaxml, sklearn, faiss, jaxml, ...)")
+    p.add_argument("--block-size", type=int, default=0, help="jaxml's rows per Lloyd block (0: the default)")
     args = p.parse_args()
 
     import jax
@@ -177,7 +179,7 @@ def main() -> None:
     device = jax.devices()[0]
     print(f"jax {jax.__version__} on {getattr(device, 'device_kind', device.platform)}, sklearn {sklearn.__version__}, "
           f"{os.cpu_count()} CPU threads")
-    results = [bench(n, d, k, args.iters, args.rounds) for n, d, k in sizes]
+    results = [bench(n, d, k, args.iters, args.rounds, args.block_size) for n, d, k in sizes]
     print(json.dumps({"jax": jax.__version__, "sklearn": sklearn.__version__, "device": str(device),
                       "results": results}))
 

@@ -21,8 +21,13 @@ What it does, in scikit-learn's terms (`sklearn.cluster.KMeans(algorithm="lloyd"
   point sits on its centre (more clusters than distinct points) nothing is relocated.
 - `n_init` restarts are `vmap`ped over keys; the run with the lowest inertia is kept.
 
-Everything is written on the global arrays of `points.Points`: on a mesh the per-cluster sums are
-one-hot matrix products over the sharded point axis, which XLA reduces across devices.
+Lloyd is blocked (`to_blocks`, `assign_blocked`): a `lax.scan` over fixed-size blocks of points
+computes one block's distances to the centres (||x||^2 - 2 x.c + ||c||^2, one matrix product), its
+nearest centres, and adds its points into the per-cluster sums, weights and inertia by scatter-add
+(`segment_sum`); no [n, k] matrix is ever built. The points are padded to whole blocks with zero
+weight. Everything is written on the global arrays of `points.Points`: on a mesh each shard's points
+are blocked on their own device ([shards, L] layout), the partial sums are kept per shard through
+the scan and added once at the end, which XLA reduces across devices (the `psum` of the update).
 """
 
 from __future__ import annotations
@@ -104,16 +109,97 @@ INITS: dict[str, Callable] = {"k-means++": kmeans_plusplus, "random": random_see
 # ------------------------------------------------------------------------------------------- Lloyd
 
 def assign(x: jax.Array, x_sq: jax.Array, centers: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(labels [n] of the nearest centre, squared distance to it [n])."""
+    """(labels [n] of the nearest centre, squared distance to it [n]) -- the whole [n, k] distance
+    matrix at once: for small point sets (mini-batches, seeding candidates); Lloyd uses `assign_blocked`."""
     d2 = sq_dists(x, centers, x_sq)
     return jnp.argmin(d2, axis=1).astype(jnp.int32), jnp.min(d2, axis=1)
 
 
 def cluster_sums(x: jax.Array, w: jax.Array, labels: jax.Array, k: int) -> tuple[jax.Array, jax.Array]:
-    """(weighted sums [k, d], weights [k]) of the points of each cluster: one-hot products over the point
-    axis (reduced across devices by XLA when the points are sharded)."""
-    onehot = (labels[:, None] == jnp.arange(k)[None, :]).astype(x.dtype) * w[:, None]
-    return dot(onehot.T, x), jnp.sum(onehot, axis=0)
+    """(weighted sums [k, d], weights [k]) of the points of each cluster (a scatter-add over the point
+    axis, no [n, k] one-hot)."""
+    return jax.ops.segment_sum(x * w[:, None], labels, k), jax.ops.segment_sum(w, labels, k)
+
+
+# rows per block (auto): a block's [rows, k] distances and [rows, d] points about BLOCK_FLOATS floats each
+BLOCK_FLOATS = 1 << 20
+MIN_BLOCK, MAX_BLOCK = 128, 1 << 16
+
+
+def block_rows(n_local: int, k: int, d: int, block_size: int = 0) -> int:
+    """Rows per block for n_local points per shard: `block_size` if > 0 (at most n_local, rounded up to
+    8), else about BLOCK_FLOATS / max(k, d) rows (in [MIN_BLOCK, MAX_BLOCK]), evened out over the blocks
+    so that the padding is under 8 rows per block."""
+    round8 = lambda r: -(-r // 8) * 8
+    if block_size > 0:
+        return min(round8(block_size), round8(n_local))
+    target = min(max(BLOCK_FLOATS // max(k, d), MIN_BLOCK), MAX_BLOCK)
+    blocks = -(-n_local // target)
+    return round8(-(-n_local // blocks))
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Blocks:
+    """Points laid out for blocked Lloyd steps: [shards, L] with L = (blocks per shard) * rows, each
+    shard's rows in their original order and zero-weight padding at each shard's end. Flattening the
+    two leading axes gives the original point order (with the padding rows interleaved), so the
+    empty-cluster relocation sees the points in the same order as unblocked."""
+    x: jax.Array     # [S, L, d]
+    x_sq: jax.Array  # [S, L]
+    w: jax.Array     # [S, L]
+    rows: int = dataclasses.field(metadata=dict(static=True))  # rows per block
+    n_pad: int = dataclasses.field(metadata=dict(static=True))  # rows of the flat points
+
+    def flat(self, a: jax.Array) -> jax.Array:
+        """[S, L, ...] -> [S * L, ...]."""
+        return a.reshape((-1,) + a.shape[2:])
+
+    def unblock(self, a: jax.Array) -> jax.Array:
+        """[S, L, ...] -> [n_pad, ...] in the flat points' order (the block padding dropped)."""
+        shards = a.shape[0]
+        return a[:, :self.n_pad // shards].reshape((self.n_pad,) + a.shape[2:])
+
+
+def to_blocks(x: jax.Array, x_sq: jax.Array, w: jax.Array, k: int, shards: int = 1, block_size: int = 0) -> Blocks:
+    """x [n_pad, d] (n_pad a multiple of `shards`: the points' batch shards, each shard's rows kept on
+    its device) as `Blocks` of `block_rows` rows."""
+    n_pad, d = x.shape
+    n_local = n_pad // shards
+    rows = block_rows(n_local, k, d, block_size)
+    length = -(-n_local // rows) * rows
+    pad = lambda a: jnp.pad(a.reshape((shards, n_local) + a.shape[1:]),
+                            ((0, 0), (0, length - n_local)) + ((0, 0),) * (a.ndim - 1))
+    return Blocks(pad(x), pad(x_sq), pad(w), rows, n_pad)
+
+
+def assign_blocked(blocks: Blocks, centers: jax.Array):
+    """Nearest centres block by block (a `lax.scan` over the blocks; per block one [S, rows, k] distance
+    product), accumulating per-cluster weighted sums and weights by scatter-add and the inertia.
+    Returns (labels [S, L], squared distance to the nearest centre [S, L], sums [k, d], weights [k],
+    inertia); the per-shard partial sums are added once at the end (across devices when sharded)."""
+    k = centers.shape[0]
+    shards, length, d = blocks.x.shape
+    c_sq = sq_norms(centers)
+    split = lambda a: jnp.swapaxes(a.reshape((shards, length // blocks.rows, blocks.rows) + a.shape[2:]), 0, 1)
+    per_shard_sums = jax.vmap(lambda x, w, labels: (jax.ops.segment_sum(x * w[:, None], labels, k),
+                                                    jax.ops.segment_sum(w, labels, k)))
+
+    def body(carry, block):
+        sums, counts, inertia = carry
+        x, x_sq, w = block                                      # [S, rows, d], [S, rows], [S, rows]
+        d2 = jnp.maximum(x_sq[..., None] - 2.0 * dot(x, centers.T) + c_sq, 0.0)
+        labels = jnp.argmin(d2, axis=-1).astype(jnp.int32)
+        dist = jnp.min(d2, axis=-1)
+        s, c = per_shard_sums(x, w, labels)
+        return (sums + s, counts + c, inertia + jnp.sum(w * dist, axis=-1)), (labels, dist)
+
+    zeros = (jnp.zeros((shards, k, d), centers.dtype), jnp.zeros((shards, k), centers.dtype),
+             jnp.zeros((shards,), centers.dtype))
+    (sums, counts, inertia), (labels, dist) = jax.lax.scan(
+        body, zeros, (split(blocks.x), split(blocks.x_sq), split(blocks.w)))
+    merge = lambda a: jnp.swapaxes(a, 0, 1).reshape(shards, length)
+    return merge(labels), merge(dist), jnp.sum(sums, 0), jnp.sum(counts, 0), jnp.sum(inertia)
 
 
 def relocate_empty(x: jax.Array, w: jax.Array, labels: jax.Array, dist_sq: jax.Array,
@@ -135,25 +221,36 @@ def relocate_empty(x: jax.Array, w: jax.Array, labels: jax.Array, dist_sq: jax.A
     return sums, counts
 
 
-def lloyd_step(x: jax.Array, x_sq: jax.Array, w: jax.Array, centers: jax.Array):
-    """One Lloyd iteration from `centers`: (new centres, labels w.r.t. `centers`, total squared shift)."""
-    k = centers.shape[0]
-    labels, dist_sq = assign(x, x_sq, centers)
-    sums, counts = cluster_sums(x, w, labels, k)
+def blocked_step(blocks: Blocks, centers: jax.Array):
+    """One Lloyd iteration on `Blocks`: (new centres, labels [S, L] w.r.t. `centers`, total squared shift)."""
+    labels, dist_sq, sums, counts, _ = assign_blocked(blocks, centers)
     # the relocation's top_k over all points only when a cluster is empty (a select under vmap)
     sums, counts = jax.lax.cond(jnp.any(counts == 0), relocate_empty, lambda *a: a[-2:],
-                                x, w, labels, dist_sq, sums, counts)
+                                blocks.flat(blocks.x), blocks.flat(blocks.w), blocks.flat(labels),
+                                blocks.flat(dist_sq), sums, counts)
     safe = jnp.where(counts > 0, counts, 1.0)
     heaviest = jnp.argmax(counts)
     new = jnp.where((counts > 0)[:, None], sums / safe[:, None], sums[heaviest] / safe[heaviest])
     return new, labels, jnp.sum((new - centers) ** 2)
 
 
-def lloyd(x: jax.Array, w: jax.Array, centers: jax.Array, tol: jax.Array, max_iter: int):
-    """Lloyd iterations in one `lax.while_loop` (scikit-learn's stopping rule, module docstring).
-    `tol` is absolute (already scaled by the data's mean variance). Returns (centres, labels, inertia,
-    iterations)."""
-    x_sq = sq_norms(x)
+def lloyd_step(x: jax.Array, x_sq: jax.Array, w: jax.Array, centers: jax.Array, block_size: int = 0,
+               shards: int = 1):
+    """One Lloyd iteration from `centers` on flat points x [n_pad, d] (blocked: `to_blocks`):
+    (new centres, labels [n_pad] w.r.t. `centers`, total squared shift). The fit builds the blocks once
+    and runs `blocked_step`; this is the same step for a single call."""
+    blocks = to_blocks(x, x_sq, w, centers.shape[0], shards, block_size)
+    new, labels, shift = blocked_step(blocks, centers)
+    return new, blocks.unblock(labels), shift
+
+
+def lloyd(x: jax.Array, w: jax.Array, centers: jax.Array, tol: jax.Array, max_iter: int, block_size: int = 0,
+          shards: int = 1):
+    """Lloyd iterations in one `lax.while_loop` (scikit-learn's stopping rule, module docstring), each a
+    `blocked_step` over blocks of `block_size` rows (0: `block_rows`' default) of each of `shards` point
+    shards. `tol` is absolute (already scaled by the data's mean variance). Returns (centres, labels,
+    inertia, iterations)."""
+    blocks = to_blocks(x, sq_norms(x), w, centers.shape[0], shards, block_size)
 
     def cond(carry):
         i, _, _, done = carry
@@ -161,21 +258,21 @@ def lloyd(x: jax.Array, w: jax.Array, centers: jax.Array, tol: jax.Array, max_it
 
     def body(carry):
         i, centers, labels_old, _ = carry
-        new, labels, shift = lloyd_step(x, x_sq, w, centers)
-        strict = jnp.all((labels == labels_old) | (w == 0))
+        new, labels, shift = blocked_step(blocks, centers)
+        strict = jnp.all((labels == labels_old) | (blocks.w == 0))
         return i + 1, new, labels, strict | (shift <= tol)
 
-    labels0 = jnp.full((x.shape[0],), -1, jnp.int32)
+    labels0 = jnp.full(blocks.w.shape, -1, jnp.int32)
     n_iter, centers, _, _ = jax.lax.while_loop(cond, body, (jnp.int32(0), centers, labels0, jnp.bool_(False)))
-    labels, dist_sq = assign(x, x_sq, centers)
-    return centers, labels, jnp.sum(w * dist_sq), n_iter
+    labels, _, _, _, inertia = assign_blocked(blocks, centers)
+    return centers, blocks.unblock(labels), inertia, n_iter
 
 
 # ----------------------------------------------------------------------------------------- the fit
 
-def _single(key, x, w, tol, *, k, seeding, n_local_trials, max_iter):
+def _single(key, x, w, tol, *, k, seeding, n_local_trials, max_iter, block_size, shards):
     init, _ = seeding(key, x, w, k, n_local_trials)
-    centers, labels, inertia, n_iter = lloyd(x, w, init, tol, max_iter)
+    centers, labels, inertia, n_iter = lloyd(x, w, init, tol, max_iter, block_size, shards)
     return KMeansResult(centers, labels, inertia, n_iter, init)
 
 
@@ -187,14 +284,15 @@ def best_of(results: KMeansResult) -> KMeansResult:
     return jax.tree.map(take, results)
 
 
-@functools.partial(jax.jit, static_argnames=("k", "init", "n_init", "max_iter", "n_local_trials"))
-def _fit(keys, points: Points, tol, *, k, init, n_init, max_iter, n_local_trials):
+@functools.partial(jax.jit, static_argnames=("k", "init", "n_init", "max_iter", "n_local_trials", "block_size"))
+def _fit(keys, points: Points, tol, *, k, init, n_init, max_iter, n_local_trials, block_size):
     """keys [..., n_init]: one restart per key, the best of each row of restarts kept."""
     mean = weighted_mean(points)
     x = points.x - mean
     tol_abs = tol * mean_variance(points)
     single = functools.partial(_single, x=x, w=points.w, tol=tol_abs, k=k, seeding=INITS[init],
-                               n_local_trials=n_local_trials, max_iter=max_iter)
+                               n_local_trials=n_local_trials, max_iter=max_iter, block_size=block_size,
+                               shards=points.shards)
     run = lambda key: single(key)
     for _ in range(keys.ndim):
         run = jax.vmap(run)
@@ -203,7 +301,7 @@ def _fit(keys, points: Points, tol, *, k, init, n_init, max_iter, n_local_trials
 
 
 def check_args(n: int, k: int, init: str, n_init: int, max_iter: int, tol: float,
-               n_local_trials: int | None = None, prefix: str = "") -> None:
+               n_local_trials: int | None = None, prefix: str = "", block_size: int = 0) -> None:
     """One JaxmlError naming the argument (`prefix` + name, e.g. "config.kmeans.") for a bad value;
     n is the number of points."""
     check_int(k, f"{prefix}k", 1)
@@ -215,16 +313,19 @@ def check_args(n: int, k: int, init: str, n_init: int, max_iter: int, tol: float
     check_number(tol, f"{prefix}tol", 0.0)
     if n_local_trials is not None:
         check_int(n_local_trials, f"{prefix}n_local_trials", 1)
+    check_int(block_size, f"{prefix}block_size", 0)
 
 
 def kmeans(key: jax.Array, points: Points, k: int, *, init: str = "k-means++", n_init: int = 1,
            max_iter: int = 300, tol: float = 1e-4, n_local_trials: int | None = None,
-           runs: int | None = None) -> KMeansResult:
+           runs: int | None = None, block_size: int = 0) -> KMeansResult:
     """k-means of `points` into k clusters (module docstring). `n_init` restarts from keys split from
     `key`, best inertia kept. With `runs`, `runs` independent fits (each the best of its n_init) batched
-    in one call: every result field gains a leading [runs] axis."""
-    check_args(points.n, k, init, n_init, max_iter, tol, n_local_trials)
+    in one call: every result field gains a leading [runs] axis. `block_size`: points per block of the
+    Lloyd steps on each shard (0: `block_rows`' default, a few MB of distances per block)."""
+    check_args(points.n, k, init, n_init, max_iter, tol, n_local_trials, block_size=block_size)
     shape = (n_init,) if runs is None else (check_int(runs, "runs", 1), n_init)
     keys = jax.random.split(key, math.prod(shape)).reshape(shape)
-    return _fit(keys, points, tol, k=k, init=init, n_init=n_init, max_iter=max_iter, n_local_trials=n_local_trials)
+    return _fit(keys, points, tol, k=k, init=init, n_init=n_init, max_iter=max_iter, n_local_trials=n_local_trials,
+                block_size=block_size)
 

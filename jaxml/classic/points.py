@@ -1,7 +1,8 @@
 """Weighted point sets, optionally sharded over a device mesh.
 
 A `Points` holds x [n_pad, d] and weights w [n_pad]: the n real points first, then zero-weight padding
-up to a multiple of the mesh's batch shards. Every fit weighs each point's contribution (centroid sums,
+up to a multiple of the mesh's batch shards (`shards`, static: the blocked k-means keeps each shard's
+rows on its device). Every fit weighs each point's contribution (centroid sums,
 inertia, responsibilities, the D^2 sampling of k-means++) by w, so padding changes nothing, and
 scikit-learn's `sample_weight` comes for free. The point count `n` is static (metadata, not a leaf).
 
@@ -30,6 +31,7 @@ class Points:
     x: jax.Array  # [n_pad, d]
     w: jax.Array  # [n_pad]; 0 for padding
     n: int = dataclasses.field(metadata=dict(static=True))  # real points: the first n rows
+    shards: int = dataclasses.field(default=1, metadata=dict(static=True))  # row shards over the mesh
 
     def valid(self) -> jax.Array:
         """[n_pad] bool: the real points."""
@@ -59,7 +61,7 @@ def make_points(x, weights=None, mesh: Mesh | None = None) -> Points:
         return Points(jnp.asarray(xp), jnp.asarray(wp), n)
     rows = sharding.batch_sharding(mesh)
     place = lambda a, s: jax.make_array_from_callback(a.shape, s, lambda idx: a[idx])
-    return Points(place(xp, rows), place(wp, NamedSharding(mesh, P(sharding.batch_axes(mesh)))), n)
+    return Points(place(xp, rows), place(wp, NamedSharding(mesh, P(sharding.batch_axes(mesh)))), n, shards)
 
 
 def weighted_mean(points: Points) -> jax.Array:

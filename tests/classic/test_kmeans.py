@@ -1,6 +1,6 @@
 """k-means: the D^2 weighting of k-means++ seeding (chi-square), the greedy step and the seeding's
 potential against scikit-learn's kmeans_plusplus, a Lloyd step (with an empty-cluster relocation)
-against a numpy reference, Lloyd from the same seeding against scikit-learn's KMeans, the final inertia
+against a numpy reference, the blocked step against the one-matrix step, Lloyd from the same seeding against scikit-learn's KMeans, the final inertia
 on blobs, 8 devices = 1, mini-batch k-means, and argument errors."""
 
 import jax
@@ -123,6 +123,62 @@ def test_lloyd_step_matches_numpy_reference_with_empty_clusters():
     assert sq(np.asarray(new)[3:], x).min(1).max() < 1e-20  # the empty clusters now sit on data points
 
 
+def unblocked_step(x, x_sq, w, centers):
+    """The Lloyd step on the whole [n, k] distance matrix at once (the step before blocking)."""
+    k = centers.shape[0]
+    labels, dist_sq = km.assign(x, x_sq, centers)
+    sums, counts = km.cluster_sums(x, w, labels, k)
+    sums, counts = km.relocate_empty(x, w, labels, dist_sq, sums, counts)
+    safe = jnp.where(counts > 0, counts, 1.0)
+    new = jnp.where((counts > 0)[:, None], sums / safe[:, None], sums[jnp.argmax(counts)] / safe[jnp.argmax(counts)])
+    return new, labels
+
+
+@pytest.mark.parametrize("block_size, shards", [(16, 1), (1000, 1), (8, 4)])
+def test_blocked_step_equals_unblocked(block_size, shards):
+    """n = 204 (not a multiple of any block here; zero-weight rows as point padding): blocked labels,
+    centres and inertia are those of the one-matrix step, for several block sizes and shard layouts,
+    one far centre left empty (the relocation sees the points in their original order)."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(204, 5))
+    w = np.where(np.arange(204) < 201, rng.random(204) + 0.5, 0.0)
+    centers = np.concatenate([x[:6], [[30.0] * 5]])
+    with jax.enable_x64(True):
+        xj, wj, cj = jnp.asarray(x), jnp.asarray(w), jnp.asarray(centers)
+        x_sq = jnp.sum(xj ** 2, 1)
+        ref_new, ref_labels = unblocked_step(xj, x_sq, wj, cj)
+        new, labels, _ = km.lloyd_step(xj, x_sq, wj, cj, block_size, shards)
+        blocks = km.to_blocks(xj, x_sq, wj, 7, shards, block_size)
+        assert blocks.x.shape[1] % blocks.rows == 0 and blocks.x.shape[1] >= 204 // shards
+        got_labels, dist, _, _, inertia = km.assign_blocked(blocks, cj)
+        ref_d2 = sq(x, centers).min(1)
+    np.testing.assert_array_equal(np.asarray(labels)[:201], np.asarray(ref_labels)[:201])
+    np.testing.assert_allclose(np.asarray(new), np.asarray(ref_new), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(float(inertia), (w * ref_d2).sum(), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(blocks.unblock(dist)), ref_d2, rtol=1e-9, atol=1e-12)
+
+
+def test_block_rows_default_and_override():
+    assert km.block_rows(100_000, 10, 64) % 8 == 0 and km.block_rows(100_000, 10, 64) <= km.MAX_BLOCK
+    rows = km.block_rows(100_000, 10, 64)
+    assert -(-100_000 // rows) * rows - 100_000 < 8 * -(-100_000 // rows)  # padding under 8 rows a block
+    assert km.block_rows(1_000_000, 256, 64) * 256 <= 2 * km.BLOCK_FLOATS
+    assert km.block_rows(301, 4, 3) == 304 and km.block_rows(301, 4, 3, block_size=50) == 56
+
+
+def test_fit_with_small_blocks_matches_one_block():
+    """The whole fit (seeding, Lloyd, n_init restarts) with 24-row blocks gives the centres, labels and
+    inertia of the fit in one block (n = 301)."""
+    x, _ = blobs()
+    p = make_points(x)
+    one = km.kmeans(jax.random.key(3), p, 4, n_init=2)  # the default here: one block of 304 rows
+    small = km.kmeans(jax.random.key(3), p, 4, n_init=2, block_size=24)
+    np.testing.assert_array_equal(np.asarray(small.labels), np.asarray(one.labels))
+    np.testing.assert_allclose(np.asarray(small.centers), np.asarray(one.centers), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(float(small.inertia), float(one.inertia), rtol=1e-5)
+    assert int(small.n_iter) == int(one.n_iter)
+
+
 @pytest.mark.parametrize("tol", [1e-4, 1e-1])
 def test_lloyd_from_same_seeding_matches_sklearn(tol):
     """Same initial centres: the same iterations (the tolerance rule: shift <= tol * mean variance, or
@@ -225,7 +281,7 @@ def test_minibatch_reaches_the_full_kmeans_inertia():
 
 @pytest.mark.parametrize("kwargs, key", [
     (dict(k=0), "k"), (dict(k=400), "k"), (dict(n_init=0), "n_init"), (dict(init="kmeans||"), "init"),
-    (dict(max_iter=0), "max_iter"), (dict(tol=-1.0), "tol"),
+    (dict(max_iter=0), "max_iter"), (dict(tol=-1.0), "tol"), (dict(block_size=-1), "block_size"),
 ])
 def test_bad_arguments_are_one_error_naming_the_argument(kwargs, key):
     p = make_points(blobs()[0])

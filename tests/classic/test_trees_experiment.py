@@ -1,14 +1,12 @@
-"""The tree experiments: bad config values are one error line naming the key, the config files import
-no jax, and small end-to-end runs of gbdt_credit (2000 applicants, one split) and forest_cancer (8
+"""The tree experiments: bad config values are one error line naming the key, and
+small end-to-end runs of gbdt_credit (2000 applicants, one split) and forest_cancer (8
 shallow trees on 32 bins) record jaxml's numbers beside scikit-learn's."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from conftest import REPO, one_error_line
+from conftest import one_error_line
 from jaxml import cli
 
 pytestmark = pytest.mark.xdist_group("classic_experiment")
@@ -27,15 +25,6 @@ pytestmark = pytest.mark.xdist_group("classic_experiment")
 def test_bad_config_values_are_one_line_naming_the_key(capsys, tmp_path, experiment, override, needle):
     assert cli.main(["train", experiment, "--workdir", str(tmp_path / "w"), override]) == 2
     assert needle in one_error_line(capsys)
-
-
-def test_tree_configs_import_no_jax():
-    code = ("import sys; from jaxml.experiments import info, load_experiment_config\n"
-            "for n in ('gbdt_credit', 'forest_cancer'): info(n); load_experiment_config(n, [])\n"
-            "assert 'jax' not in sys.modules, sorted(m for m in sys.modules if m.startswith('jax'))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(REPO), "PATH": ""})
-    assert out.returncode == 0, out.stderr
 
 
 def train(tmp_path, experiment, *overrides):

@@ -69,6 +69,21 @@ def one_error_line(capsys) -> str:
     return lines[0]
 
 
+def tiny_classifier_config():
+    """The export and serving tests' model: a 32-unit MLP on digits, 40 steps, one device, checkpoint at the end."""
+    from jaxml.defaults import classify as classify_defaults
+
+    c = classify_defaults.base_config()
+    c.model.hidden = (32,)
+    c.steps = 40
+    c.log_every = 20
+    c.eval_every = 40
+    c.checkpoint_every = 40
+    c.tensorboard = False
+    c.parallel.num_devices = 1
+    return c
+
+
 def workdir_snapshot(workdir: Path) -> dict[str, bytes]:
     """A workdir's config.json and every checkpoint file, byte for byte (what must not change)."""
     files = [workdir / "config.json", *sorted((workdir / "checkpoints").rglob("*"))]

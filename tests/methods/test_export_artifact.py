@@ -13,7 +13,7 @@ from jaxml.defaults import classify as classify_defaults, lm as lm_defaults, pru
 from jaxml.errors import JaxmlError
 from jaxml.methods import classify, export, lm
 
-from conftest import cli_env, jaxml_cmd
+from conftest import cli_env, jaxml_cmd, tiny_classifier_config
 
 RELOAD = """
 import sys, numpy as np, jax
@@ -41,14 +41,7 @@ def write_config(config, workdir):
 
 
 def test_classifier_export_reloads_in_fresh_process(tmp_path):
-    c = classify_defaults.base_config()
-    c.model.hidden = (32,)
-    c.steps = 40
-    c.log_every = 20
-    c.eval_every = 40
-    c.checkpoint_every = 40
-    c.tensorboard = False
-    c.parallel.num_devices = 1
+    c = tiny_classifier_config()
     write_config(c, tmp_path)
     classify.train(c, tmp_path)
     r = subprocess.run(jaxml_cmd("export", str(tmp_path), "--format", "jax"), capture_output=True, text=True,

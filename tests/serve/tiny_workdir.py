@@ -6,6 +6,7 @@ import json
 import jax
 import numpy as np
 
+from conftest import tiny_classifier_config
 from jaxml.core import config as config_lib
 from jaxml.defaults import classify as classify_defaults
 from jaxml.methods import classify, export
@@ -13,14 +14,7 @@ from jaxml.methods import classify, export
 
 def train_tiny_classifier(workdir):
     """(workdir, the model's own jitted outputs fn, 40 test images)."""
-    c = classify_defaults.base_config()
-    c.model.hidden = (32,)
-    c.steps = 40
-    c.log_every = 20
-    c.eval_every = 40
-    c.checkpoint_every = 40
-    c.tensorboard = False
-    c.parallel.num_devices = 1
+    c = tiny_classifier_config()
     workdir.mkdir(parents=True)
     (workdir / "config.json").write_text(config_lib.to_json(c))
     result = classify.train(c, workdir)

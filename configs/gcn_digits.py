@@ -1,6 +1,6 @@
 """GCN (two layers, 16 hidden, dropout 0.5, Adam 0.01, L2 5e-4, 200 full-batch steps) for node
-classification on the symmetrised 10-nearest-neighbour graph of sklearn's 1797 standardised digits
-(node features: the 64 standardised pixels), 20 labelled nodes per digit (200), 500 validation nodes,
+classification on the symmetrised 5-nearest-neighbour graph of sklearn's 1797 digits (distances on
+the raw pixels; node features: the 64 standardised pixels), 20 labelled nodes per digit (200), 500 validation nodes,
 the other 1097 test nodes; an MLP (64 hidden, dropout 0.5) on the same 200 labels and label
 propagation on the same graph run in the same experiment; 3 seeds.
 

@@ -18,7 +18,8 @@ def gnn_config(model: str, dataset: str) -> ml_collections.ConfigDict:
     c.data_seed = 0
     c.labels_per_class = 20     # digits_knn / sbm: labelled training nodes per class
     c.num_val = 500             # validation nodes (after the labelled ones)
-    c.n_neighbors = 10          # digits_knn: the kNN graph of jaxml.classic.spectral
+    c.n_neighbors = 5           # digits_knn: the kNN graph of jaxml.classic.spectral
+    c.graph_features = "pixels"  # digits_knn: distances on the raw "pixels" or the "standardised" ones
     c.sbm = ml_collections.ConfigDict(dict(num_nodes=2000, num_blocks=5, mean_degree=10.0, within_fraction=0.8,
                                            num_features=16, feature_noise=2.0))
     c.hidden = (16,)

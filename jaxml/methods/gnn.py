@@ -68,16 +68,22 @@ def karate_data(config: ml_collections.ConfigDict) -> tuple[graphs.Graph, graphs
 
 
 def digits_knn_data(config: ml_collections.ConfigDict) -> tuple[graphs.Graph, graphs.NodeSplit]:
-    """sklearn's 1797 digits, standardised per feature (std 0 -> 1), as nodes of the symmetrised graph
-    of each point's `n_neighbors` nearest other points (`classic.spectral.knn_affinity`); the node
-    features are the standardised pixels; `labels_per_class` labelled nodes per digit."""
+    """sklearn's 1797 digits as nodes of the symmetrised graph of each point's `n_neighbors` nearest
+    other points (`classic.spectral.knn_affinity`), the distances taken on `config.graph_features`
+    ("pixels": the raw intensities, the default; "standardised": each pixel scaled to unit variance,
+    which lets the near-constant border pixels count as much as the strokes and lowers the share of
+    edges within a class from 0.972 to 0.949 at 5 neighbours); the node features are the standardised
+    pixels (std 0 -> 1) either way; `labels_per_class` labelled nodes per digit."""
     from sklearn.datasets import load_digits
 
-    x, y = load_digits(return_X_y=True)
-    std = x.std(axis=0)
-    x = ((x - x.mean(axis=0)) / np.where(std == 0, 1.0, std)).astype(np.float32)
+    pixels, y = load_digits(return_X_y=True)
+    std = pixels.std(axis=0)
+    x = ((pixels - pixels.mean(axis=0)) / np.where(std == 0, 1.0, std)).astype(np.float32)
     check_int(config.n_neighbors, "config.n_neighbors", 1)
-    affinity = knn_affinity(jnp.asarray(x), int(config.n_neighbors) + 1)  # + 1: every point is its own first
+    graph_features = {"pixels": (pixels / 16.0).astype(np.float32), "standardised": x}
+    if config.graph_features not in graph_features:
+        raise JaxmlError(f"config.graph_features={config.graph_features!r} is not one of {sorted(graph_features)}")
+    affinity = knn_affinity(jnp.asarray(graph_features[config.graph_features]), int(config.n_neighbors) + 1)  # + 1: itself
     senders, receivers = graphs.edges_from_affinity(np.asarray(affinity))
     graph = graphs.Graph(x, y.astype(np.int32), senders, receivers)
     return graph, node_split(config, graph)

@@ -34,3 +34,16 @@ def test_bad_keys_are_one_clear_error(tmp_path):
         c = tiny_sbm_config("sage", training="sampled")
         c.sampling.fanouts = (3,)
         gnn.train(c, tmp_path)
+
+
+def test_the_digits_graph_is_built_on_the_chosen_features():
+    c = gnn_config("gcn", "digits_knn")
+    pixels, _ = gnn.digits_knn_data(c)
+    c.graph_features = "standardised"
+    standardised, _ = gnn.digits_knn_data(c)
+    assert (pixels.x == standardised.x).all()  # the node features are the same either way
+    share = lambda g: float((g.y[g.senders] == g.y[g.receivers]).mean())  # edges within one digit
+    assert share(pixels) > share(standardised) + 0.01
+    c.graph_features = "scaled"
+    with pytest.raises(JaxmlError, match="config.graph_features='scaled'.*'pixels', 'standardised'"):
+        gnn.digits_knn_data(c)

@@ -19,8 +19,9 @@ each threshold uniformly in a node's range of one feature, so a per-feature affi
 fraud: `jaxml.data.fraud`'s generated transactions (`config.fraud`: size, fraud rate, data seed),
 split at random into a training part (the forests' fit, unsupervised: frauds included) and a test
 part of `config.fraud.test_fraction` that every detector scores. With a `config.autoencoder` group,
-the reconstruction-error autoencoder (`anomaly_autoencoder.py`), trained on the normal-labelled
-training points only, is reported beside the forests (`autoencoder_*`, same seeds).
+the reconstruction-error autoencoder, and with a `config.deep_svdd` group the one-class Deep SVDD
+(both `anomaly_deep.py`), trained on the normal-labelled training points only, are reported beside
+the forests (`autoencoder_*`, `deep_svdd_*`, same seeds).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from jaxml.core.config import check_int
 from jaxml.core.registry import choose
 from jaxml.errors import JaxmlError
 from jaxml.data import fraud as fraud_data
-from jaxml.methods import anomaly_autoencoder, anomaly_reference as reference
+from jaxml.methods import anomaly_deep, anomaly_reference as reference
 
 METRICS = {"roc_auc": ranking_metrics.roc_auc, "average_precision": ranking_metrics.average_precision}
 
@@ -105,15 +106,18 @@ def check_config(config: ml_collections.ConfigDict, n: int) -> None:
     check_int(config.seed, "config.seed", 0)
     check_int(config.num_seeds, "config.num_seeds", 1)
     iforest.check_args(n, config.iforest.n_trees, config.iforest.subsample, prefix="config.iforest.")
-    if "autoencoder" in config:
-        c = config.autoencoder
+    for kind in anomaly_deep.DETECTORS:
+        if kind not in config:
+            continue
+        c, key = config[kind], f"config.{kind}"
         if not c.hidden:
-            raise JaxmlError("config.autoencoder.hidden=() is empty; give the layer widths, e.g. (16, 3, 16)")
+            raise JaxmlError(f"{key}.hidden=() is empty; give the layer widths, e.g. (16, 3, 16)")
         for width in c.hidden:
-            check_int(width, "config.autoencoder.hidden", 1)
-        check_int(c.steps, "config.autoencoder.steps", 1)
-        check_int(c.batch_size, "config.autoencoder.batch_size", 1)
-        check_number(c.learning_rate, "config.autoencoder.learning_rate", 0.0)
+            check_int(width, f"{key}.hidden", 1)
+        check_int(c.steps, f"{key}.steps", 1)
+        check_int(c.batch_size, f"{key}.batch_size", 1)
+        check_number(c.learning_rate, f"{key}.learning_rate", 0.0)
+        check_number(c.get("weight_decay", 0.0), f"{key}.weight_decay", 0.0)
 
 
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
@@ -135,11 +139,13 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
                            "score_min": float(min(np.min(s) for s in scores)),
                            "score_max": float(max(np.max(s) for s in scores)),
                            **summary("", runs)}
-    if "autoencoder" in config:
-        a = config.autoencoder
-        errors = anomaly_autoencoder.fit_and_score(seeds, data.train_x[data.train_y == 0], data.test_x, a.hidden,
-                                                   int(a.steps), int(a.batch_size), float(a.learning_rate))
-        out.update(summary("autoencoder_", [jax_metrics(data.test_y, e) for e in errors]))
+    for kind in anomaly_deep.DETECTORS:  # the deep detectors the config has a group for, on normal points only
+        if kind in config:
+            a = config[kind]
+            scores_k = anomaly_deep.fit_and_score(kind, seeds, data.train_x[data.train_y == 0], data.test_x, a.hidden,
+                                                  int(a.steps), int(a.batch_size), float(a.learning_rate),
+                                                  weight_decay=float(a.get("weight_decay", 0.0)))
+            out.update(summary(f"{kind}_", [jax_metrics(data.test_y, e) for e in scores_k]))
     if not config.reference:
         return out
     checks = [reference.ranking_scores(data.test_y, np.asarray(s, np.float64)) for s in scores]

@@ -19,6 +19,7 @@ class MLP(nn.Module):
     hidden: Sequence[int] = (256, 128)
     dropout: float = 0.0
     activation: str = "relu"
+    use_bias: bool = True
     dtype: Any = jnp.float32
 
     @nn.compact
@@ -27,8 +28,8 @@ class MLP(nn.Module):
         batch = x.shape[0]
         x = x.reshape(batch, -1)
         for width in self.hidden:
-            x = ACTIVATIONS[self.activation](Dense(width, dtype=self.dtype)(x))
+            x = ACTIVATIONS[self.activation](Dense(width, use_bias=self.use_bias, dtype=self.dtype)(x))
             x = nn.Dropout(self.dropout, deterministic=not train)(x)
-        logits = Dense(self.num_classes, dtype=self.dtype)(x)
+        logits = Dense(self.num_classes, use_bias=self.use_bias, dtype=self.dtype)(x)
         chex.assert_shape(logits, (batch, self.num_classes))
         return logits

@@ -59,13 +59,14 @@ def test_iforest_cancer_end_to_end(tmp_path):
 
 
 def test_anomaly_fraud_end_to_end(tmp_path):
-    """3000 transactions (30 frauds; 900 scored), one seed of 30 trees and a 50-step autoencoder."""
+    """3000 transactions (30 frauds; 900 scored), one seed of 30 trees, a 50-step autoencoder and Deep SVDD."""
     workdir = tmp_path / "anomaly_fraud"
     assert cli.main(["train", "anomaly_fraud", "--workdir", str(workdir), "--config.num_seeds=1",
                      "--config.iforest.n_trees=30", "--config.fraud.num_transactions=3000",
-                     "--config.autoencoder.steps=50"]) == 0
+                     "--config.autoencoder.steps=50", "--config.deep_svdd.steps=50"]) == 0
     result = json.loads((workdir / "result.json").read_text())
     assert result["num_points"] == 3000 and result["num_fit"] == 2100 and result["num_scored"] == 900
     assert result["metrics_check_max_abs_diff"] < 1e-5
     assert result["roc_auc_mean"] > 0.8 and "sklearn_roc_auc_mean" in result
-    assert 0.0 <= result["autoencoder_roc_auc_mean"] <= 1.0 and len(result["autoencoder_roc_auc_per_seed"]) == 1
+    for kind in ("autoencoder", "deep_svdd"):
+        assert 0.0 <= result[f"{kind}_roc_auc_mean"] <= 1.0 and len(result[f"{kind}_roc_auc_per_seed"]) == 1

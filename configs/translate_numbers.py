@@ -17,7 +17,7 @@ Reference: none published for this task; the pass mark (>= 90% on the high-resou
 Hardware:  2-core CPU, about 6-8 minutes for the two models; needs `pip install num2words`.
 """
 
-from jaxml.defaults.seq2seq import base_config
+from jaxml.defaults.seq2seq import numbers_config
 
 EXPECTED = {"metric": "exact_match_high_min", "at_least": 0.90,
             "reference": "project target: >= 90% exact match on the high-resource languages"}
@@ -25,21 +25,4 @@ SUITES = ("full",)
 
 
 def get_config():
-    c = base_config()
-    c.languages = ("en", "es", "fr", "pt")
-    c.train_counts = (700, 700, 700, 40)
-    c.test_per_language = 200
-    c.max_digits = 3
-    c.temperatures = (1.0, 5.0)
-    c.sampling_temperature = 5.0
-    c.beam_width = 4
-    c.model.update(dict(encoder_layers=2, decoder_layers=2, num_heads=4, embed_dim=64, mlp_dim=256, dropout=0.0))
-    c.learning_rate = 2e-3
-    c.warmup_steps = 100
-    c.steps = 1500
-    c.batch_size = 64
-    c.eval_batch_size = 200
-    c.log_every = 100
-    c.eval_every = 500
-    c.checkpoint_every = 500
-    return c
+    return numbers_config()

@@ -46,7 +46,9 @@ NEG = -1e9  # score of an impossible beam (finite, so sums never give NaN)
 
 
 class Translator:
-    """The encoder and decoder modules and pure functions of `params = {"encoder", "decoder"}`."""
+    """The encoder and decoder modules and pure functions of `params = {"encoder", "decoder"}`. `data`
+    gives the vocabulary sizes and lengths (`src_vocab`, `tgt_vocab`, `src_len`, `tgt_len`): a
+    `NumberData`, or `data.backtranslation.Vocab` for the reversed task."""
 
     def __init__(self, config: ml_collections.ConfigDict, data: NumberData):
         m = config.model
@@ -57,6 +59,9 @@ class Translator:
         self.decoder = Decoder(TransformerConfig(vocab_size=data.tgt_vocab, num_layers=int(m.decoder_layers),
                                                  max_len=data.tgt_len, **common), cross_attention=True)
         self.src_len, self.tgt_len = data.src_len, data.tgt_len
+        # compiled once per model, for every split and every call (params are arguments)
+        self.greedy_jit = jax.jit(self.greedy)
+        self.beam_jit = jax.jit(self.beam_search, static_argnums=2)
 
     def init(self, key: jax.Array) -> dict:
         k1, k2 = jax.random.split(key)
@@ -189,23 +194,27 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         raise JaxmlError(f"config.beam_width={config.beam_width} must be >= 1")
 
 
+def batched(fn, src: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """`fn(src batch) -> tuple of arrays` over `src` in batches of `batch_size` rows (the last one padded
+    by repeating its first row, so one compiled shape serves all), the outputs concatenated."""
+    parts = []
+    for i in range(0, len(src), batch_size):
+        chunk = src[i:i + batch_size]
+        n = len(chunk)
+        if n < batch_size:
+            chunk = np.concatenate([chunk, np.repeat(chunk[:1], batch_size - n, 0)])
+        parts.append([np.asarray(a)[:n] for a in fn(chunk)])
+    return [np.concatenate(column) for column in zip(*parts)]
+
+
 def decode_split(model: Translator, params, data: NumberData, split: Split, batch_size: int,
                  beam_width: int) -> dict[str, np.ndarray]:
     """Greedy and beam outputs (strings) and scores for every example of `split`, on one device."""
-    greedy = jax.jit(model.greedy)
-    beam = jax.jit(model.beam_search, static_argnums=2)
-    out = {"greedy": [], "beam": [], "greedy_score": [], "beam_score": []}
-    for i in range(0, len(split), batch_size):
-        src = split["tokens"][i:i + batch_size]
-        n = len(src)
-        if n < batch_size:
-            src = np.concatenate([src, np.repeat(src[:1], batch_size - n, 0)])
-        for name, (tokens, score) in (("greedy", greedy(params, src)), ("beam", beam(params, src, beam_width))):
-            tokens = np.asarray(tokens)[:n]
-            out[name] += [data.decode_target(t) for t in tokens]
-            out[f"{name}_score"].append(np.asarray(score)[:n])
-    out["greedy_score"] = np.concatenate(out["greedy_score"])
-    out["beam_score"] = np.concatenate(out["beam_score"])
+    out = {}
+    for name, fn in (("greedy", lambda src: model.greedy_jit(params, src)),
+                     ("beam", lambda src: model.beam_jit(params, src, beam_width))):
+        tokens, out[f"{name}_score"] = batched(fn, split["tokens"], batch_size)
+        out[name] = [data.decode_target(t) for t in tokens]
     return out
 
 
@@ -241,25 +250,39 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str
     return loop.evaluate_checkpoint(recipe_for(config), config, sub)
 
 
+def train_and_score(config: ml_collections.ConfigDict, model: Translator, data: NumberData, temperature: float,
+                    workdir: Path, desc: str) -> tuple[TrainState, dict[str, Any], dict, dict[str, float]]:
+    """Trains (or resumes) `model` in `workdir` on `data`'s pools sampled with `temperature`, then decodes
+    the test split: (state, the loop's final metrics, the decoded outputs, their scores)."""
+    size = int(config.steps) * int(config.batch_size)
+    train_split = sequences.resample_languages(data, temperature, size, int(config.data_seed))
+    recipe = make_recipe(config, model, train_split, {"test": data.test})
+    state, final = loop.run(recipe, config, workdir, desc=desc)
+    params = jax.device_get(state.params)
+    outputs = decode_split(model, params, data, data.test, int(config.eval_batch_size), int(config.beam_width))
+    return state, final, outputs, score_outputs(data, data.test, outputs)
+
+
+def high_resource(data: NumberData) -> list[str]:
+    """The languages with the most training data."""
+    counts = [len(p) for p in data.pools]
+    return [lang for lang, n in zip(data.languages, counts) if n == max(counts)]
+
+
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
     check_config(config)
     workdir = Path(workdir)
     data = load_data(config)
     model = Translator(config, data)
     counts = [len(p) for p in data.pools]
-    high = [lang for lang, n in zip(data.languages, counts) if n == max(counts)]
-    size = int(config.steps) * int(config.batch_size)
+    high = high_resource(data)
     results: dict[str, Any] = {}
     for temp in [float(t) for t in config.temperatures]:
         probs = sequences.language_probabilities(counts, temp)
         log.info("temperature %g: language sampling probabilities %s", temp,
                  ", ".join(f"{l} {p:.3f}" for l, p in zip(data.languages, probs)))
-        train_split = sequences.resample_languages(data, temp, size, int(config.data_seed))
-        recipe = make_recipe(config, model, train_split, {"test": data.test})
-        state, final = loop.run(recipe, config, workdir / f"temperature_{temp:g}", desc=f"T={temp:g}")
-        params = jax.device_get(state.params)
-        outputs = decode_split(model, params, data, data.test, int(config.eval_batch_size), int(config.beam_width))
-        metrics = score_outputs(data, data.test, outputs)
+        state, final, outputs, metrics = train_and_score(config, model, data, temp, workdir / f"temperature_{temp:g}",
+                                                         f"T={temp:g}")
         log.info("temperature %g: exact match %s", temp,
                  ", ".join(f"{l} {metrics[f'exact_match_{l}']:.3f}" for l in data.languages))
         for lang, p in zip(data.languages, probs):

@@ -108,9 +108,9 @@ def test_train_then_greedy_and_beam_search(tmp_path):
     assert step == c.steps
     params = state.params
     src = data.test["tokens"]
-    greedy, greedy_score = jax.jit(model.greedy)(params, src)
-    beam1, beam1_score = jax.jit(model.beam_search, static_argnums=2)(params, src, 1)
-    beam4, beam4_score = jax.jit(model.beam_search, static_argnums=2)(params, src, 4)
+    greedy, greedy_score = model.greedy_jit(params, src)
+    beam1, beam1_score = model.beam_jit(params, src, 1)
+    beam4, beam4_score = model.beam_jit(params, src, 4)
     np.testing.assert_array_equal(np.asarray(beam1), np.asarray(greedy))
     np.testing.assert_allclose(np.asarray(beam1_score), np.asarray(greedy_score), rtol=1e-6)
     assert (np.asarray(beam4_score) >= np.asarray(greedy_score) - 1e-4).all()

@@ -12,7 +12,8 @@ import ml_collections
 def training_config(method: str, **keys: Any) -> ml_collections.ConfigDict:
     """A method's base config with the optimizer and loop keys that `make_optimizer` and `core.loop`
     read, at the defaults the sequence methods share (float32, AdamW, warmup + cosine, global-norm
-    clipping 1.0, keep 2 checkpoints, TensorBoard, data-parallel over all devices); `keys` add or override."""
+    clipping 1.0, keep 2 checkpoints, TensorBoard, data-parallel over all devices; the `levers` off and
+    no activation checkpointing, `remat` "none"); `keys` add or override."""
     c = ml_collections.ConfigDict()
     c.method = method
     c.dtype = "float32"
@@ -22,8 +23,21 @@ def training_config(method: str, **keys: Any) -> ml_collections.ConfigDict:
     c.keep_checkpoints = 2
     c.tensorboard = True
     c.parallel = ml_collections.ConfigDict({"num_devices": 0})
+    levers(c)
+    c.remat = "none"
     for k, v in keys.items():
         c[k] = v
+    return c
+
+
+def levers(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """Adds the memory, precision and stopping keys every loop-based method reads (all off by default;
+    docs/training_levers.md): `grad_accum` (micro-batches per step, `core.gradients`), `loss_scale`
+    ("auto": dynamic loss scaling with float16 compute only; "dynamic"; "none"; `core.loss_scale`) and
+    `early_stopping` (metric "" = off, `core.early_stopping`)."""
+    c.grad_accum = 1
+    c.loss_scale = "auto"
+    c.early_stopping = ml_collections.ConfigDict({"metric": "", "mode": "min", "patience": 0, "min_delta": 0.0})
     return c
 
 
@@ -60,6 +74,7 @@ def supervised_config(method: str) -> ml_collections.ConfigDict:
     c.cv_folds = 0
     c.tensorboard = True
     c.parallel = ml_collections.ConfigDict({"num_devices": 0})
+    levers(c)
     return c
 
 

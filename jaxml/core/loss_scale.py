@@ -81,17 +81,18 @@ def current(opt_state: Any) -> jax.Array | None:
     return None if state is None else state.scale
 
 
-def enabled(config: ml_collections.ConfigDict) -> bool:
-    """Whether `config.loss_scale` turns scaling on: "dynamic", or "auto" with float16 compute."""
-    rule = choose(MODES, config.get("loss_scale", "auto"), "config.loss_scale")
-    return rule(str(config.get("dtype", "float32")))
-
-
+# config.loss_scale -> whether it scales, given the compute dtype
 MODES = {
     "auto": lambda dtype: dtype == "float16",  # where it matters: float16's narrow exponent range
     "dynamic": lambda dtype: True,
     "none": lambda dtype: False,
 }
+
+
+def enabled(config: ml_collections.ConfigDict) -> bool:
+    """Whether `config.loss_scale` turns scaling on: "dynamic", or "auto" with float16 compute."""
+    rule = choose(MODES, config.get("loss_scale", "auto"), "config.loss_scale")
+    return rule(str(config.get("dtype", "float32")))
 
 
 def wrap(tx: optax.GradientTransformation, config: ml_collections.ConfigDict) -> optax.GradientTransformation:

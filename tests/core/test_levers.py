@@ -7,6 +7,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from jaxml.core import gradients, loop, loss_scale, parallel, supervised
@@ -210,7 +211,7 @@ def test_loss_scale_without_overflow_equals_unscaled(scaled_runs, digits, mesh):
 
 
 def test_loss_scale_growth_and_floor():
-    tx = loss_scale.dynamic(__import__("optax").sgd(1.0), init_scale=4.0, period=2)
+    tx = loss_scale.dynamic(optax.sgd(1.0), init_scale=4.0, period=2)
     params = jnp.ones(2)
     state = tx.init(params)
     good, bad = jnp.ones(2), jnp.array([1.0, jnp.inf])

@@ -116,11 +116,12 @@ def _abstract(state: Any) -> Any:
 
 
 class Checkpointer:
-    """A thin, safe wrapper over `ocp.CheckpointManager` for one workdir."""
+    """A thin, safe wrapper over `ocp.CheckpointManager` for one workdir (`directory`: the folder
+    inside it, `checkpoints`; the best checkpoint of early stopping has its own)."""
 
-    def __init__(self, workdir: str | Path, keep: int = 3, *, create: bool = True):
+    def __init__(self, workdir: str | Path, keep: int = 3, *, create: bool = True, directory: str = "checkpoints"):
         self.workdir = Path(workdir).absolute()
-        self.directory = self.workdir / "checkpoints"
+        self.directory = self.workdir / directory
         if self.directory.exists() and not self.directory.is_dir():
             raise JaxmlError(f"{self.directory} is a file, not the checkpoint directory; move it away or use "
                              f"another --workdir")
@@ -155,6 +156,21 @@ class Checkpointer:
             kept = f"the checkpoint at step {last} is intact" if last is not None else "no earlier checkpoint exists"
             raise JaxmlError(f"could not save the checkpoint at step {step} in {self.directory}: "
                              f"{_first_line(e)}; {kept}") from None
+
+    def restore(self, step: int, like: Any) -> Any:
+        """The checkpoint at `step` restored into the structure/shardings of `like`."""
+        try:
+            with _quiet_failures():
+                return self.manager.restore(step, args=ocp.args.StandardRestore(_abstract(like)))
+        except Exception as e:  # noqa: BLE001
+            raise JaxmlError(f"the checkpoint at step {step} in {self.directory} could not be restored: "
+                             f"{_first_line(e)}") from None
+
+    def keep_only(self, step: int) -> None:
+        """Deletes every checkpoint but the one at `step`."""
+        for other in self.steps():
+            if other != step:
+                self.manager.delete(other)
 
     def restore_latest(self, like: Any) -> tuple[int, Any] | None:
         """Restores the newest readable checkpoint into the structure/shardings of `like`."""

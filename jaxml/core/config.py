@@ -22,7 +22,7 @@ from jaxml.errors import JaxmlError
 
 # Keys whose values must come from a fixed set, wherever they appear in a config.
 CHOICES: dict[str, tuple[Any, ...]] = {
-    "dtype": ("float32", "bfloat16"),
+    "dtype": ("float32", "bfloat16", "float16"),
 }
 
 # Ranges of numeric keys, wherever they appear in a config (checked once, after the overrides):
@@ -49,6 +49,7 @@ BOUNDS: dict[str, tuple[float | None, float | None, bool]] = {
     "dense": (1, _WIDTH, False), "embed_dim": (1, _WIDTH, False), "num_heads": (1, 4096, False),
     "num_layers": (1, 4096, False),
     "buffer_size": (1, 2**27, False),
+    "grad_accum": (1, 4096, False), "patience": (0, 10**6, False), "min_delta": (0.0, None, False),
 }
 NONEMPTY = ("hidden", "features", "widths")
 

@@ -10,6 +10,9 @@ A method hands the loop a `Recipe` of pure functions and its data. The loop:
   order (a function of seed and epoch; position a function of step);
 - after each chunk: checks every step's loss is finite (else stops, naming the step, without saving),
   logs, evaluates every `eval_every` steps, saves every `checkpoint_every` steps and on SIGTERM;
+- with `config.early_stopping.metric` set: keeps the best evaluation's state in its own checkpoint,
+  stops after `patience` evaluations without improvement, and returns the best state and its
+  metrics (`core/early_stopping.py`);
 - resumes from the newest readable checkpoint in the workdir with identical results.
 """
 
@@ -27,7 +30,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxml.core import parallel, sharding as sharding_lib
+from jaxml.core import early_stopping, gradients, parallel, sharding as sharding_lib
 from jaxml.core.checkpoint import restore_checkpoint
 from jaxml.core.run import Run
 from jaxml.data.batching import eval_batches, train_batches
@@ -58,6 +61,9 @@ class Recipe:
     linear probe. Each is called with the global (replicated) state and a key that is a function of
     the seed, the evaluator's name and the step; build its compiled function once, when the recipe
     is made. Its metrics are logged under split `name` and returned as `<name>_<metric>`.
+
+    grad_accum: the micro-batches per step the recipe's `train_step` takes its gradient over
+    (`core.gradients`); the loop refuses a `config.grad_accum` the recipe was not built for.
     """
 
     init: Callable[[jax.Array], State]
@@ -68,6 +74,7 @@ class Recipe:
     main_metric: str = "accuracy"
     evaluators: Mapping[str, Callable[[State, jax.Array], Mapping[str, float]]] = dataclasses.field(default_factory=dict)
     sharding: Any = sharding_lib.DATA_PARALLEL
+    grad_accum: int = 1
 
 
 def make_train_chunk(recipe: Recipe, mesh) -> Callable:
@@ -150,6 +157,8 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
     parallel.check_batch_size(eval_batch, mesh, "eval_batch_size")
     if len(recipe.train_split) < global_batch:
         raise JaxmlError(f"config.batch_size={global_batch} exceeds the {len(recipe.train_split)} training examples")
+    check_grad_accum(recipe, config, mesh)
+    rule = early_stopping.Rule.from_config(config)
 
     pidx, pcount = jax.process_index(), jax.process_count()
     seed = int(config.seed)
@@ -162,17 +171,27 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
                      for name, split in recipe.eval_splits.items()}
         key = parallel.on_mesh(lambda: train_key(seed), mesh)
 
+        tracker = None
+        if rule is not None:
+            early_stopping.check_metric(rule, eval_metric_names(recipe, state, eval_data), recipe.evaluators)
+            tracker = early_stopping.Tracker(rule, workdir, writer=pidx == 0)
+            run.on_close(tracker.close)
+            tracker.resume_at(run.step)
+
         def run_eval(step: int) -> dict[str, float]:
             by_split = evaluation(recipe, evaluate, eval_data, state, seed, step)
             for name, metrics in by_split.items():
                 run.log(name, metrics, step)
-            return flatten(by_split)
+            out = flatten(by_split)
+            if tracker is not None:
+                tracker.record(step, out, state)
+            return out
 
         final: dict[str, float] = {}
         postfix: dict[str, str] = {}
         t_start = time.time()
         run.stop(None)  # a stop requested during set-up: nothing new to save
-        while run.step < total_steps:
+        while run.step < total_steps and not (tracker and tracker.summary.stop):
             step = run.step
             num = min(log_every, total_steps - step)
             host = train_batches(recipe.train_split, start_step=step, num_steps=num, global_batch=global_batch,
@@ -194,14 +213,42 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
                 if main:
                     postfix[main] = f"{final[main]:.4f}"
             run.bar.set_postfix(postfix)
-            if ckpt_every and (step % ckpt_every == 0 or step == total_steps or run.stop_requested()):
+            stopping = bool(tracker and tracker.summary.stop)
+            if ckpt_every and (step % ckpt_every == 0 or step == total_steps or run.stop_requested() or stopping):
                 run.save(state)
-            if step < total_steps:
+            if stopping:
+                summary = tracker.summary
+                log.info("early stopping at step %d: %s has not improved on %.6g (step %d) for %d evaluations",
+                         step, rule.metric, summary.best_value, summary.best_step, summary.since_best)
+            elif step < total_steps:
                 run.stop(state)
+        if tracker is not None and tracker.summary.best_step is not None:
+            best = tracker.restore_best(state)
+            if best is not None:  # the result is the best evaluation's state and metrics
+                best_step, state = best
+                final = flatten(evaluation(recipe, evaluate, eval_data, state, seed, best_step))
+                final["best_step"] = best_step
         if not final:  # resumed at the end: the evaluation rows at this step are rewritten, not repeated
             final = run_eval(run.step)
         final["steps"] = run.step
     return state, final
+
+
+def check_grad_accum(recipe: Recipe, config: ml_collections.ConfigDict, mesh) -> None:
+    """`config.grad_accum` is what the recipe was built for, and splits every batch shard evenly."""
+    accum = gradients.accum_steps(config, parallel.batch_shards(mesh))
+    if accum != recipe.grad_accum:
+        raise JaxmlError(f"config.grad_accum={accum}: method {config.get('method', '?')!r} takes one gradient per "
+                         f"batch (its step does not use core.gradients); set config.grad_accum=1")
+
+
+def eval_metric_names(recipe: Recipe, state: State, eval_data: Mapping[str, Any]) -> list[str]:
+    """The `<split>_<metric>` names the eval splits will report (from the eval step's shapes)."""
+    names = []
+    for split, batches in eval_data.items():
+        sums = jax.eval_shape(lambda b: recipe.eval_step(state, jax.tree.map(lambda x: x[0], b)), batches)
+        names += [f"{split}_{k}" for k in sums if k != "count"]
+    return names
 
 
 def eval_batch_for(split: Split, eval_batch: int, mesh) -> int:

@@ -388,6 +388,10 @@ class Run:
                 raise
             raise JaxmlError(f"could not close {what} of {self.workdir}: {e}") from None
 
+    def on_close(self, close, what: str = "the early-stopping checkpoints") -> None:
+        """Runs `close` when the run ends (before the checkpoints and metrics close)."""
+        self._stack.callback(self._close, close, what)
+
     def restore(self, state: Any) -> Any:
         """The newest readable checkpoint's state (or `state` for a fresh run); sets `self.step`,
         drops metrics logged after it and opens the progress display."""

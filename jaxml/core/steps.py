@@ -1,5 +1,6 @@
 """Step pieces every supervised method shares: the input normaliser, the masked classification
-eval sums, the key of a step's dropout (`batch_key`) and the gradient tail (apply -> metrics).
+eval sums, the key of a step's dropout (`batch_key`) and the gradient tail (apply -> metrics); the
+gradient itself (micro-batches, loss scaling) is `core.gradients.value_and_grad`.
 
 A method's `train_step` computes its loss and gradients on the whole global batch and hands them to
 `apply_gradients`; its `eval_step` returns `classification_sums` (or its own sums with a `count`).
@@ -17,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxml.core import loss_scale
 from jaxml.data.datasets import Split
 
 
@@ -68,9 +70,16 @@ def apply_gradients(state: Any, tx: optax.GradientTransformation, grads: Any, me
                     model_state: Any = None, grad_norm: bool = True) -> tuple[Any, dict[str, Any]]:
     """The gradient tail of a step on the global batch: `grads` applied by `tx` to `state` (a
     `TrainState`; `model_state` replaces its mutable collections, e.g. BatchNorm statistics), and the
-    metrics (+ `grad_norm`)."""
+    metrics (+ `grad_norm`). Under dynamic loss scaling (`core/loss_scale.py`) the metrics add the
+    new `loss_scale` and `skipped` (1 on a step whose gradients overflowed and were not applied,
+    whose `grad_norm` is logged as 0 so the loop's non-finite check passes it)."""
     state = state.apply_gradients(tx, grads, model_state)
     metrics = dict(metrics)
+    scaling = loss_scale.find(state.opt_state)
     if grad_norm:
-        metrics["grad_norm"] = optax.tree.norm(grads)
+        norm = optax.tree.norm(grads)
+        metrics["grad_norm"] = norm if scaling is None else jnp.where(jnp.isfinite(norm), norm, 0.0)
+    if scaling is not None:
+        metrics["loss_scale"] = scaling.scale
+        metrics["skipped"] = 1.0 - loss_scale.all_finite(grads).astype(jnp.float32)
     return state, metrics

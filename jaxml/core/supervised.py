@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from jaxml.core import loop
+from jaxml.core import gradients, loop
 from jaxml.core.steps import Normaliser, apply_gradients, batch_key, classification_sums
 from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data.augment import augment_batch, mixup
@@ -72,12 +72,14 @@ def infer_logits(model, state: TrainState, x: jax.Array) -> jax.Array:
 def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_splits: dict[str, Split],
                 num_classes: int) -> loop.Recipe:
     """The classifier's recipe: softmax cross-entropy on (smoothed, mixed-up) one-hot labels of
-    augmented, standardised images; eval sums of loss and accuracy."""
+    augmented, standardised images; eval sums of loss and accuracy. The batch is augmented and mixed
+    as a whole, then its gradient taken over `config.grad_accum` micro-batches (`core.gradients`)."""
     model = build_model(config, num_classes)
     tx = make_optimizer(config)
     prepare = Normaliser.fit(train_split)
     aug = config.augment
     smoothing = float(config.label_smoothing)
+    accum = gradients.accum_steps(config)
 
     def train_step(state: TrainState, batch, key):
         images = prepare(batch["image"])
@@ -89,20 +91,24 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
         if float(aug.mixup_alpha) > 0:
             images, targets = mixup(batch_key(mix_key), images, targets, float(aug.mixup_alpha))
 
-        def loss_fn(params):
-            logits, updates = train_logits(model, params, state.model_state, images, batch_key(drop_key))
-            return optax.softmax_cross_entropy(logits, targets).mean(), (logits, updates)
+        def loss_fn(params, micro, key, model_state):
+            logits, updates = train_logits(model, params, model_state, micro["image"], key)
+            metrics = {"accuracy": jnp.mean(jnp.argmax(logits, -1) == micro["label"])}
+            return optax.softmax_cross_entropy(logits, micro["target"]).mean(), \
+                (metrics, dict(updates) if updates else model_state)
 
-        (loss, (logits, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-        metrics = {"loss": loss, "accuracy": jnp.mean(jnp.argmax(logits, -1) == labels)}
-        return apply_gradients(state, tx, grads, metrics, model_state=dict(updates) if updates else None)
+        _, metrics, model_state, grads = gradients.value_and_grad(
+            loss_fn, state.params, {"image": images, "target": targets, "label": labels}, batch_key(drop_key),
+            accum=accum, carry=state.model_state, opt_state=state.opt_state)
+        return apply_gradients(state, tx, grads, metrics, model_state=model_state if model_state else None)
 
     def eval_step(state: TrainState, batch):
         logits = infer_logits(model, state, prepare(batch["image"]))
         return classification_sums(logits, batch["label"], batch["mask"])
 
     return loop.Recipe(init=classifier_init(model, tx, train_split), train_step=train_step, eval_step=eval_step,
-                       train_split=train_split, eval_splits=eval_splits, main_metric="accuracy")
+                       train_split=train_split, eval_splits=eval_splits, main_metric="accuracy",
+                       grad_accum=accum)
 
 
 def recipe_for(config: ml_collections.ConfigDict) -> loop.Recipe:

@@ -17,7 +17,6 @@ def base_config() -> ml_collections.ConfigDict:
     c.val_fraction = 0.1
     c.seq_len = 128
     c.train_stride = 64
-    c.grad_accum = 1
     c.parallel.fsdp = 1  # devices over which parameters and optimizer moments are sharded (FSDP)
     c.parallel.tensor = 1  # devices over which attention heads and the MLP width are split
     c.steps = 2000

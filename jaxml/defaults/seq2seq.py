@@ -13,6 +13,7 @@ def base_config() -> ml_collections.ConfigDict:
     layer Transformer (width 64, 4 heads), temperatures 1 (proportional) and 5, beam width 4."""
     c = training_config("seq2seq", learning_rate=2e-3, weight_decay=1e-4, warmup_steps=100, steps=2000,
                         batch_size=64, eval_batch_size=200, log_every=100, eval_every=1000, checkpoint_every=1000)
+    c.remat = "none"  # activation checkpointing of every Transformer block (`models.remat`)
     c.dataset = "numbers"
     c.data_seed = 0
     c.seed = 0

@@ -12,7 +12,8 @@ import ml_collections
 def training_config(method: str, **keys: Any) -> ml_collections.ConfigDict:
     """A method's base config with the optimizer and loop keys that `make_optimizer` and `core.loop`
     read, at the defaults the sequence methods share (float32, AdamW, warmup + cosine, global-norm
-    clipping 1.0, keep 2 checkpoints, TensorBoard, data-parallel over all devices); `keys` add or override."""
+    clipping 1.0, keep 2 checkpoints, TensorBoard, data-parallel over all devices, the `levers` off);
+    `keys` add or override."""
     c = ml_collections.ConfigDict()
     c.method = method
     c.dtype = "float32"
@@ -22,8 +23,20 @@ def training_config(method: str, **keys: Any) -> ml_collections.ConfigDict:
     c.keep_checkpoints = 2
     c.tensorboard = True
     c.parallel = ml_collections.ConfigDict({"num_devices": 0})
+    levers(c)
     for k, v in keys.items():
         c[k] = v
+    return c
+
+
+def levers(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """Adds the memory, precision and stopping keys every loop-based method reads (all off by default;
+    docs/training_levers.md): `grad_accum` (micro-batches per step, `core.gradients`), `loss_scale`
+    ("auto": dynamic loss scaling with float16 compute only; "dynamic"; "none"; `core.loss_scale`) and
+    `early_stopping` (metric "" = off, `core.early_stopping`)."""
+    c.grad_accum = 1
+    c.loss_scale = "auto"
+    c.early_stopping = ml_collections.ConfigDict({"metric": "", "mode": "min", "patience": 0, "min_delta": 0.0})
     return c
 
 
@@ -60,15 +73,18 @@ def supervised_config(method: str) -> ml_collections.ConfigDict:
     c.cv_folds = 0
     c.tensorboard = True
     c.parallel = ml_collections.ConfigDict({"num_devices": 0})
+    levers(c)
     return c
 
 
 def text_model_config(method: str, **model: Any) -> ml_collections.ConfigDict:
     """The keys every character-Transformer method shares (lm, mlm): `training_config` with AdamW
-    3e-3, weight decay 0.01, 100 warm-up steps, batches of 32, logging every 50 steps, and a `model`
-    group with the Transformer's defaults (4 layers, 4 heads, width 128); `model` overrides them."""
+    3e-3, weight decay 0.01, 100 warm-up steps, batches of 32, logging every 50 steps, a `model`
+    group with the Transformer's defaults (4 layers, 4 heads, width 128; `model` overrides them) and
+    no activation checkpointing (`remat` "none")."""
     c = training_config(method, seed=0, learning_rate=3e-3, weight_decay=0.01, warmup_steps=100, batch_size=32,
                         eval_batch_size=256, log_every=50)
     c.model = ml_collections.ConfigDict({"num_layers": 4, "num_heads": 4, "embed_dim": 128, "mlp_dim": 0,
                                          "position": "learned", "impl": "einsum", "dropout": 0.0, **model})
+    c.remat = "none"  # activation checkpointing of every block (`models.remat`)
     return c

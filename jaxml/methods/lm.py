@@ -8,8 +8,8 @@ except the first of each window).
 
 Model: `models.transformer.Decoder` (pre-LN, learned or rotary positions, einsum or
 `jax.nn.dot_product_attention`, bf16 compute with `config.dtype="bfloat16"`). Training: AdamW,
-warm-up + cosine, gradient clipping, `grad_accum` micro-batches per step (one `lax.scan` summing
-gradients), through `core.loop`.
+warm-up + cosine, gradient clipping, `grad_accum` micro-batches per step (`core.gradients`: one
+`lax.scan` summing gradients), activation checkpointing per block (`config.remat`), through `core.loop`.
 
 Parallelism: the train and eval steps are written on global arrays and sharded by the rules of
 `core/sharding.py` (`models.transformer.PARAM_AXES` names the parameters): data parallelism by
@@ -48,9 +48,9 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core import loop, profiling, sharding
+from jaxml.core import gradients, loop, profiling, sharding
 from jaxml.core.inference import Inference
-from jaxml.core.steps import batch_key
+from jaxml.core.steps import apply_gradients, batch_key
 from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data import text as text_lib
 from jaxml.data.datasets import Split
@@ -111,49 +111,29 @@ def make_recipe(config: ml_collections.ConfigDict, data: LMData) -> loop.Recipe:
     cfg = model_config(config, data.tokenizer.vocab_size)
     model = Decoder(cfg)
     tx = make_optimizer(config)
-    accum = int(config.grad_accum)
-    if accum < 1:
-        raise JaxmlError(f"config.grad_accum={accum} must be >= 1")
     layout = sharding.mesh_shape(config.parallel)
     sharding.check_divides(config.parallel, {
         "fsdp": {"config.model.embed_dim": cfg.embed_dim},
         "tensor": {"config.model.num_heads": cfg.num_heads,
                    "the MLP width (config.model.mlp_dim, or 4 x embed_dim when 0)": cfg.hidden_dim}})
-    shards = layout["data"] * layout["fsdp"]
-    if int(config.batch_size) % (shards * accum):
-        raise JaxmlError(f"config.batch_size={config.batch_size} must be divisible by batch shards (data x fsdp) x "
-                         f"grad_accum = {shards} x {accum}")
+    accum = gradients.accum_steps(config, layout["data"] * layout["fsdp"])
     seq = int(config.seq_len)
 
     def init(key):
         params = model.init(key, jnp.zeros((1, seq), jnp.int32))["params"]
         return TrainState(params=params, model_state={}, opt_state=tx.init(params))
 
-    def loss_fn(params, windows, key):
-        windows = windows.astype(jnp.int32)
+    def loss_fn(params, batch, key, carry):
+        windows = batch["tokens"].astype(jnp.int32)
         logits = model.apply({"params": params}, windows[:, :-1], train=True, rngs={"dropout": key})
-        return token_nll(logits, windows[:, 1:]).mean()
+        return token_nll(logits, windows[:, 1:]).mean(), ({}, carry)
 
     def train_step(state: TrainState, batch, key):
-        """One step on the global batch; no collectives (XLA adds them from the shardings)."""
-        windows = batch["tokens"]
-        # micro-batch i = rows i, i + accum, ...: each batch shard keeps its own rows
-        micro = jnp.swapaxes(windows.reshape(windows.shape[0] // accum, accum, *windows.shape[1:]), 0, 1)
-        key = batch_key(key)  # one dropout key for the whole global batch
-
-        def body(acc, xs):
-            i, w = xs
-            loss, grads = jax.value_and_grad(loss_fn)(state.params, w, jax.random.fold_in(key, i))
-            return jax.tree.map(jnp.add, acc, (loss, grads)), None
-
-        zeros = (jnp.zeros((), jnp.float32), jax.tree.map(jnp.zeros_like, state.params))
-        if accum == 1:
-            loss, grads = jax.value_and_grad(loss_fn)(state.params, micro[0], key)
-        else:
-            (loss, grads), _ = jax.lax.scan(body, zeros, (jnp.arange(accum), micro))
-            loss, grads = loss / accum, jax.tree.map(lambda g: g / accum, grads)
-        state = state.apply_gradients(tx, grads)
-        return state, {"loss": loss, "grad_norm": optax.tree.norm(grads)}
+        """One step on the global batch (in `grad_accum` micro-batches); no collectives (XLA adds them
+        from the shardings). One dropout key for the whole global batch."""
+        _, metrics, _, grads = gradients.value_and_grad(loss_fn, state.params, {"tokens": batch["tokens"]},
+                                                        batch_key(key), accum=accum, opt_state=state.opt_state)
+        return apply_gradients(state, tx, grads, metrics)
 
     def eval_step(state: TrainState, batch):
         w = batch["tokens"].astype(jnp.int32)
@@ -165,7 +145,7 @@ def make_recipe(config: ml_collections.ConfigDict, data: LMData) -> loop.Recipe:
 
     return loop.Recipe(init=init, train_step=train_step, eval_step=eval_step, train_split=data.train,
                        eval_splits={"val": data.val}, main_metric="loss",
-                       sharding=sharding.GlobalArrays(PARAM_AXES))
+                       sharding=sharding.GlobalArrays(PARAM_AXES), grad_accum=accum)
 
 
 def sample_token(key: jax.Array, logits: jax.Array, temperature: float, top_k: int) -> jax.Array:

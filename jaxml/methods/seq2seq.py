@@ -38,6 +38,7 @@ from jaxml.data.datasets import Split
 from jaxml.data.sequences import BOS, EOS, PAD, NumberData
 from jaxml.errors import JaxmlError
 from jaxml.models.layers import compute_dtype
+from jaxml.models import remat as remat_lib
 from jaxml.models.transformer import Decoder, Encoder, TransformerConfig
 
 log = logging.getLogger("jaxml")
@@ -53,7 +54,8 @@ class Translator:
     def __init__(self, config: ml_collections.ConfigDict, data: NumberData):
         m = config.model
         common = dict(num_heads=int(m.num_heads), embed_dim=int(m.embed_dim), mlp_dim=int(m.mlp_dim) or None,
-                      dropout=float(m.dropout), position="learned", impl=str(m.impl), dtype=compute_dtype(config.dtype))
+                      dropout=float(m.dropout), position="learned", impl=str(m.impl), dtype=compute_dtype(config.dtype),
+                      remat=remat_lib.check(str(config.get("remat", "none"))))
         self.encoder = Encoder(TransformerConfig(vocab_size=data.src_vocab, num_layers=int(m.encoder_layers),
                                                  max_len=data.src_len, **common))
         self.decoder = Decoder(TransformerConfig(vocab_size=data.tgt_vocab, num_layers=int(m.decoder_layers),

@@ -8,7 +8,7 @@ import dataclasses
 import ml_collections
 
 from jaxml.errors import JaxmlError
-from jaxml.models import MODELS
+from jaxml.models import MODELS, remat as remat_lib
 from jaxml.models.layers import CONV_IMPLS, DTYPES, POOL_IMPLS, compute_dtype
 from jaxml.models.transformer import TransformerConfig
 
@@ -40,7 +40,8 @@ TRANSFORMER_FIELDS: tuple[str, ...] = ("num_layers", "num_heads", "embed_dim", "
 
 def transformer_config(config: ml_collections.ConfigDict, vocab_size: int, max_len: int,
                        fields: tuple[str, ...] = TRANSFORMER_FIELDS) -> TransformerConfig:
-    """`config.model` (each key one of `fields`; `mlp_dim` 0 = the default width) and `config.dtype` as a
+    """`config.model` (each key one of `fields`; `mlp_dim` 0 = the default width), `config.dtype` and
+    `config.remat` (activation checkpointing per block, `models.remat`) as a
     `TransformerConfig` over `vocab_size` tokens and sequences of up to `max_len`."""
     spec = dict(config.model.to_dict())
     unknown = sorted(set(spec) - set(fields))
@@ -49,4 +50,5 @@ def transformer_config(config: ml_collections.ConfigDict, vocab_size: int, max_l
     if config.dtype not in DTYPES:
         raise JaxmlError(f"config.dtype={config.dtype!r} is not valid; choose one of {', '.join(DTYPES)}")
     spec["mlp_dim"] = int(spec.get("mlp_dim") or 0) or None
-    return TransformerConfig(vocab_size=vocab_size, max_len=max_len, dtype=DTYPES[config.dtype], **spec)
+    remat = remat_lib.check(str(config.get("remat", "none")))
+    return TransformerConfig(vocab_size=vocab_size, max_len=max_len, dtype=DTYPES[config.dtype], remat=remat, **spec)

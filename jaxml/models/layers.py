@@ -24,7 +24,8 @@ import jax.numpy as jnp
 
 from jaxml.errors import JaxmlError
 
-DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+# float16 needs loss scaling (`config.loss_scale`, core/loss_scale.py); bfloat16 does not
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 # The valid values of config.model.conv_impl / pool_impl.
 CONV_IMPLS = ("auto", "slices", "xla")
 POOL_IMPLS = ("auto", "reshape", "reduce_window")

@@ -6,7 +6,9 @@ All modules take one frozen `TransformerConfig`:
   dropout, position ("learned": a [max_len, E] table added to the embeddings; "rotary": RoPE on q/k
   of every self-attention; "none"), impl ("einsum" | "dot_product_attention"), dtype (compute dtype:
   float32 or bfloat16; parameters, LayerNorm, softmax and logits stay float32), tie_embeddings
-  (output projection = embedding matrix transposed).
+  (output projection = embedding matrix transposed), remat (activation checkpointing of every block:
+  a policy name of `models.remat.POLICIES`; "none" keeps every activation; the parameters and the
+  numbers are the same for every policy).
 
 - `Encoder(cfg)(tokens [B, T], valid [B, T] | None, train=) -> hidden [B, T, E]` (bidirectional,
   padding keys masked, final LayerNorm).
@@ -42,6 +44,7 @@ import jax.numpy as jnp
 
 from jaxml.errors import JaxmlError
 from jaxml.models.attention import MultiHeadAttention, check_impl, combine_masks, causal_mask, padding_mask
+from jaxml.models import remat as remat_lib
 from jaxml.models.layers import Dense
 
 POSITIONS = ("learned", "rotary", "none")
@@ -80,8 +83,10 @@ class TransformerConfig:
     impl: str = "einsum"
     dtype: Any = jnp.float32
     tie_embeddings: bool = True
+    remat: str = "none"
 
     def __post_init__(self):
+        remat_lib.check(self.remat, "transformer remat")
         if self.position not in POSITIONS:
             raise JaxmlError(f"transformer position={self.position!r} is not valid; choose one of {', '.join(POSITIONS)}")
         check_impl(self.impl)
@@ -105,13 +110,14 @@ class MlpBlock(nn.Module):
 
 
 class TransformerBlock(nn.Module):
-    """Pre-LN block: x + SelfAttn(LN x) [+ CrossAttn(LN x, encoded)] + MLP(LN x)."""
+    """Pre-LN block: x + SelfAttn(LN x) [+ CrossAttn(LN x, encoded)] + MLP(LN x). (Its arguments
+    may be positional so that `block_class` can mark `decode` and `train` static for remat.)"""
 
     cfg: TransformerConfig
     cross_attention: bool = False
 
     @nn.compact
-    def __call__(self, x: jax.Array, mask: jax.Array | None = None, *, encoded: jax.Array | None = None,
+    def __call__(self, x: jax.Array, mask: jax.Array | None = None, encoded: jax.Array | None = None,
                  cross_mask: jax.Array | None = None, positions: jax.Array | None = None,
                  decode: bool = False, train: bool = False) -> jax.Array:
         cfg = self.cfg
@@ -128,6 +134,15 @@ class TransformerBlock(nn.Module):
             x = x + drop(y)
         x = x + MlpBlock(cfg, name="mlp")(nn.LayerNorm(name="ln_mlp")(x), train=train)
         return nn.with_logical_constraint(x, EMBED_AXES)
+
+
+def block_class(cfg: TransformerConfig, decode: bool = False) -> type:
+    """`TransformerBlock`, checkpointed by `cfg.remat`'s policy (not while decoding: no backward pass).
+    The parameter paths are the same either way. Call it with positional arguments."""
+    if cfg.remat == "none" or decode:
+        return TransformerBlock
+    # static: decode and train (argument 0 is the module itself)
+    return nn.remat(TransformerBlock, policy=remat_lib.policy(cfg.remat), static_argnums=(6, 7))
 
 
 class Embedder(nn.Module):
@@ -177,8 +192,9 @@ class Encoder(nn.Module):
         x = embedder(tokens, jnp.arange(tokens.shape[1]))
         x = nn.with_logical_constraint(nn.Dropout(cfg.dropout, deterministic=not train)(x), EMBED_AXES)
         mask = None if valid is None else padding_mask(valid)
+        block = block_class(cfg)
         for i in range(cfg.num_layers):
-            x = TransformerBlock(cfg, name=f"block_{i}")(x, mask, train=train)
+            x = block(cfg, name=f"block_{i}")(x, mask, None, None, None, False, train)
         x = nn.LayerNorm(name="ln_final")(x)
         return (x, embedder) if return_embedder else x
 
@@ -215,9 +231,10 @@ class Decoder(nn.Module):
         if valid is not None and not decode:
             mask = combine_masks(mask, padding_mask(valid))
         cross_mask = None if encoded_valid is None else padding_mask(encoded_valid)
+        block = block_class(cfg, decode)
         for i in range(cfg.num_layers):
-            x = TransformerBlock(cfg, cross_attention=self.cross_attention, name=f"block_{i}")(
-                x, mask, encoded=encoded, cross_mask=cross_mask, positions=positions, decode=decode, train=train)
+            x = block(cfg, cross_attention=self.cross_attention, name=f"block_{i}")(
+                x, mask, encoded, cross_mask, positions, decode, train)
         logits = _output_logits(cfg, embedder, nn.LayerNorm(name="ln_final")(x))
         chex.assert_shape(logits, (*tokens.shape, cfg.vocab_size))
         return nn.with_logical_constraint(logits, VOCAB_AXES)

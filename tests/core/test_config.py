@@ -62,7 +62,7 @@ def test_mistyped_values(arg, expected):
 
 def test_choices_are_validated():
     with pytest.raises(JaxmlError, match="float32, bfloat16"):
-        apply("--config.dtype=float16")
+        apply("--config.dtype=float64")
     with pytest.raises(JaxmlError, match="unknown config key 'parallel.backend'"):  # no pmap backend is kept
         apply("--config.parallel.backend=pmap")
 

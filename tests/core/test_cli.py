@@ -121,7 +121,7 @@ def test_unknown_experiment_names_close_matches(capsys):
     ("--config.learning_rat=0.1", "did you mean learning_rate"),
     ("--config.steps=many", "expected an int"),
     ("--config.model.name=transformer", "choose one of mlp, cnn, resnet"),
-    ("--config.dtype=float16", "choose one of float32, bfloat16"),
+    ("--config.dtype=float64", "choose one of float32, bfloat16"),
 ])
 def test_bad_overrides(capsys, tmp_path, override, needle):
     assert cli.main(["train", "mlp_digits", "--workdir", str(tmp_path), override, "--config.steps=1"]) == 2

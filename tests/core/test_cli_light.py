@@ -22,7 +22,7 @@ CASES = [
     ["train", "nosuchexp"],
     ["train", "cnn_digits", "--config.nosuchkey=1"],
     ["train", "cnn_digits", "--config.steps=many"],
-    ["train", "cnn_digits", "--config.dtype=float16"],
+    ["train", "cnn_digits", "--config.dtype=float64"],
     ["train", "cnn_digits", "--config.learning_rate=-1"],
     ["train", "cnn_digits", "--bogus-flag"],
     ["train", "cnn_digits", "--workdir"],

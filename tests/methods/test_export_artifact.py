@@ -120,7 +120,7 @@ def test_onnx_export_of_convolutional_classifiers_matches_jax(model):
     c = classify_defaults.base_config()
     c.model = dict(TINY_CNNS[model])
     inference = export.inference_of(c)
-    fn = inference.fn(inference.init(jax.random.key(1)))
+    fn = inference.fn(jax.jit(inference.init)(jax.random.key(1)))
     blob = onnx_export.to_onnx(fn, inference.example).SerializeToString()
     matches_under_onnxruntime(blob, fn, np.asarray(inference.example))
 

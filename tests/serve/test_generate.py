@@ -19,16 +19,14 @@ from jaxml.serve.generation import prompt_chunks
 from jaxml.serve.model import compile_count
 from jaxml.serve.options import ServeOptions
 
-from jaxml.serve.model import load_model
+from tiny_workdir import served_tiny_lm
 
-from tiny_workdir import shared, untrained_lm_workdir
-
-PROMPTS = ("def ", "import os\nimport sys\n\n\nclass Reader(object):\n")  # 4 = 4 x 1; 45 = 32 + 8 + 5 x 1
+PROMPT = "import os\nimport sys\n\n\nclass Reader(object):\n"  # 45 characters: prefilled in chunks 32 + 8 + 5 x 1
 
 
 @pytest.fixture(scope="module")
 def tiny_lm(tmp_path_factory):
-    return load_model(shared(untrained_lm_workdir, tmp_path_factory), (1,))
+    return served_tiny_lm(tmp_path_factory)
 
 
 def client_for(model, **options):
@@ -42,33 +40,40 @@ def greedy(tiny_lm, prompt: str, n: int) -> list[int]:
     return np.asarray(toks[0]).tolist()
 
 
-def test_greedy_generation_equals_the_in_process_decode(tiny_lm):
+@pytest.fixture(scope="module")
+def expected(tiny_lm):
+    """The in-process greedy decode of PROMPT to the end of the context (its prefixes are the greedy
+    decodes of fewer tokens)."""
+    return greedy(tiny_lm, PROMPT, tiny_lm.generator.max_len - len(PROMPT))
+
+
+def test_greedy_generation_equals_the_in_process_decode(tiny_lm, expected):
     served = tiny_lm
     g = served.generator
-    assert prompt_chunks(len(PROMPTS[1]), g.chunks) == [32, 8] + [1] * 5
-    lengths = {p: g.max_len - len(p) for p in PROMPTS}
-    expected = {p: greedy(tiny_lm, p, n) for p, n in lengths.items()}  # compiled here, before the count
-    first = expected[PROMPTS[0]][:12]
+    assert prompt_chunks(len(PROMPT), g.chunks) == [32, 8] + [1] * 5
+    first = expected[:12]
     before = compile_count()
     with client_for(served) as client:
-        for prompt, n in lengths.items():
-            r = client.post("/v1/generate", json={"prompt": prompt, "max_tokens": n, "temperature": 0})
+        for n in (len(expected), 12, 1):
+            r = client.post("/v1/generate", json={"prompt": PROMPT, "max_tokens": n, "temperature": 0})
             assert r.status_code == 200, r.text
             body = r.json()
-            assert body["tokens"] == expected[prompt]
+            assert body["tokens"] == expected[:n]
             assert body["text"] == g.tokenizer.decode(body["tokens"])
-            assert body["finish_reason"] == "length" and body["usage"] == {"prompt_tokens": len(prompt),
+            assert body["finish_reason"] == "length" and body["usage"] == {"prompt_tokens": len(PROMPT),
                                                                            "completion_tokens": n}
+        # another prompt length (4 = 4 x 1 chunks) runs the same programs
+        assert client.post("/v1/generate", json={"prompt": "def ", "max_tokens": 60}).status_code == 200
         # top-k 1 at any temperature is the argmax; a seed reproduces a sample
-        top1 = client.post("/v1/generate", json={"prompt": PROMPTS[0], "max_tokens": 12, "temperature": 1.5,
+        top1 = client.post("/v1/generate", json={"prompt": PROMPT, "max_tokens": 12, "temperature": 1.5,
                                                  "top_k": 1, "seed": 3}).json()
         assert top1["tokens"] == first
-        sampled = [client.post("/v1/generate", json={"prompt": PROMPTS[0], "max_tokens": 12, "temperature": 1.0,
+        sampled = [client.post("/v1/generate", json={"prompt": PROMPT, "max_tokens": 12, "temperature": 1.0,
                                                      "seed": 7}).json()["tokens"] for _ in range(2)]
         assert sampled[0] == sampled[1]
         assert all(0 <= t < g.tokenizer.vocab_size for t in sampled[0])
         stop = g.tokenizer.decode(first[3:5])
-        cut = client.post("/v1/generate", json={"prompt": PROMPTS[0], "max_tokens": 12, "stop": stop}).json()
+        cut = client.post("/v1/generate", json={"prompt": PROMPT, "max_tokens": 12, "stop": stop}).json()
         decoded = g.tokenizer.decode(first)
         assert cut["finish_reason"] == "stop" and cut["text"] == decoded[: decoded.index(stop)]
         (info,) = client.get("/v1/models").json()["models"]
@@ -106,10 +111,10 @@ def asgi_call(app, path: str, body: dict):
     return sent
 
 
-def test_streaming_sends_each_token_as_its_step_finishes(tiny_lm):
+def test_streaming_sends_each_token_as_its_step_finishes(tiny_lm, expected):
     served = tiny_lm
     app = build_app(served, ServeOptions(buckets=(1,)))
-    prompt, n = PROMPTS[1], 10
+    prompt, n = PROMPT, 10
     sent = asgi_call(app, "/v1/generate", {"prompt": prompt, "max_tokens": n, "stream": True})
     start = sent[0][0]
     assert start["type"] == "http.response.start" and start["status"] == 200
@@ -122,7 +127,7 @@ def test_streaming_sends_each_token_as_its_step_finishes(tiny_lm):
     assert [made for _, _, made in tokens] == list(range(1, n + 1))
     assert [d["index"] for _, d, _ in tokens] == list(range(n))
     done = events[-1][1]
-    assert [d["token"] for _, d, _ in tokens] == done["tokens"] == greedy(tiny_lm, prompt, tiny_lm.generator.max_len - len(prompt))[:n]
+    assert [d["token"] for _, d, _ in tokens] == done["tokens"] == expected[:n]
     assert "".join(d["text"] for _, d, _ in tokens) == done["text"]
 
 

@@ -59,7 +59,7 @@ def untrained_lm_workdir(workdir):
     c = tiny_lm_config()
     workdir.mkdir(parents=True)
     (workdir / "config.json").write_text(config_lib.to_json(c))
-    state = jax.device_get(lm.recipe_for(c).init(loop.init_key(c.seed)))
+    state = jax.device_get(jax.jit(lm.recipe_for(c).init)(loop.init_key(c.seed)))
     checkpointer = Checkpointer(workdir)
     checkpointer.save(0, state)
     checkpointer.close()
@@ -75,3 +75,13 @@ def shared(build, tmp_path_factory):
     if build not in _SHARED:
         _SHARED[build] = build(tmp_path_factory.mktemp(build.__name__) / "workdir")
     return _SHARED[build]
+
+
+def served_tiny_lm(tmp_path_factory):
+    """The tiny GPT's workdir served in process (bucket 1 and its generator), once per test process."""
+    from jaxml.serve.model import load_model
+
+    key = "served_tiny_lm"
+    if key not in _SHARED:
+        _SHARED[key] = load_model(shared(untrained_lm_workdir, tmp_path_factory), (1,))
+    return _SHARED[key]

@@ -98,7 +98,12 @@ def write_onnx(fn: Callable, sample: np.ndarray, out: Path, meta: dict) -> str:
     (out / "model.onnx").write_bytes(blob)
     if importlib.util.find_spec("onnxruntime") is not None:  # checked by its own runtime
         expected = np.load(out / "reference.npz")["outputs"]
-        meta["onnxruntime_max_abs_diff"] = float(np.max(np.abs(onnx_export.run_onnx(blob, sample) - expected)))
+        try:
+            outputs = onnx_export.run_onnx(blob, sample)
+        except Exception as e:  # noqa: BLE001 - onnxruntime's own error types
+            raise JaxmlError(f"{out / 'model.onnx'} was written, but onnxruntime cannot run it: "
+                             f"{str(e).splitlines()[0][:300]}") from None
+        meta["onnxruntime_max_abs_diff"] = float(np.max(np.abs(outputs - expected)))
     return "model.onnx"
 
 

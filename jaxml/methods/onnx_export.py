@@ -270,7 +270,7 @@ def _point_gather(g, eqn, xs, fill: bool) -> str:
     """A gather that picks single positions along the `start_index_map` axes (collapsed) and keeps
     every other axis whole — a strided slice under a symbolic batch, an embedding lookup — as GatherND;
     with `fill` an out-of-range index gives NaN (jnp.take's default fill for floats), else XLA's clamp."""
-    numbers, sizes = eqn.params["dimension_numbers"], eqn.params["slice_sizes"]
+    numbers = eqn.params["dimension_numbers"]
     operand, indices = _shape_of(eqn.invars[0]), _shape_of(eqn.invars[1])
     picked = [int(a) for a in numbers.start_index_map]
     kept = [a for a in range(len(operand)) if a not in picked]

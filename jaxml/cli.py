@@ -253,10 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--steps", type=_count(1, 100_000), default=20, help="timed steps after warm-up (1..100000)")
     b.add_argument("--warmup", type=_count(0, 10_000), default=3, help="untimed steps first (0..10000)")
     b.add_argument("--trace", help="write a jax.profiler trace to this directory")
-    x = _subcommand(sub, "export", "serialized inference function of a workdir (jax.export; tf/tflite via jax2tf)")
+    x = _subcommand(sub, "export", "serialized inference function of a workdir (jax.export; ONNX; tf/tflite via "
+                                   "jax2tf)")
     x.add_argument("workdir", metavar="WORKDIR", help="a finished workdir of `jaxml train` (its newest checkpoint)")
     x.add_argument("--format", default="jax",
-                   help="jax (a jax.export artifact) | tf (a TF SavedModel) | tflite (a .tflite file); default: jax")
+                   help="jax (a jax.export artifact) | onnx (model.onnx, checked with onnxruntime) | tf (a TF "
+                        "SavedModel) | tflite (a .tflite file); default: jax")
     x.add_argument("--out", metavar="DIR", help="directory to write the export to (default: WORKDIR/export)")
     v = _subcommand(sub, "serve", "serve a workdir or a `jaxml export` directory over HTTP with dynamic batching "
                                   "(docs/serving.md)")

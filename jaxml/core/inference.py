@@ -26,3 +26,16 @@ class Inference:
     fn: Callable[[Any], Callable[[jax.Array], jax.Array]]
     example: np.ndarray
     meta: Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Decoding:
+    """What serving needs to sample text from a language model with its KV cache (`jaxml serve`'s
+    `/v1/generate`): init(key) -> the train state's template (the same structure `Inference.init`
+    builds, so one restored state serves both); params(state) -> the decoder's parameters; cfg: the
+    `models.transformer.TransformerConfig` of the decoder; tokenizer: its `data.text.CharTokenizer`."""
+
+    init: Callable[[jax.Array], Any]
+    params: Callable[[Any], Any]
+    cfg: Any
+    tokenizer: Any

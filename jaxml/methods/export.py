@@ -15,8 +15,15 @@ core.inference.Inference` (asked through `experiments.method_module`; no method 
 standardisation is part of the function) and `lm` (int32 tokens [B, seq_len] -> next-character logits
 [B, seq_len, V]; `tokenizer.json` is copied beside it).
 
+`--format onnx`: `model.onnx` from jaxml's own jaxpr -> ONNX converter (`methods/onnx_export.py`;
+symbolic batch dimension "b"), then run under onnxruntime on the reference batch: meta.json records
+the largest absolute difference from the JAX outputs (`onnxruntime_max_abs_diff`).
+
 `--format tf` / `tflite`: through `jax.experimental.jax2tf` when TensorFlow is installed (a
 SavedModel directory / a .tflite file); without TensorFlow a clear error says so.
+
+Each format is a writer in `WRITERS` (fn, example batch, out dir, meta -> the file written) with the
+package it needs in `NEEDS`.
 """
 
 from __future__ import annotations
@@ -33,7 +40,6 @@ import numpy as np
 from jaxml.core.inference import Inference
 from jaxml.errors import JaxmlError
 
-FORMATS = ("jax", "tf", "tflite")
 
 
 def restore_state(init: Callable[[jax.Array], Any], config, workdir: Path) -> Any:
@@ -80,18 +86,59 @@ def export_jax(fn: Callable, sample: np.ndarray) -> "jax.export.Exported":
         return jax.export.export(jax.jit(fn))(jax.ShapeDtypeStruct(sample.shape, sample.dtype))
 
 
+def write_jax(fn: Callable, sample: np.ndarray, out: Path, meta: dict) -> str:
+    (out / "model.jax").write_bytes(export_jax(fn, sample).serialize())
+    return "model.jax"
+
+
+def write_onnx(fn: Callable, sample: np.ndarray, out: Path, meta: dict) -> str:
+    from jaxml.methods import onnx_export
+
+    blob = onnx_export.to_onnx(fn, sample, name=str(meta.get("method", "jaxml"))).SerializeToString()
+    (out / "model.onnx").write_bytes(blob)
+    if importlib.util.find_spec("onnxruntime") is not None:  # checked by its own runtime
+        expected = np.load(out / "reference.npz")["outputs"]
+        try:
+            outputs = onnx_export.run_onnx(blob, sample)
+        except Exception as e:  # noqa: BLE001 - onnxruntime's own error types
+            raise JaxmlError(f"{out / 'model.onnx'} was written, but onnxruntime cannot run it: "
+                             f"{str(e).splitlines()[0][:300]}") from None
+        meta["onnxruntime_max_abs_diff"] = float(np.max(np.abs(outputs - expected)))
+    return "model.onnx"
+
+
+def write_tf(fn: Callable, sample: np.ndarray, out: Path, meta: dict) -> str:
+    return export_tf(fn, sample, out, tflite=False)
+
+
+def write_tflite(fn: Callable, sample: np.ndarray, out: Path, meta: dict) -> str:
+    return export_tf(fn, sample, out, tflite=True)
+
+
+WRITERS = {"jax": write_jax, "tf": write_tf, "tflite": write_tflite, "onnx": write_onnx}
+FORMATS = tuple(WRITERS)
+NEEDS = {"jax": ("flatbuffers", "the flatbuffers package (jax.export serialization)"),
+         "tf": ("tensorflow", "TensorFlow (jax2tf)"), "tflite": ("tensorflow", "TensorFlow (jax2tf)"),
+         "onnx": ("onnx", "the onnx package (and onnxruntime to check the export)")}
+
+
+def check_needs(fmt: str) -> None:
+    package, what = NEEDS[fmt]
+    if importlib.util.find_spec(package) is None:
+        raise JaxmlError(f"--format {fmt} needs {what}, which is not installed; `pip install {package}`"
+                         + ("" if fmt == "jax" else ", or use --format jax"))
+
+
 def export_workdir(workdir: str | Path, fmt: str = "jax", out: str | Path | None = None) -> Path:
     from jaxml.core import config as config_lib
 
-    if fmt not in FORMATS:
+    if fmt not in WRITERS:
         raise JaxmlError(f"--format {fmt!r} is not valid; choose one of {', '.join(FORMATS)}")
     workdir = Path(workdir)
     saved = workdir / "config.json"
     if not saved.exists():
         raise JaxmlError(f"{workdir} holds no config.json; is it a jaxml workdir?")
-    if fmt in ("tf", "tflite") and importlib.util.find_spec("tensorflow") is None:
-        raise JaxmlError(f"--format {fmt} needs TensorFlow (jax2tf), which is not installed; "
-                         f"`pip install tensorflow`, or use --format jax")
+    check_needs(fmt)
     config = config_lib.from_json(saved.read_text())
     fn, sample, meta = trained_inference(config, workdir)
     out = Path(out) if out else workdir / "export"
@@ -100,15 +147,7 @@ def export_workdir(workdir: str | Path, fmt: str = "jax", out: str | Path | None
     np.savez(out / "reference.npz", inputs=sample, outputs=expected)
     meta = {"method": config.method, "format": fmt, "input_shape": ["B", *sample.shape[1:]],
             "input_dtype": str(sample.dtype), "jax_version": jax.__version__, **meta}
-    if fmt == "jax":
-        if importlib.util.find_spec("flatbuffers") is None:
-            raise JaxmlError("--format jax needs the flatbuffers package for jax.export serialization; "
-                             "`pip install flatbuffers`")
-        exported = export_jax(fn, sample)
-        (out / "model.jax").write_bytes(exported.serialize())
-        meta["file"] = "model.jax"
-    else:
-        meta["file"] = export_tf(fn, sample, out, tflite=fmt == "tflite")
+    meta["file"] = WRITERS[fmt](fn, sample, out, meta)
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     if (workdir / "tokenizer.json").exists():
         shutil.copy(workdir / "tokenizer.json", out / "tokenizer.json")

@@ -49,7 +49,7 @@ import numpy as np
 import optax
 
 from jaxml.core import gradients, loop, profiling, sharding
-from jaxml.core.inference import Inference
+from jaxml.core.inference import Decoding, Inference
 from jaxml.core.steps import apply_gradients, batch_key
 from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data import text as text_lib
@@ -288,6 +288,14 @@ def inference_fn(config: ml_collections.ConfigDict) -> Inference:
     return Inference(init=recipe.init, fn=fn, example=np.asarray(data.val["tokens"][:4, :-1]).astype(np.int32),
                      meta={"output": f"next-character logits [B, T, {data.tokenizer.vocab_size}]",
                            "tokenizer": data.tokenizer.to_dict()})
+
+
+def decoding_fn(config: ml_collections.ConfigDict) -> Decoding:
+    """The KV-cached decoder of a workdir's model for `jaxml serve`'s `/v1/generate` (sampling as
+    `generate` does: temperature, top-k, temperature 0 greedy)."""
+    data = load_data(config)
+    return Decoding(init=make_recipe(config, data).init, params=lambda state: state.params,
+                    cfg=model_config(config, data.tokenizer.vocab_size), tokenizer=data.tokenizer)
 
 
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:

@@ -65,10 +65,12 @@ def value_range(dtype: np.dtype, meta: Mapping[str, Any]) -> tuple[int, int] | N
 
 
 class ServedModel:
-    """fn compiled for each bucket; `run(x)` pads x to the smallest bucket that holds it."""
+    """fn compiled for each bucket; `run(x)` pads x to the smallest bucket that holds it. A language
+    model also brings its `generator` (built and warmed before, so the warm-up count includes it)."""
 
     def __init__(self, fn: Callable, signature: Signature, buckets: tuple[int, ...], info: dict,
-                 meta: Mapping[str, Any]):
+                 meta: Mapping[str, Any], generator: Any = None):
+        self.generator = generator  # a warmed `generation.Generator` for a language model, else None
         self.signature = signature
         self.info = info
         self.meta = dict(meta)
@@ -92,7 +94,9 @@ class ServedModel:
 
     def describe(self) -> dict:
         return {**self.info, "input": self.signature.describe(), "buckets": list(self.buckets),
-                "output": self.meta.get("output"), "class_names": self.meta.get("class_names")}
+                "output": self.meta.get("output"), "class_names": self.meta.get("class_names"),
+                "generate": None if self.generator is None else {"max_len": self.generator.max_len,
+                                                                 "vocab_size": self.generator.tokenizer.vocab_size}}
 
 
 def smallest_bucket(rows: int, buckets: tuple[int, ...]) -> int:
@@ -126,12 +130,21 @@ def _newest_step(workdir: Path) -> int | None:
 
 
 def load_workdir(workdir: Path, buckets: tuple[int, ...]) -> ServedModel:
+    from jaxml import experiments
     from jaxml.core import config as config_lib
-    from jaxml.methods.export import trained_inference
+    from jaxml.methods.export import inference_of, restore_state
 
     config = config_lib.from_json((workdir / "config.json").read_text())
-    fn, example, meta = trained_inference(config, workdir)
-    example = np.asarray(example)
+    inference = inference_of(config)
+    state = restore_state(inference.init, config, workdir)
+    fn, example, meta = inference.fn(state), np.asarray(inference.example), dict(inference.meta)
+    generator = None
+    module = experiments.method_module(config.method)
+    if hasattr(module, "decoding_fn"):  # a language model: /v1/generate from its KV-cached decoder
+        from jaxml.serve.generation import Generator
+
+        decoding = module.decoding_fn(config)
+        generator = Generator(decoding.cfg, decoding.params(state), decoding.tokenizer)
     step = _newest_step(workdir)
     result = json.loads((workdir / "result.json").read_text()) if (workdir / "result.json").exists() else {}
     name = result.get("experiment") or config.get("name") or workdir.resolve().name
@@ -139,7 +152,7 @@ def load_workdir(workdir: Path, buckets: tuple[int, ...]) -> ServedModel:
             "version": f"step-{step}" if step is not None else "unknown", "jax_version": jax.__version__,
             "metrics": _result_metrics(workdir)}
     signature = Signature(tuple(example.shape[1:]), example.dtype, value_range(example.dtype, meta))
-    return ServedModel(fn, signature, buckets, info, meta)
+    return ServedModel(fn, signature, buckets, info, meta, generator)
 
 
 def load_artifact(directory: Path, buckets: tuple[int, ...]) -> ServedModel:

@@ -3,6 +3,8 @@
 `POST /v1/predict` takes `{"inputs": [[...], ...]}` (nested lists, a batch of n examples) or
 `{"inputs": {"b64": "...", "dtype": "uint8", "shape": [n, ...]}}` (the raw little-endian bytes,
 base64-encoded), and optionally `"return": ["logits", "probabilities", "labels"]` (default all).
+`POST /v1/generate` takes `{"prompt": "...", "max_tokens": n, "temperature": t, "top_k": k, "seed": s,
+"stop": "...", "stream": false}` (`decode_generate`; all but the prompt optional).
 Every mistake is a `RequestError`: an HTTP status, the field, and a one-line message that says what
 was expected (shape, dtype, range).
 """
@@ -11,10 +13,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
+import math
 from typing import Any
 
 import numpy as np
+
+from jaxml.errors import JaxmlError
 
 OUTPUTS = ("logits", "probabilities", "labels")
 B64_DTYPES = ("uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "float16", "float32", "float64")
@@ -146,3 +152,69 @@ def encode_outputs(outputs: np.ndarray, wanted: tuple[str, ...], class_names=Non
         if class_names and labels.ndim == 1:
             out["label_names"] = [str(class_names[i]) for i in labels]
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerateRequest:
+    """A checked `/v1/generate` body: the prompt as token ids, how many new tokens at most, the sampling
+    settings (temperature 0 is greedy; top_k 0 keeps every token), where to stop, whether to stream."""
+
+    prompt_ids: np.ndarray  # int32 [P], P >= 1
+    max_tokens: int
+    temperature: float = 0.0
+    top_k: int = 0
+    seed: int = 0
+    stop: str | None = None
+    stream: bool = False
+
+
+GENERATE_FIELDS = ("prompt", "max_tokens", "temperature", "top_k", "seed", "stop", "stream")
+MAX_TEMPERATURE = 100.0
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def decode_generate(body: Any, tokenizer, max_len: int, default_seed: int = 0) -> GenerateRequest:
+    """A `/v1/generate` body -> GenerateRequest; `tokenizer.encode` must refuse characters outside the
+    vocabulary (with a JaxmlError); the prompt plus max_tokens must fit the model's max_len."""
+    if not isinstance(body, dict):
+        raise RequestError(422, None, 'the body must be a JSON object {"prompt": ..., "max_tokens": ...}')
+    unknown = sorted(set(body) - set(GENERATE_FIELDS))
+    if unknown:
+        raise RequestError(422, unknown[0], f"unknown field {unknown[0]!r}; the fields are {', '.join(GENERATE_FIELDS)}")
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt:
+        raise RequestError(422, "prompt", f"prompt must be a non-empty string; got {prompt!r:.60}")
+    try:
+        ids = np.asarray(tokenizer.encode(prompt), np.int32)
+    except (ValueError, JaxmlError) as e:
+        raise RequestError(422, "prompt", str(e)) from None
+    if len(ids) >= max_len:
+        raise RequestError(422, "prompt", f"the prompt has {len(ids)} tokens; the model's context is {max_len}, "
+                                          f"so at most {max_len - 1} leave room for a new one")
+    room = max_len - len(ids)
+    max_tokens = body.get("max_tokens", min(64, room))
+    if not _is_int(max_tokens) or not 1 <= max_tokens <= room:
+        raise RequestError(422, "max_tokens", f"max_tokens must be an int in [1, {room}] (the context {max_len} "
+                                              f"minus the prompt's {len(ids)}); got {max_tokens!r}")
+    temperature = body.get("temperature", 0.0)
+    if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not math.isfinite(temperature) \
+            or not 0 <= temperature <= MAX_TEMPERATURE:
+        raise RequestError(422, "temperature", f"temperature must be a number in [0, {MAX_TEMPERATURE:g}] "
+                                               f"(0: greedy); got {temperature!r}")
+    vocab = tokenizer.vocab_size
+    top_k = body.get("top_k", 0)
+    if not _is_int(top_k) or not 0 <= top_k <= vocab:
+        raise RequestError(422, "top_k", f"top_k must be an int in [0, {vocab}] (0: every token); got {top_k!r}")
+    seed = body.get("seed", default_seed)
+    if not _is_int(seed) or not 0 <= seed < 2**32:
+        raise RequestError(422, "seed", f"seed must be an int in [0, 2**32 - 1]; got {seed!r}")
+    stop = body.get("stop")
+    if stop is not None and (not isinstance(stop, str) or not stop):
+        raise RequestError(422, "stop", f"stop must be a non-empty string; got {stop!r}")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise RequestError(422, "stream", f"stream must be true or false; got {stream!r}")
+    return GenerateRequest(ids, int(max_tokens), float(temperature), int(top_k), int(seed), stop, stream)

@@ -27,8 +27,10 @@ def serve(path: str | Path, options: ServeOptions, host: str = "127.0.0.1", port
     from jaxml.serve.model import load_model
 
     model = load_model(path, options.buckets)
-    log.info("serve: %s (%s) warmed for batch sizes %s", model.info["name"], model.info["version"],
-             ",".join(map(str, model.buckets)))
+    log.info("serve: %s (%s) warmed for batch sizes %s%s", model.info["name"], model.info["version"],
+             ",".join(map(str, model.buckets)),
+             "" if model.generator is None else
+             f"; generation warmed for prompt chunks {','.join(map(str, model.generator.chunks))}")
     if STOP.signal:  # asked to stop while loading: nothing accepted, nothing to finish
         log.info("serve: %s before start-up; not serving", STOP.signal)
         return
@@ -36,6 +38,7 @@ def serve(path: str | Path, options: ServeOptions, host: str = "127.0.0.1", port
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=30,
                             lifespan="on")
     server = uvicorn.Server(config)
-    log.info("serve: listening on http://%s:%d (POST /v1/predict, GET /v1/models, /healthz, /metrics)", host, port)
+    log.info("serve: listening on http://%s:%d (POST /v1/predict%s, GET /v1/models, /healthz, /metrics)", host, port,
+             "" if model.generator is None else ", POST /v1/generate")
     server.run()
     log.info("serve: stopped")

@@ -1,5 +1,6 @@
 """The serving app on a tiny trained MLP, in process (Starlette's TestClient): predictions equal the
-model's own outputs (workdir and artifact), /v1/models, /healthz, /metrics, 4xx errors that keep the
+model's own outputs (workdir and artifact) and give `jaxml eval`'s test accuracy, /v1/generate is a
+404 for a classifier, /v1/models, /healthz, /metrics, 4xx errors that keep the
 server serving, concurrent requests batched with no compilation after warm-up, the request timeout."""
 
 import base64
@@ -12,7 +13,8 @@ import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
-from jaxml.methods import export
+from jaxml.core import config as config_lib
+from jaxml.methods import classify, export
 from jaxml.serve.app import build_app
 from jaxml.serve.model import compile_count, load_model
 from jaxml.serve.options import ServeOptions
@@ -51,6 +53,23 @@ def test_predict_equals_the_model_outputs(trained, served):
         r = client.post("/v1/predict", json={"inputs": b64, "return": ["labels"]})
         assert r.status_code == 200 and set(r.json()) == {"model", "version", "labels", "label_names"}
         assert r.json()["labels"] == np.asarray(fn(images[5:7])).argmax(-1).tolist()
+
+
+def test_served_labels_give_jaxml_evals_test_accuracy(trained, served):
+    """The whole test split through /v1/predict (in requests of up to 32 rows): its accuracy is the one
+    `jaxml eval` computes from the same checkpoint."""
+    workdir = trained[0]
+    config = config_lib.from_json((workdir / "config.json").read_text())
+    test = classify.load_data(config).test
+    images, labels = np.asarray(test["image"]), np.asarray(test["label"])
+    with client_for(served) as client:
+        predicted = np.concatenate([client.post("/v1/predict", json={"inputs": images[i: i + 32].tolist(),
+                                                                      "return": ["labels"]}).json()["labels"]
+                                    for i in range(0, len(images), 32)])
+        r = client.post("/v1/generate", json={"prompt": "def "})
+    assert r.status_code == 404 and "does not generate text" in r.json()["error"]["message"]
+    np.testing.assert_allclose(np.mean(predicted == labels), classify.evaluate(config, workdir)["test_accuracy"],
+                               rtol=0, atol=1e-9)
 
 
 def test_models_healthz_and_metrics(trained, served):

@@ -255,12 +255,12 @@ def fail_and_retry(study, trial, why: str) -> bool:
     import optuna
     from optuna.trial import TrialState
 
-    try:
+    try:  # the reason first: a finished trial takes no attributes
+        study._storage.set_trial_user_attr(trial._trial_id, "failed", why)
         if not study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
             return False
-    except optuna.exceptions.UpdateFinishedTrialError:
+    except optuna.exceptions.UpdateFinishedTrialError:  # another worker finished or failed it first
         return False
-    study._storage.set_trial_user_attr(trial._trial_id, "failed", why)
     study.enqueue_trial(dict(trial.params), user_attrs={"retry_of": trial.number})
     log.warning("trial %d failed (%s); its parameters are queued again", trial.number, why)
     return True

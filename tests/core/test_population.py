@@ -110,3 +110,25 @@ def test_bad_population_values_are_refused():
         population.check_hypers({"learning_rate": [1e-3, 2e-3], "weight_decay": [0.0]})
     with pytest.raises(JaxmlError, match="finite and positive"):
         population.check_hypers({"learning_rate": [0.0]})
+
+
+def test_sweep_experiment_reports_every_member_and_each_strategy(tmp_path):
+    from jaxml.defaults.sweep import base_config as sweep_config
+    from jaxml.methods import sweep
+
+    c = sweep_config()
+    c.model.hidden = (16,)
+    c.steps, c.batch_size, c.log_every, c.warmup_steps, c.tensorboard = 6, 16, 3, 2, False
+    c.parallel.num_devices = 1
+    c.sweep.learning_rates, c.sweep.strategies, c.sweep.rounds = (1e-3, 1e-2, 3e-2, 1e-1), ("fixed", "pbt"), 2
+    out = sweep.train(c, tmp_path)
+    assert len(out["fixed_test_accuracy_per_member"]) == 4 and out["learning_rates"] == [1e-3, 1e-2, 3e-2, 1e-1]
+    assert out["fixed_median_test_accuracy"] == pytest.approx(np.median(out["fixed_test_accuracy_per_member"]))
+    assert out["pbt_minus_median"] == pytest.approx(out["pbt_test_accuracy"] - out["fixed_median_test_accuracy"])
+    pbt = __import__("json").loads((tmp_path / "populations" / "pbt.json").read_text())
+    assert sorted(pbt["history"][0]["source"]) != list(range(4))  # one member exploited another
+    assert (tmp_path / "plots" / "sweep.png").exists()
+    assert sweep.train(c, tmp_path) == out  # a re-run reuses the stored populations
+    c.sweep.strategies = ("grid",)
+    with pytest.raises(JaxmlError, match="'grid' is not valid; choose from fixed, halving, pbt"):
+        sweep.train(c, tmp_path)

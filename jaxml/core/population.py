@@ -19,7 +19,8 @@ trains. Strategies are pure numpy functions of (scores, hypers, active, rng, rou
   changing; under vmap they still cost compute, the program's shape never changes);
 - `pbt`: population-based training (Jaderberg et al. 2017, docs/references.md), truncation
   selection: each member of the bottom quantile copies the state of a member drawn from the top
-  quantile (exploit) and multiplies each hyper-parameter by 0.8 or 1.25 (explore).
+  quantile (exploit) and multiplies each explored hyper-parameter (`StrategyOptions.explore`, default
+  all) by 0.8 or 1.25 (explore).
 
 A diverged member (a non-finite score) ranks last.
 """
@@ -136,6 +137,7 @@ class StrategyOptions:
     eta: int = 2               # halving: keep the best 1/eta of the active members each round
     quantile: float = 0.25     # pbt: the bottom / top fraction that exploits / is copied
     perturb: tuple[float, ...] = (0.8, 1.25)  # pbt: explore multiplies each hyper-parameter by one of these
+    explore: tuple[str, ...] | None = None  # pbt: the hyper-parameters explore perturbs (None: all)
 
 
 def ranking_scores(scores: np.ndarray) -> np.ndarray:
@@ -171,7 +173,8 @@ def pbt(scores, hypers, active, rng: np.random.Generator, options: StrategyOptio
         j = int(rng.choice(top))
         source[i] = j
         for k in new:
-            new[k][i] = np.float32(hypers[k][j] * rng.choice(options.perturb))
+            explored = options.explore is None or k in options.explore
+            new[k][i] = np.float32(hypers[k][j] * rng.choice(options.perturb)) if explored else new[k][j]
     return Decision(source, new, np.ones(size, bool))
 
 
@@ -212,7 +215,8 @@ def train_population(make_recipe: Callable[[optax.GradientTransformation], loop.
                      rounds: int, select: str, metric: str = "accuracy", options: StrategyOptions = StrategyOptions(),
                      strategy_seed: int = 0) -> PopulationRun:
     """Trains the population for `config.steps` steps in `rounds` rounds; after every round but the
-    last, `strategy` decides on the members' `select`-split `metric` (higher is better).
+    last, `strategy` decides on the members' `select`-split `metric` (higher is better); the other
+    eval splits are evaluated at the end.
     `make_recipe(tx)` builds the single run's recipe with optimizer `tx`."""
     decide = choose(STRATEGIES, strategy, "the population strategy")
     hypers = check_hypers(hypers)
@@ -246,7 +250,9 @@ def train_population(make_recipe: Callable[[optax.GradientTransformation], loop.
             state, metrics = chunk(state, recipe.sharding.shard_batch(host, mesh, batch_axis=1), key, jnp.int32(step))
             train_loss = np.asarray(jax.device_get(metrics["loss"]))[-1]
             step += num
-        by_split = {name: member_metrics(evaluate(state, batches)) for name, batches in eval_data.items()}
+        last = r + 1 == rounds  # between rounds only the selection split is needed
+        by_split = {name: member_metrics(evaluate(state, batches)) for name, batches in eval_data.items()
+                    if last or name == select}
         current, active = hypers_of(state), np.asarray(jax.device_get(state.active))
         history.append({"round": r, "step": step, "active": active.tolist(), "train_loss": train_loss.tolist(),
                         **{k: v.tolist() for k, v in current.items()},

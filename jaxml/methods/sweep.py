@@ -1,7 +1,8 @@
 """Hyper-parameter search in one program: a population of one classifier config that differ only in
 the learning rate (and optionally the weight decay), trained together under vmap by
 `core.population` (one compile, one pass over the data), once per strategy of `config.sweep.strategies`
-(fixed grid, successive halving, population-based training).
+(fixed grid, successive halving, population-based training; PBT explores the hyper-parameters that
+differ between the members, the learning rate when none does).
 
 Members are compared on `sweep.validation_examples` held out of the training split (the strategies
 and the final choice see only those); the test split is reported, never used to choose. Every
@@ -65,7 +66,8 @@ def run_strategy(config: ml_collections.ConfigDict, strategy: str, train, val, t
                  hypers: dict[str, list[float]]) -> dict[str, Any]:
     """One population trained with `strategy`: its rounds and each member's final metrics."""
     sweep = config.sweep
-    options = population.StrategyOptions(eta=int(sweep.eta), quantile=float(sweep.quantile))
+    varied = tuple(k for k, v in hypers.items() if len(set(v)) > 1) or ("learning_rate",)
+    options = population.StrategyOptions(eta=int(sweep.eta), quantile=float(sweep.quantile), explore=varied)
     run = population.train_population(
         lambda tx: supervised.make_recipe(config, train, {"val": val, "test": test}, num_classes, tx=tx),
         config, hypers, strategy, rounds=int(sweep.rounds), select="val", options=options,

@@ -99,6 +99,10 @@ def test_pbt_bottom_quantile_copies_a_top_member_and_perturbs_its_values():
         else:
             assert d.source[i] == i and all(d.hypers[k][i] == np.float32(hypers[k][i]) for k in hypers)
     assert d.active.all()
+    only_lr = population.pbt(scores, hypers, np.ones(8, bool), np.random.default_rng(0),
+                             population.StrategyOptions(explore=("learning_rate",)))
+    for i in bottom:  # an unexplored value is copied as it is
+        assert only_lr.hypers["weight_decay"][i] == np.float32(hypers["weight_decay"][only_lr.source[i]])
     assert population.pbt(scores[:1], {"learning_rate": hypers["learning_rate"][:1]}, np.ones(1, bool),
                           np.random.default_rng(0), opts).source.tolist() == [0]  # too few to exploit
 

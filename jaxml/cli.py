@@ -195,7 +195,8 @@ def cmd_tune(args, overrides: list[str]) -> int:
     from jaxml.tune import TuneSpec, tune
     name, _ = experiments.resolve(args.experiment)
     spec = TuneSpec(experiment=args.experiment, space=args.space, trials=args.trials,
-                    workdir=Path(args.workdir or f"runs/tune-{name}"), overrides=tuple(overrides), metric=args.metric or "",
+                    workdir=Path(args.workdir or f"runs/tune-{name}"), overrides=tuple(overrides),
+                    metric=args.metric or "",
                     direction=args.direction, storage=args.storage or "", study=args.study or "", workers=args.workers,
                     heartbeat_s=args.heartbeat, seed=args.seed)
     out = tune(spec, summary=not args.no_summary)
@@ -295,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "[--workers K] [--workdir DIR] [--config.KEY=VALUE ...]")
     u.add_argument("experiment", metavar="EXPERIMENT", help=EXPERIMENT_HELP)
     u.add_argument("--space", required=True, metavar="FILE",
-                   help="a Python file defining space(trial) -> {config key: value} (e.g. configs/spaces/mlp_digits.py)")
+                   help="a Python file defining space(trial) -> {config key: value} "
+                        "(e.g. configs/spaces/mlp_digits.py)")
     u.add_argument("--trials", type=_count(1, 1_000_000), required=True,
                    help="the study ends at this many COMPLETE or PRUNED trials (all workers together)")
     u.add_argument("--storage", metavar="URL",

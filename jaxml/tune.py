@@ -218,10 +218,19 @@ def open_study(spec: TuneSpec):
     sampler = optuna.samplers.TPESampler(seed=os.getpid() if spec.seed is None else spec.seed)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0)
     try:
-        return optuna.create_study(storage=open_storage(spec), study_name=spec.study_name(), sampler=sampler,
-                                   pruner=pruner, direction=spec.direction, load_if_exists=True)
+        study = optuna.create_study(storage=open_storage(spec), study_name=spec.study_name(), sampler=sampler,
+                                    pruner=pruner, direction=spec.direction, load_if_exists=True)
     except ValueError as e:  # e.g. the stored study's direction differs
         raise JaxmlError(f"study {spec.study_name()!r} in {spec.storage_url()}: {e}") from None
+    # A study resumes only the search it began: the same experiment, base overrides and objective.
+    what = {"experiment": spec.experiment, "overrides": list(spec.overrides), "metric": spec.metric}
+    stored = study.user_attrs.get("search")
+    if stored is None:
+        study.set_user_attr("search", what)
+    elif stored != what:
+        raise JaxmlError(f"study {spec.study_name()!r} in {spec.storage_url()} was begun with {stored}, not "
+                         f"{what}; give another --study or --workdir")
+    return study
 
 
 class Heartbeat:

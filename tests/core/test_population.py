@@ -75,7 +75,8 @@ def test_successive_halving_freezes_the_worse_half_of_the_active_members():
     scores = np.array([0.5, 0.9, np.nan, 0.7, 0.1, 0.8])
     d = population.halving(scores, hypers, np.ones(6, bool), None, opts)
     assert d.active.tolist() == [False, True, False, True, False, True]  # 0.9, 0.8, 0.7 go on; NaN is last
-    assert d.source.tolist() == list(range(6)) and d.hypers["learning_rate"].tolist() == hypers["learning_rate"].tolist()
+    assert d.source.tolist() == list(range(6))
+    assert d.hypers["learning_rate"].tolist() == hypers["learning_rate"].tolist()
     d = population.halving(np.array([0.5, 0.2, 0.3, 0.99, 0.1, 0.4]), hypers, d.active, None, opts)
     assert d.active.tolist() == [False, False, False, True, False, False]  # ranks only the active ones
     d = population.halving(np.zeros(6), hypers, d.active, None, opts)

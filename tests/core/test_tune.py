@@ -32,7 +32,8 @@ def write(path: Path, text: str) -> str:
 
 
 @pytest.mark.parametrize("body, message", [
-    ("def space(trial):\n    return {'learning_rat': 0.1}\n", "unknown config key 'learning_rat'; did you mean learning_rate"),
+    ("def space(trial):\n    return {'learning_rat': 0.1}\n",
+     "unknown config key 'learning_rat'; did you mean learning_rate"),
     ("def space(trial):\n    return {'steps': 0.5}\n", "config.steps holds a int .*0.5"),
     ("def space(trial):\n    return {'model.hidden': 'wide'}\n", "config.model.hidden holds a tuple"),
     ("def space(trial):\n    return {'learning_rate': -1.0}\n", "learning_rate=-1.0 is out of range"),
@@ -124,3 +125,13 @@ def test_two_workers_one_killed_mid_trial_and_restarted_finish_exactly_n_trials(
     assert cli.main(["train", *args]) == 0
     again = experiments.read_result(tmp_path / "again")
     assert again["val_accuracy"] == summary["best_value"]
+
+
+def test_a_study_resumes_only_the_search_it_began(tmp_path):
+    spec = tune.TuneSpec(experiment="mlp_digits", space="s.py", trials=2, workdir=tmp_path, metric="val_accuracy",
+                         overrides=("--config.steps=10",))
+    tune.open_study(spec)
+    tune.open_study(spec)  # the same search: resumed
+    other = tune.TuneSpec(**{**spec.__dict__, "overrides": ("--config.steps=20",)})
+    with pytest.raises(JaxmlError, match="was begun with .*steps=10.*give another --study or --workdir"):
+        tune.open_study(other)

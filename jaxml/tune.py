@@ -336,8 +336,10 @@ class PruneWatcher:
         self._thread.join()
 
 
-def train_command(spec: TuneSpec, overrides: list[str], workdir: Path) -> str:
-    return shlex.join(["jaxml", "train", spec.experiment, "--workdir", str(workdir), *spec.overrides, *overrides])
+def train_command(spec: TuneSpec, overrides: list[str]) -> str:
+    """The `jaxml train` command that trains the trial's config afresh (in a new default workdir;
+    `--workdir` on the trial's own workdir would resume it, i.e. only evaluate it again)."""
+    return shlex.join(["jaxml", "train", spec.experiment, *spec.overrides, *overrides])
 
 
 def run_trial(spec: TuneSpec, study, trial, space: Callable) -> float:
@@ -356,7 +358,7 @@ def run_trial(spec: TuneSpec, study, trial, space: Callable) -> float:
                            source)
     name, config = experiments.load_experiment_config(spec.experiment, [*spec.overrides, *args])
     workdir = spec.workdir / "trials" / f"{trial.number:04d}"
-    for k, v in (("workdir", str(workdir)), ("overrides", args), ("command", train_command(spec, args, workdir)),
+    for k, v in (("workdir", str(workdir)), ("overrides", args), ("command", train_command(spec, args)),
                  ("pid", os.getpid()), ("host", os.uname().nodename)):
         trial.set_user_attr(k, v)
     log.info("trial %d: %s", trial.number, " ".join(args))
@@ -415,8 +417,7 @@ def work(spec: TuneSpec) -> int:
             try:
                 value = run_trial(spec, study, trial, space)
             except optuna.TrialPruned:
-                study.tell(trial, state=TrialState.PRUNED)
-                finished += 1
+                finished += tell(study, trial, state=TrialState.PRUNED)
                 continue
             except run_lib.Preempted:
                 fail_and_retry(study, study.get_trials(deepcopy=False)[trial.number], "its worker was stopped")
@@ -429,9 +430,25 @@ def work(spec: TuneSpec) -> int:
                 if failures > spec.trials:
                     raise JaxmlError(f"{failures} trials failed in this worker; the last: {e}") from None
                 continue
-        study.tell(trial, value)
-        finished += 1
-        log.info("trial %d: %s = %.4f", trial.number, spec.metric, value)
+        if tell(study, trial, value):
+            finished += 1
+            log.info("trial %d: %s = %.4f", trial.number, spec.metric, value)
+
+
+def tell(study, trial, value: float | None = None, state=None) -> bool:
+    """Tells the trial's outcome; False if another worker failed it as stale meanwhile (this worker
+    stalled for three heartbeats): its retry is queued already, so this outcome is dropped."""
+    import optuna
+    from optuna.trial import TrialState
+
+    try:
+        told = study.tell(trial, value, state=state, skip_if_finished=True)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        told = None
+    if told is None or told.state == TrialState.FAIL and state != TrialState.FAIL:
+        log.warning("trial %d was failed as stale while it trained; its retry counts instead", trial.number)
+        return False
+    return True
 
 
 def worker_command(spec: TuneSpec) -> list[str]:

@@ -76,7 +76,7 @@ def test_two_workers_one_killed_mid_trial_and_restarted_finish_exactly_n_trials(
     url = f"sqlite:///{workdir / 'study.db'}"
     space = write(tmp_path / "space.py", SPACE)
     cmd = jaxml_cmd("tune", "mlp_digits", "--space", space, "--trials", str(n), "--workdir", str(workdir),
-                    "--metric", "val_accuracy", "--heartbeat", "0.5", *BASE)
+                    "--metric", "val_accuracy", "--heartbeat", "1", *BASE)
     env = cli_env(1)
     workdir.mkdir()
     first = subprocess.Popen(cmd + ["--no-summary"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -121,8 +121,7 @@ def test_two_workers_one_killed_mid_trial_and_restarted_finish_exactly_n_trials(
     # the best trial's command, run as `jaxml train`, gives its value again
     from jaxml import cli
     args = shlex.split(summary["best_command"])[2:]
-    args[args.index("--workdir") + 1] = str(tmp_path / "again")
-    assert cli.main(["train", *args]) == 0
+    assert cli.main(["train", "--workdir", str(tmp_path / "again"), *args]) == 0
     again = experiments.read_result(tmp_path / "again")
     assert again["val_accuracy"] == summary["best_value"]
 
@@ -135,3 +134,22 @@ def test_a_study_resumes_only_the_search_it_began(tmp_path):
     other = tune.TuneSpec(**{**spec.__dict__, "overrides": ("--config.steps=20",)})
     with pytest.raises(JaxmlError, match="was begun with .*steps=10.*give another --study or --workdir"):
         tune.open_study(other)
+
+
+def test_a_stale_trial_is_failed_once_and_requeued_and_its_late_outcome_dropped(tmp_path):
+    spec = tune.TuneSpec(experiment="mlp_digits", space="s.py", trials=2, workdir=tmp_path, metric="val_accuracy")
+    study = tune.open_study(spec)
+    live, stale = study.ask(), study.ask()
+    live.suggest_float("learning_rate", 1e-3, 1e-2)
+    stale.suggest_float("learning_rate", 1e-3, 1e-2)
+    live.set_user_attr("heartbeat", time.time())
+    stale.set_user_attr("heartbeat", time.time() - 10)
+    tune.fail_stale_trials(study, interval=1.0)
+    tune.fail_stale_trials(study, interval=1.0)  # a second look changes nothing
+    states = [t.state.name for t in study.get_trials()]
+    assert states == ["RUNNING", "FAIL", "WAITING"], states
+    retry = study.get_trials()[2]
+    assert retry.user_attrs["retry_of"] == stale.number and retry.system_attrs["fixed_params"] == stale.params
+    assert "no heartbeat" in study.get_trials()[1].user_attrs["failed"]
+    assert not tune.tell(study, stale, 0.5)  # its worker comes back late: the retry counts instead
+    assert tune.tell(study, live, 0.7) and study.get_trials()[0].state.name == "COMPLETE"

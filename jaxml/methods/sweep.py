@@ -51,6 +51,16 @@ def member_hypers(config: ml_collections.ConfigDict) -> dict[str, list[float]]:
         if name not in population.STRATEGIES:
             raise JaxmlError(f"config.sweep.strategies: {name!r} is not valid; choose from "
                              f"{', '.join(population.STRATEGIES)}")
+    if not sweep.strategies:
+        raise JaxmlError(f"config.sweep.strategies=() is empty; choose from {', '.join(population.STRATEGIES)}")
+    for key, ok, rule in (("rounds", int(sweep.rounds) >= 1, ">= 1"), ("eta", int(sweep.eta) >= 2, ">= 2"),
+                          ("quantile", 0.0 < float(sweep.quantile) <= 0.5, "in (0, 0.5]")):
+        if not ok:
+            raise JaxmlError(f"config.sweep.{key}={sweep[key]!r} must be {rule}")
+    try:
+        population.check_hypers({"learning_rate": lrs, "weight_decay": wds})
+    except JaxmlError as e:
+        raise JaxmlError(f"config.sweep.learning_rates / weight_decays: {e}") from None
     return {"learning_rate": lrs, "weight_decay": wds}
 
 

@@ -134,6 +134,10 @@ def test_sweep_experiment_reports_every_member_and_each_strategy(tmp_path):
     assert sorted(pbt["history"][0]["source"]) != list(range(4))  # one member exploited another
     assert (tmp_path / "plots" / "sweep.png").exists()
     assert sweep.train(c, tmp_path) == out  # a re-run reuses the stored populations
-    c.sweep.strategies = ("grid",)
-    with pytest.raises(JaxmlError, match="'grid' is not valid; choose from fixed, halving, pbt"):
-        sweep.train(c, tmp_path)
+    for key, value, message in (("strategies", ("grid",), "'grid' is not valid; choose from fixed, halving, pbt"),
+                                ("learning_rates", (1e-3, -1.0, 0.1, 0.2), "learning_rates .*finite and positive"),
+                                ("quantile", 0.75, r"config.sweep.quantile=0.75 must be in \(0, 0.5\]")):
+        bad = c.copy_and_resolve_references()
+        bad.sweep[key] = value
+        with pytest.raises(JaxmlError, match=message):
+            sweep.train(bad, tmp_path)

@@ -192,7 +192,8 @@ def cmd_serve(args, overrides: list[str]) -> int:
 
 def cmd_tune(args, overrides: list[str]) -> int:
     from jaxml import experiments
-    from jaxml.tune import TuneSpec, tune
+    from jaxml.tune.search import tune
+    from jaxml.tune.study import TuneSpec
     name, _ = experiments.resolve(args.experiment)
     spec = TuneSpec(experiment=args.experiment, space=args.space, trials=args.trials,
                     workdir=Path(args.workdir or f"runs/tune-{name}"), overrides=tuple(overrides),

@@ -1,4 +1,4 @@
-"""The `tune` method's default config (`jaxml.tune` runs it): an Optuna study over an experiment's
+"""The `tune` method's default config (`jaxml.tune.search` runs it): an Optuna study over an experiment's
 config keys, as `jaxml tune` runs it; an experiment's config file names the experiment and the space."""
 
 from __future__ import annotations

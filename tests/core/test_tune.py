@@ -1,4 +1,4 @@
-"""`jaxml tune` (jaxml/tune.py): the search space's checks, and two worker processes on one SQLite
+"""`jaxml tune` (jaxml/tune/): the search space's checks, and two worker processes on one SQLite
 study that finish exactly N trials when one of them is killed mid-trial and restarted; the best
 trial's `jaxml train` command reproduces its value."""
 
@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import cli_env, jaxml_cmd
-from jaxml import experiments, tune
+from jaxml import experiments
+from jaxml.tune import space as tune_space, study as tune_study, workers as tune_workers
 from jaxml.errors import JaxmlError
 
 SPACE = """
@@ -44,19 +45,19 @@ def write(path: Path, text: str) -> str:
     ("def space(trial) return\n", "could not load search space .*SyntaxError"),
 ])
 def test_a_bad_space_is_one_clear_error_before_anything_is_written(tmp_path, body, message):
-    spec = tune.TuneSpec(experiment="mlp_digits", space=write(tmp_path / "space.py", body), trials=2,
+    spec = tune_study.TuneSpec(experiment="mlp_digits", space=write(tmp_path / "space.py", body), trials=2,
                          workdir=tmp_path / "study")
     with pytest.raises(JaxmlError, match=message):
-        tune.prepare(spec)
+        tune_study.prepare(spec)
     assert not (tmp_path / "study").exists()
     with pytest.raises(JaxmlError, match="search space file not found"):
-        tune.load_space(tmp_path / "missing.py")
+        tune_space.load_space(tmp_path / "missing.py")
 
 
 def test_override_text_parses_back():
     _, config = experiments.load_experiment_config("mlp_digits", [])
-    args = tune.space_overrides(config, {"learning_rate": 0.0031622776601683794, "model.hidden": (64,), "steps": 7,
-                                         "augment.flip": True}, "space")
+    values = {"learning_rate": 0.0031622776601683794, "model.hidden": (64,), "steps": 7, "augment.flip": True}
+    args = tune_space.space_overrides(config, values, "space")
     _, parsed = experiments.load_experiment_config("mlp_digits", args)
     assert (parsed.learning_rate, tuple(parsed.model.hidden), parsed.steps, parsed.augment.flip) == \
         (0.0031622776601683794, (64,), 7, True)
@@ -127,29 +128,29 @@ def test_two_workers_one_killed_mid_trial_and_restarted_finish_exactly_n_trials(
 
 
 def test_a_study_resumes_only_the_search_it_began(tmp_path):
-    spec = tune.TuneSpec(experiment="mlp_digits", space="s.py", trials=2, workdir=tmp_path, metric="val_accuracy",
+    spec = tune_study.TuneSpec(experiment="mlp_digits", space="s.py", trials=2, workdir=tmp_path, metric="val_accuracy",
                          overrides=("--config.steps=10",))
-    tune.open_study(spec)
-    tune.open_study(spec)  # the same search: resumed
-    other = tune.TuneSpec(**{**spec.__dict__, "overrides": ("--config.steps=20",)})
+    tune_study.open_study(spec)
+    tune_study.open_study(spec)  # the same search: resumed
+    other = tune_study.TuneSpec(**{**spec.__dict__, "overrides": ("--config.steps=20",)})
     with pytest.raises(JaxmlError, match="was begun with .*steps=10.*give another --study or --workdir"):
-        tune.open_study(other)
+        tune_study.open_study(other)
 
 
 def test_a_stale_trial_is_failed_once_and_requeued_and_its_late_outcome_dropped(tmp_path):
-    spec = tune.TuneSpec(experiment="mlp_digits", space="s.py", trials=2, workdir=tmp_path, metric="val_accuracy")
-    study = tune.open_study(spec)
+    spec = tune_study.TuneSpec(experiment="mlp_digits", space="s.py", trials=2, workdir=tmp_path, metric="val_accuracy")
+    study = tune_study.open_study(spec)
     live, stale = study.ask(), study.ask()
     live.suggest_float("learning_rate", 1e-3, 1e-2)
     stale.suggest_float("learning_rate", 1e-3, 1e-2)
     live.set_user_attr("heartbeat", time.time())
     stale.set_user_attr("heartbeat", time.time() - 10)
-    tune.fail_stale_trials(study, interval=1.0)
-    tune.fail_stale_trials(study, interval=1.0)  # a second look changes nothing
+    tune_workers.fail_stale_trials(study, interval=1.0)
+    tune_workers.fail_stale_trials(study, interval=1.0)  # a second look changes nothing
     states = [t.state.name for t in study.get_trials()]
     assert states == ["RUNNING", "FAIL", "WAITING"], states
     retry = study.get_trials()[2]
     assert retry.user_attrs["retry_of"] == stale.number and retry.system_attrs["fixed_params"] == stale.params
     assert "no heartbeat" in study.get_trials()[1].user_attrs["failed"]
-    assert not tune.tell(study, stale, 0.5)  # its worker comes back late: the retry counts instead
-    assert tune.tell(study, live, 0.7) and study.get_trials()[0].state.name == "COMPLETE"
+    assert not tune_workers.tell(study, stale, 0.5)  # its worker comes back late: the retry counts instead
+    assert tune_workers.tell(study, live, 0.7) and study.get_trials()[0].state.name == "COMPLETE"

@@ -15,11 +15,13 @@ from jaxml.tune.summary import write_summary
 from jaxml.tune.workers import work
 
 
-def worker_command(spec: TuneSpec) -> list[str]:
+def worker_command(spec: TuneSpec, index: int) -> list[str]:
+    """Worker `index`'s `jaxml tune` command (its sampler seed `seed + index`, or its own when unseeded)."""
+    seed = [] if spec.seed is None else ["--seed", str(spec.seed + index)]
     return [sys.executable, "-m", "jaxml.cli", "tune", spec.experiment, "--space", spec.space, "--trials",
             str(spec.trials), "--workdir", str(spec.workdir), "--storage", spec.storage_url(), "--study",
             spec.study_name(), "--metric", spec.metric, "--direction", spec.direction, "--heartbeat",
-            str(spec.heartbeat_s), "--workers", "1", "--no-summary", *spec.overrides]
+            str(spec.heartbeat_s), "--workers", "1", "--no-summary", *seed, *spec.overrides]
 
 
 def tune(spec: TuneSpec, summary: bool = True) -> dict[str, Any]:
@@ -29,7 +31,7 @@ def tune(spec: TuneSpec, summary: bool = True) -> dict[str, Any]:
     if spec.workers == 1:
         work(spec)
     else:
-        procs = [subprocess.Popen(worker_command(spec)) for _ in range(spec.workers)]
+        procs = [subprocess.Popen(worker_command(spec, i)) for i in range(spec.workers)]
         codes = [p.wait() for p in procs]
         if any(codes):
             raise JaxmlError(f"tune workers exited with {codes}; re-run the same command to resume the study")

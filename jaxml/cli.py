@@ -1,4 +1,4 @@
-"""The `jaxml` command: list | show | train | eval | reproduce | bench | export | serve.
+"""The `jaxml` command: list | show | train | eval | reproduce | bench | export | serve | tune.
 
 User mistakes end with one line `jaxml: error: ...` on stderr and exit code 2; a SIGTERM during
 training saves a checkpoint and exits 0. `--help`, `list`, `show` and the argument checks of every
@@ -190,6 +190,22 @@ def cmd_serve(args, overrides: list[str]) -> int:
     return 0
 
 
+def cmd_tune(args, overrides: list[str]) -> int:
+    from jaxml import experiments
+    from jaxml.tune.search import tune
+    from jaxml.tune.study import TuneSpec
+    name, _ = experiments.resolve(args.experiment)
+    spec = TuneSpec(experiment=args.experiment, space=args.space, trials=args.trials,
+                    workdir=Path(args.workdir or f"runs/tune-{name}"), overrides=tuple(overrides),
+                    metric=args.metric or "",
+                    direction=args.direction, storage=args.storage or "", study=args.study or "", workers=args.workers,
+                    heartbeat_s=args.heartbeat, seed=args.seed)
+    out = tune(spec, summary=not args.no_summary)
+    if out:
+        print(json.dumps(out, default=str))
+    return 0
+
+
 def _count(lo: int, hi: int):
     """An argparse type: an int in [lo, hi]."""
     def parse(text: str) -> int:
@@ -203,7 +219,7 @@ def _count(lo: int, hi: int):
     return parse
 
 
-COMMANDS = ("list", "show", "train", "eval", "reproduce", "bench", "export", "serve")
+COMMANDS = ("list", "show", "train", "eval", "reproduce", "bench", "export", "serve", "tune")
 EXPERIMENT_HELP = "experiment name (see `jaxml list`) or path to a config file"
 
 
@@ -277,6 +293,30 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--max-body-mb", type=float, default=16.0, help="largest request body, 413 above it (default 16)")
     v.add_argument("--max-request-rows", type=_count(1, 65536), default=None,
                    help="most rows in one request, 413 above it (default: --max-batch)")
+    u = _subcommand(sub, "tune", "an Optuna study over any config key: each trial a workdir of `jaxml train` "
+                                 "(docs/tuning.md)", overrides=True,
+                    usage="jaxml tune [-h] EXPERIMENT --space FILE --trials N [--storage URL] [--study NAME] "
+                          "[--workers K] [--workdir DIR] [--config.KEY=VALUE ...]")
+    u.add_argument("experiment", metavar="EXPERIMENT", help=EXPERIMENT_HELP)
+    u.add_argument("--space", required=True, metavar="FILE",
+                   help="a Python file defining space(trial) -> {config key: value} "
+                        "(e.g. configs/spaces/mlp_digits.py)")
+    u.add_argument("--trials", type=_count(1, 1_000_000), required=True,
+                   help="the study ends at this many COMPLETE or PRUNED trials (all workers together)")
+    u.add_argument("--storage", metavar="URL",
+                   help="sqlite:///FILE, another SQLAlchemy URL (postgresql://...) or journal:FILE (default: "
+                        "sqlite in WORKDIR/study.db; the same command resumes the study)")
+    u.add_argument("--study", metavar="NAME", help="the study's name in the storage (default: the experiment's)")
+    u.add_argument("--workers", type=_count(1, 256), default=1, help="worker processes on this machine (default 1)")
+    u.add_argument("--workdir", metavar="DIR", help="the study's directory, trials in DIR/trials/NNNN "
+                                                    "(default: runs/tune-<experiment>)")
+    u.add_argument("--metric", help="the result key to optimise (default: the experiment's EXPECTED metric)")
+    u.add_argument("--direction", default="maximize", help="maximize | minimize (default maximize; an EXPECTED "
+                                                           "at_most metric: minimize)")
+    u.add_argument("--heartbeat", type=float, default=30.0, metavar="S",
+                   help="seconds between a running trial's heartbeats; a trial silent for 3 is failed and retried")
+    u.add_argument("--seed", type=int, default=None, help="the sampler's seed (default: one per worker process)")
+    u.add_argument("--no-summary", action="store_true", help=argparse.SUPPRESS)
     return p
 
 
@@ -291,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     handlers = {"show": cmd_show, "train": cmd_train, "eval": cmd_eval, "reproduce": cmd_reproduce,
-                "bench": cmd_bench, "export": cmd_export, "serve": cmd_serve}
+                "bench": cmd_bench, "export": cmd_export, "serve": cmd_serve, "tune": cmd_tune}
     try:
         if args.command == "list":
             if rest:

@@ -44,6 +44,8 @@ METHODS: dict[str, str] = {
     "gnn": "jaxml.methods.gnn",
     "bandits": "jaxml.methods.bandits", "ope": "jaxml.methods.ope",
     "trees": "jaxml.methods.trees",
+    "sweep": "jaxml.methods.sweep",
+    "tune": "jaxml.tune.search",
 }
 SUITES = ("quick", "full")
 DATA_KEYS = ("dataset", "env", "corpus")  # where a config names its data: a dataset, an RL env, a text corpus

@@ -70,12 +70,14 @@ def infer_logits(model, state: TrainState, x: jax.Array) -> jax.Array:
 
 
 def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_splits: dict[str, Split],
-                num_classes: int) -> loop.Recipe:
+                num_classes: int, tx: optax.GradientTransformation | None = None) -> loop.Recipe:
     """The classifier's recipe: softmax cross-entropy on (smoothed, mixed-up) one-hot labels of
     augmented, standardised images; eval sums of loss and accuracy. The batch is augmented and mixed
-    as a whole, then its gradient taken over `config.grad_accum` micro-batches (`core.gradients`)."""
+    as a whole, then its gradient taken over `config.grad_accum` micro-batches (`core.gradients`).
+    `tx` replaces the config's optimizer (`core.population` passes one whose hyper-parameters are
+    traced)."""
     model = build_model(config, num_classes)
-    tx = make_optimizer(config)
+    tx = make_optimizer(config) if tx is None else tx
     prepare = Normaliser.fit(train_split)
     aug = config.augment
     smoothing = float(config.label_smoothing)

@@ -29,9 +29,17 @@ class TrainState:
                             model_state=self.model_state if model_state is None else model_state)
 
 
-def learning_rate_schedule(config: ml_collections.ConfigDict) -> optax.Schedule:
-    """Linear warm-up to `learning_rate`, then cosine decay to 0 at `steps` (or constant)."""
-    lr, steps = float(config.learning_rate), int(config.steps)
+def learning_rate_schedule(config: ml_collections.ConfigDict, peak: Any = None) -> optax.Schedule:
+    """Linear warm-up to `learning_rate`, then cosine decay to 0 at `steps` (or constant). `peak` (an
+    array, possibly traced) replaces `learning_rate`: the schedule of peak 1 scaled by it."""
+    if peak is not None:
+        unit = _schedule(config, 1.0)
+        return lambda count: peak * unit(count)
+    return _schedule(config, float(config.learning_rate))
+
+
+def _schedule(config: ml_collections.ConfigDict, lr: float) -> optax.Schedule:
+    steps = int(config.steps)
     warmup = min(int(config.get("warmup_steps", 0)), max(steps - 1, 0))
     schedule = config.get("schedule", "cosine")
     if schedule not in SCHEDULES:
@@ -43,17 +51,22 @@ def learning_rate_schedule(config: ml_collections.ConfigDict) -> optax.Schedule:
     return optax.warmup_cosine_decay_schedule(0.0, lr, warmup, max(steps, warmup + 1), end_value=0.0)
 
 
-def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
+def make_optimizer(config: ml_collections.ConfigDict, *, learning_rate: Any = None,
+                   weight_decay: Any = None) -> optax.GradientTransformation:
     """AdamW / Adam / SGD(+momentum) with the config's schedule, weight decay and gradient clipping,
-    behind dynamic loss scaling when `config.loss_scale` asks for it (`core/loss_scale.py`)."""
+    behind dynamic loss scaling when `config.loss_scale` asks for it (`core/loss_scale.py`).
+    `learning_rate` / `weight_decay` (arrays, possibly traced: `optax.inject_hyperparams` passes them)
+    replace the config's values; `core.population` trains a population of them in one program."""
     name = config.get("optimizer", "adamw")
-    schedule = learning_rate_schedule(config)
+    schedule = learning_rate_schedule(config, peak=learning_rate)
+    if weight_decay is None:
+        weight_decay = float(config.get("weight_decay", 0.0))
     if name == "adamw":
-        tx = optax.adamw(schedule, weight_decay=float(config.get("weight_decay", 0.0)))
+        tx = optax.adamw(schedule, weight_decay=weight_decay)
     elif name == "adam":
         tx = optax.adam(schedule)
     elif name == "sgd":
-        tx = optax.chain(optax.add_decayed_weights(float(config.get("weight_decay", 0.0))),
+        tx = optax.chain(optax.add_decayed_weights(weight_decay),
                          optax.sgd(schedule, momentum=float(config.get("momentum", 0.9)) or None, nesterov=True))
     else:
         raise JaxmlError(f"config.optimizer={name!r} is not valid; choose one of {', '.join(OPTIMIZERS)}")

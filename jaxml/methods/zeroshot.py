@@ -50,10 +50,11 @@ log = logging.getLogger("jaxml")
 EPS = 1e-4
 
 
-def dap_scores(probs: jax.Array, signatures: jax.Array, prior: jax.Array) -> jax.Array:
+def dap_scores(probs: jax.Array, signatures: jax.Array, prior: jax.Array, floor: float = EPS) -> jax.Array:
     """[N, C] DAP log-scores: Σ_m log p(a_m = a^c_m | x) − log p(a_m = a^c_m) for attribute
-    posteriors `probs` [N, M], binary `signatures` [C, M] and attribute priors `prior` [M]."""
-    p = jnp.clip(probs, EPS, 1 - EPS)
+    posteriors `probs` [N, M] (clipped to [floor, 1 − floor], so one confidently wrong attribute cannot
+    veto a class), binary `signatures` [C, M] and attribute priors `prior` [M]."""
+    p = jnp.clip(probs, floor, 1 - floor)
     q = jnp.clip(prior, EPS, 1 - EPS)
     log_like = jnp.log(p) @ signatures.T + jnp.log1p(-p) @ (1 - signatures).T
     log_prior = signatures @ jnp.log(q) + (1 - signatures) @ jnp.log1p(-q)
@@ -86,6 +87,7 @@ def check_zeroshot_config(config: ml_collections.ConfigDict, num_classes: int) -
         raise JaxmlError(f"config.dataset={config.dataset!r}: the attribute table is the digits'; choose digits")
     config_lib.check_int(config.steps, "config.steps")
     config_lib.check_number(config.learning_rate, "config.learning_rate", lo=0.0)
+    config_lib.check_number(z.probability_floor, "config.zeroshot.probability_floor", lo=0.0, hi=0.49)
 
 
 def make_fit(model, steps: int, learning_rate: float, weight_decay: float):
@@ -132,7 +134,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     reports, attribute_accuracy = [], []
     for i, unseen in enumerate(splits):
         seen = [c for c in range(data.num_classes) if c not in unseen]
-        scores = dap_scores(probs[i], jnp.asarray(signatures), jnp.asarray(signatures[seen].mean(0)))
+        scores = dap_scores(probs[i], jnp.asarray(signatures), jnp.asarray(signatures[seen].mean(0)),
+                            float(config.zeroshot.probability_floor))
         reports.append(zero_shot_report(scores, y_test, unseen))
         mask = np.isin(y_test, unseen)
         attribute_accuracy.append(float(np.mean((np.asarray(probs[i])[mask] > 0.5) == signatures[y_test[mask]])))

@@ -15,7 +15,6 @@ import json
 import time
 
 import jax
-import jax.numpy as jnp
 
 from jaxml import experiments
 from jaxml.core import profiling

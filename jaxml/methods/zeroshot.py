@@ -27,7 +27,6 @@ on unseen images), `splits` (the held-out classes of each, as text). docs/refere
 
 from __future__ import annotations
 
-import functools
 import logging
 from pathlib import Path
 from typing import Any

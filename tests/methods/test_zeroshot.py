@@ -45,7 +45,8 @@ def test_bad_config_is_one_clear_error(tmp_path):
 
 def test_tiny_fit_reports_zero_shot_and_generalised_accuracies(tmp_path):
     c = base_config()
-    c.steps = 20
+    c.steps = 5
+    c.model.hidden = (8,)
     c.zeroshot.splits = 2
     r = zeroshot.train(c, tmp_path)
     assert r["chance"] == pytest.approx(1 / 3)

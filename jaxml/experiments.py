@@ -46,6 +46,7 @@ METHODS: dict[str, str] = {
     "trees": "jaxml.methods.trees",
     "sweep": "jaxml.methods.sweep",
     "tune": "jaxml.tune.search",
+    "contrastive": "jaxml.methods.contrastive", "zeroshot": "jaxml.methods.zeroshot",
 }
 SUITES = ("quick", "full")
 DATA_KEYS = ("dataset", "env", "corpus")  # where a config names its data: a dataset, an RL env, a text corpus

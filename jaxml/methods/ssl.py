@@ -51,6 +51,7 @@ import ml_collections
 import numpy as np
 
 from jaxml.core import config as config_lib, loop, sharding as sharding_lib, supervised
+from jaxml.core.batch_global import batch_global, gather_rows, l2_normalise, sum_over_devices
 from jaxml.core.probe import knn_accuracy, linear_probe_accuracy
 from jaxml.core.registry import choose
 from jaxml.core.steps import Normaliser, apply_gradients
@@ -68,10 +69,6 @@ PROBE = "probe"
 
 # ------------------------------------------------------------------------------------------------ losses
 
-def l2_normalise(z: jax.Array) -> jax.Array:
-    return z / jnp.sqrt(jnp.sum(jnp.square(z), axis=-1, keepdims=True) + 1e-12)
-
-
 def nt_xent(z1: jax.Array, z2: jax.Array, temperature, axis_name: Any = None) -> jax.Array:
     """NT-Xent of the positive pairs (z1[i], z2[i]), averaged over every anchor of both views.
 
@@ -81,12 +78,8 @@ def nt_xent(z1: jax.Array, z2: jax.Array, temperature, axis_name: Any = None) ->
     value equals the one-device loss on the global batch."""
     a1, a2 = l2_normalise(z1.astype(jnp.float32)), l2_normalise(z2.astype(jnp.float32))
     n_local = a1.shape[0]
-    if axis_name is None:
-        c1, c2, offset = a1, a2, 0
-    else:
-        c1 = jax.lax.all_gather(a1, axis_name, tiled=True)
-        c2 = jax.lax.all_gather(a2, axis_name, tiled=True)
-        offset = jax.lax.axis_index(axis_name) * n_local
+    c1, offset = gather_rows(a1, axis_name)
+    c2, _ = gather_rows(a2, axis_name)
     n = c1.shape[0]
     candidates = jnp.concatenate([c1, c2])                       # [2N, D]
     anchors = jnp.concatenate([a1, a2])                          # [2n, D]
@@ -96,24 +89,15 @@ def nt_xent(z1: jax.Array, z2: jax.Array, temperature, axis_name: Any = None) ->
     positive = jnp.concatenate([rows + n, rows])
     logits = jnp.where(jnp.arange(2 * n)[None, :] == self_index[:, None], -jnp.inf, logits)
     losses = jax.nn.logsumexp(logits, axis=1) - jnp.take_along_axis(logits, positive[:, None], axis=1)[:, 0]
-    total = jnp.sum(losses)
-    if axis_name is not None:
-        total = jax.lax.psum(total, axis_name)
-    return total / (2 * n)
+    return sum_over_devices(jnp.sum(losses), axis_name) / (2 * n)
 
 
 def batch_global_nt_xent(mesh) -> Callable[[jax.Array, jax.Array, Any], jax.Array]:
     """`nt_xent` on projections sharded over the batch axes of `mesh`: a `shard_map` that all-gathers
-    the candidates (one device: plain `nt_xent`)."""
-    axes = tuple(a for a in sharding_lib.BATCH_AXES if mesh.shape.get(a, 1) > 1)
-    if not axes:
-        return nt_xent
-    spec = jax.sharding.PartitionSpec(axes)
+    the candidates (`core.batch_global`; one device: plain `nt_xent`)."""
 
     def loss(z1, z2, temperature):
-        body = functools.partial(nt_xent, temperature=temperature, axis_name=axes)
-        return jax.shard_map(body, mesh=mesh, in_specs=(spec, spec), out_specs=jax.sharding.PartitionSpec(),
-                             check_vma=True)(z1, z2)
+        return batch_global(functools.partial(nt_xent, temperature=temperature), mesh, sharded=2)(z1, z2)
 
     return loss
 

@@ -124,7 +124,7 @@ def bench_bandit(a) -> list[dict]:
         def step(state, t):
             step_keys = jax.vmap(lambda k: jax.random.fold_in(k, t))(keys)
             arms = jax.vmap(lambda k: jax.random.randint(k, (), 0, a.arms))(step_keys)
-            _, state, reward, _, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(step_keys, state, arms, params)
+            _, state, reward, _, _, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(step_keys, state, arms, params)
             return state, reward.sum()
 
         return jax.lax.scan(step, state, jax.numpy.arange(a.bandit_steps))[1]

@@ -24,11 +24,11 @@ def kge_config() -> ml_collections.ConfigDict:
     c.transe_norm = 1
     c.init_scale = 0.1           # embeddings ~ U(-init_scale, init_scale); RotatE phases ~ U(-pi, pi)
     c.loss = "negative_sampling"  # or "one_to_n"
-    c.negatives = 64
+    c.negatives = 32             # corrupted entities per batch, shared by its positives
     c.adversarial_temperature = 1.0  # 0: uniform weights over the negatives
     c.l2 = 0.0
-    c.batch_size = 512
-    c.learning_rate = 0.003
-    c.steps = 3000
+    c.batch_size = 256
+    c.learning_rate = 0.01
+    c.steps = 1500
     c.eval_chunk = 256           # test queries scored against all entities at once
     return c

@@ -35,7 +35,7 @@ result.json per model: `<model>_mrr` (+ `_std`, `_per_seed`), `<model>_hits_at_{
 relation pattern `<model>_mrr_<pattern>` (over the test triples whose relation has that pattern,
 data.knowledge_graph.PATTERNS) and per relation `<model>_mrr_by_relation`; `random_mrr`, the expected
 filtered MRR of a uniformly random ranking (about 1 / |E| times log |E|); `<model>_mrr_over_random`;
-`<model>_minus_<baseline>_mrr` for `config.mrr_baseline`; `summary_plot`: plots/mrr_by_pattern.png.
+`<model>_minus_<baseline>_mrr` (and `_<pattern>`) for `config.mrr_baseline`; `summary_plot`: plots/mrr_by_pattern.png.
 """
 
 from __future__ import annotations
@@ -369,7 +369,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     if base:
         for name in scorers:
             if name != base:
-                out[f"{name}_minus_{base}_mrr"] = out[f"{name}_mrr"] - out[f"{base}_mrr"]
+                for suffix in ("", *(f"_{p}" for p in pattern_names)):
+                    out[f"{name}_minus_{base}_mrr{suffix}"] = out[f"{name}_mrr{suffix}"] - out[f"{base}_mrr{suffix}"]
     if jax.process_index() == 0:
         plot_patterns(per_pattern, pattern_names, Path(workdir) / "plots" / "mrr_by_pattern.png")
     out["summary_plot"] = "plots/mrr_by_pattern.png"

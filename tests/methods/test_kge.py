@@ -84,6 +84,37 @@ def test_filtered_ranking_on_a_hand_made_graph():
     assert kge.random_mrr(tail_q, head_q, 5) == pytest.approx((1 + 1 / 2 + 1 / 3 + 1 / 4) / 4)
 
 
+def test_both_losses_match_numpy():
+    c = kge_config()
+    c.negatives, c.adversarial_temperature = 3, 0.0
+    fn = kge.SCORES["distmult"](c)
+    params = fn.init(jax.random.key(0), 6, 2, 4)
+    ent, rel = np.asarray(params["entity"]) * 10, np.asarray(params["relation"]) * 10
+    params = {"entity": jnp.asarray(ent), "relation": jnp.asarray(rel)}
+    triples = jnp.array([[0, 0, 1], [2, 1, 3], [4, 0, 5], [1, 1, 0]], jnp.int32)
+    t = np.asarray(triples)
+    s = lambda h, r, tt: (ent[h] * rel[r] * ent[tt]).sum(-1)
+    log_sig = lambda x: -np.logaddexp(0.0, -x)
+    key = jax.random.key(1)
+    corrupt = np.asarray(jax.random.randint(key, (3,), 0, 6))  # the batch's shared negatives
+    pos = s(t[:, 0], t[:, 1], t[:, 2])
+    neg = np.stack([s(t[:2, 0, None], t[:2, 1, None], corrupt[None]),            # first half: tails replaced
+                    s(corrupt[None], t[2:, 1, None], t[2:, 2, None])]).reshape(4, 3)  # second half: heads
+    ref = -np.mean(log_sig(pos) + log_sig(-neg).mean(-1))
+    jitted = lambda loss: jax.jit(lambda p, tr, k: loss(fn, p, tr, k))  # one compilation, not one per op
+    assert float(jitted(kge.LOSSES["negative_sampling"](c, 6))(params, triples, key)) == pytest.approx(ref, rel=1e-4)
+    c.adversarial_temperature = 1.0
+    w = np.exp(neg - neg.max(-1, keepdims=True))
+    w /= w.sum(-1, keepdims=True)
+    ref = -np.mean(log_sig(pos) + (w * log_sig(-neg)).sum(-1))
+    assert float(jitted(kge.LOSSES["negative_sampling"](c, 6))(params, triples, key)) == pytest.approx(ref, rel=1e-4)
+    every = np.arange(6)
+    tail_scores, head_scores = s(t[:2, 0, None], t[:2, 1, None], every[None]), s(every[None], t[2:, 1, None], t[2:, 2, None])
+    ce = lambda sc, y: np.log(np.exp(sc).sum(-1)) - sc[np.arange(len(y)), y]
+    ref = np.mean(np.concatenate([ce(tail_scores, t[:2, 2]), ce(head_scores, t[2:, 0])]))
+    assert float(jitted(kge.LOSSES["one_to_n"](c, 6))(params, triples, key)) == pytest.approx(ref, rel=1e-4)
+
+
 def test_the_family_tree_follows_its_rules_and_splits_on_seen_entities():
     kg = kgdata.family_tree(num_families=5, generations=4, seed=3)
     again = kgdata.family_tree(num_families=5, generations=4, seed=3)
@@ -106,7 +137,7 @@ def test_the_family_tree_follows_its_rules_and_splits_on_seen_entities():
 def tiny_config(**over):
     c = kge_config()
     c.family.num_families, c.family.generations = 6, 3
-    c.models, c.num_seeds, c.steps, c.batch_size, c.negatives, c.dim = ("distmult", "complex"), 1, 150, 128, 16, 16
+    c.models, c.num_seeds, c.steps, c.batch_size, c.negatives, c.dim = ("distmult", "complex"), 1, 120, 128, 16, 16
     c.learning_rate = 0.01
     for k, v in over.items():
         c[k] = v

@@ -33,7 +33,8 @@ def test_recall_and_ndcg_match_a_plain_python_reference_with_training_items_mask
     scores[0, [0, 1, 2]] = 100.0  # training items score highest: the mask must drop them
     lists = [recsys.item_lists(np.array([u for u, s in enumerate(sets) for _ in s]),
                                np.array([i for s in sets for i in sorted(s)]), 4) for sets in (train, test)]
-    recall, ndcg, top = recsys.top_k_metrics(jnp.asarray(scores), *map(jnp.asarray, lists), k=3)
+    metrics = jax.jit(recsys.top_k_metrics, static_argnames="k")  # one compilation, not one per op
+    recall, ndcg, top = metrics(jnp.asarray(scores), *map(jnp.asarray, lists), k=3)
     for u in range(4):
         ref_recall, ref_ndcg = reference_metrics(scores[u].tolist(), train[u], test[u], 3)
         assert float(recall[u]) == pytest.approx(ref_recall) and float(ndcg[u]) == pytest.approx(ref_ndcg)
@@ -41,7 +42,7 @@ def test_recall_and_ndcg_match_a_plain_python_reference_with_training_items_mask
     # a perfect ranking scores 1 on both
     perfect = np.zeros((1, 6), np.float32)
     perfect[0, [4, 5]] = [2.0, 1.0]
-    r, n, _ = recsys.top_k_metrics(jnp.asarray(perfect), jnp.array([[0]]), jnp.array([[4, 5]]), k=3)
+    r, n, _ = metrics(jnp.asarray(perfect), jnp.array([[0]]), jnp.array([[4, 5]]), k=3)
     assert float(r[0]) == 1.0 and float(n[0]) == pytest.approx(1.0)
 
 
@@ -108,9 +109,9 @@ def tiny_config(**over):
     c = recsys_config()
     c.planted.num_users, c.planted.num_items, c.planted.min_items, c.planted.max_items = 200, 100, 5, 15
     c.models = ("popularity", "two_tower", "two_tower_logq", "als")  # bpr_mf: test_bpr_gradient_...
-    c.num_seeds, c.eval_chunk, c.top_k = 2, 64, 10
-    c.bpr.steps = c.two_tower.steps = 100
-    c.als.sweeps = 2
+    c.num_seeds, c.eval_chunk, c.top_k = 2, 200, 10
+    c.bpr.steps = c.two_tower.steps = 50
+    c.als.sweeps = 1
     for k, v in over.items():
         c[k] = v
     return c

@@ -41,7 +41,7 @@ METHODS: dict[str, str] = {
     "anomaly": "jaxml.methods.anomaly",
     "svm": "jaxml.methods.svm",
     **{m: f"jaxml.methods.{m}" for m in ("label_spreading", "pseudo_label", "active", "ssl", "fixmatch")},
-    "gnn": "jaxml.methods.gnn",
+    "gnn": "jaxml.methods.gnn", "kge": "jaxml.methods.kge", "recsys": "jaxml.methods.recsys",
     "bandits": "jaxml.methods.bandits", "ope": "jaxml.methods.ope",
     "trees": "jaxml.methods.trees",
     "sweep": "jaxml.methods.sweep",

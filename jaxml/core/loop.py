@@ -10,7 +10,8 @@ A method hands the loop a `Recipe` of pure functions and its data. The loop:
   order (a function of seed and epoch; position a function of step);
 - after each chunk: checks every step's loss is finite (else stops, naming the step, without saving),
   logs, evaluates every `eval_every` steps, saves every `checkpoint_every` steps and on SIGTERM;
-- resumes from the newest readable checkpoint in the workdir with identical results.
+- resumes from the newest readable checkpoint in the workdir with identical results; a fresh run
+  with `config.init_from` starts from another run's parameters (`core/transfer.py`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxml.core import parallel, sharding as sharding_lib
+from jaxml.core import parallel, sharding as sharding_lib, transfer
 from jaxml.core.checkpoint import restore_checkpoint
 from jaxml.core.run import Run
 from jaxml.data.batching import eval_batches, train_batches
@@ -155,7 +156,8 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
     seed = int(config.seed)
     with Run(workdir, total=total_steps, config=config, desc=desc, checkpoint=bool(ckpt_every),
              keep=int(config.keep_checkpoints), tensorboard=bool(config.get("tensorboard", True))) as run:
-        state = run.restore(recipe.sharding.place_state(lambda: recipe.init(init_key(seed)), mesh))
+        state = recipe.sharding.place_state(lambda: recipe.init(init_key(seed)), mesh)
+        state = run.restore(transfer.init_from_config(config, state))  # config.init_from; a resume overrides it
         train_chunk = make_train_chunk(recipe, mesh)
         evaluate = make_eval(recipe, mesh)
         eval_data = {name: shard_eval_split(split, eval_batch, mesh, recipe.sharding)

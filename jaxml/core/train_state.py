@@ -8,6 +8,7 @@ import flax.struct
 import ml_collections
 import optax
 
+from jaxml.core import transfer
 from jaxml.errors import JaxmlError
 
 OPTIMIZERS = ("adamw", "sgd", "adam")
@@ -43,7 +44,8 @@ def learning_rate_schedule(config: ml_collections.ConfigDict) -> optax.Schedule:
 
 
 def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
-    """AdamW / Adam / SGD(+momentum) with the config's schedule, weight decay and gradient clipping."""
+    """AdamW / Adam / SGD(+momentum) with the config's schedule, weight decay and gradient clipping;
+    per-subtree learning-rate multipliers and freezing from `config.transfer` (`core.transfer`)."""
     name = config.get("optimizer", "adamw")
     schedule = learning_rate_schedule(config)
     if name == "adamw":
@@ -56,4 +58,5 @@ def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransform
     else:
         raise JaxmlError(f"config.optimizer={name!r} is not valid; choose one of {', '.join(OPTIMIZERS)}")
     clip = float(config.get("grad_clip", 0.0))
-    return optax.chain(optax.clip_by_global_norm(clip), tx) if clip > 0 else tx
+    tx = optax.chain(optax.clip_by_global_norm(clip), tx) if clip > 0 else tx
+    return transfer.wrap_optimizer(config, tx)  # config.transfer's per-subtree learning rates / freezing

@@ -2,7 +2,7 @@
 verses, then a verse -> genre classifier (law, history, poetry, prophets, gospels, epistles) at 50,
 200 and 1000 labelled verses, 3 seeds each.
 
-Pre-training: gpt_kjv_quick's GPT (2 layers, width 64, 4 heads, 109k parameters with the head) on the
+Pre-training: gpt_kjv_quick's GPT (2 layers, width 64, 4 heads, 108,742 parameters with the head) on the
 training chapters' verses for 600 steps of 32 windows of 64 characters (shared with
 finetune_gpt_genre through `<cache dir>/pretrained/`; the held-out chapters are never seen).
 Fine-tuning: 150 steps of 32 (AdamW, warm-up + cosine): full fine-tuning at 1e-3 from the

@@ -144,7 +144,7 @@ def graft(target: Any, source: Mapping[str, Any], *, source_prefix: str = "", ta
     def pick(name, leaf):
         if name not in by_target:
             return leaf
-        return np.asarray(source[by_target[name]]).astype(np.asarray(leaf).dtype if hasattr(leaf, "dtype") else None)
+        return np.asarray(source[by_target[name]]).astype(leaf.dtype)  # leaf may be a tracer (inside an init)
 
     return map_named(pick, target)
 

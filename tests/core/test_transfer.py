@@ -73,8 +73,9 @@ def test_every_bad_source_is_one_clear_error(tmp_path, gpt_source, classifier_pa
     save_state(other, {"Dense_0": {"kernel": np.ones((4, 3), np.float32), "bias": np.zeros(3, np.float32)}})
     with pytest.raises(JaxmlError, match="another architecture"):
         transfer.graft(classifier_params, transfer.source_params(other), target_prefix="trunk")
-    wide = named_leaves(Decoder(TransformerConfig(vocab_size=11, num_layers=2, num_heads=2, embed_dim=16, max_len=6))
-                        .init(jax.random.key(0), TOKENS)["params"])
+    wide_cfg = TransformerConfig(vocab_size=11, num_layers=2, num_heads=2, embed_dim=16, max_len=6)
+    shapes = jax.eval_shape(lambda: Decoder(wide_cfg).init(jax.random.key(0), TOKENS)["params"])
+    wide = {k: np.zeros(s.shape, s.dtype) for k, s in named_leaves(shapes).items()}
     with pytest.raises(JaxmlError, match=r"mis-shaped \(model vs source\): .*trunk/block_0/mlp/fc1/kernel \(8, 32\) vs \(16, 64\)"):
         transfer.graft(classifier_params, wide, target_prefix="trunk")
     # a one-layer source: block_1 is missing; an extra source leaf is unexpected; both named in one error

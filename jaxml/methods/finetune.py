@@ -55,6 +55,7 @@ from jaxml.core.steps import batch_key, classification_sums
 from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data import text as text_lib
 from jaxml.data.datasets import Split
+from jaxml.defaults.training import transfer_config
 from jaxml.errors import JaxmlError
 from jaxml.methods import lm
 from jaxml.methods.mlm import PAD, VerseData, phase_config
@@ -107,7 +108,8 @@ def pretrain_data(config: ml_collections.ConfigDict, data: VerseData) -> lm.LMDa
 
 def pretrain_key(config: ml_collections.ConfigDict) -> str:
     """A hash of everything the pre-trained checkpoint depends on (data split, model, pre-training)."""
-    keys = {k: config.get(k) for k in ("seed", "seq_len", "train_stride", "data_seed", "test_fraction", "dtype")}
+    keys = {k: config.get(k) for k in ("seed", "seq_len", "train_stride", "data_seed", "test_fraction", "dtype",
+                                        "optimizer", "schedule", "weight_decay", "grad_clip", "grad_accum")}
     keys["model"] = config.model.to_dict()
     keys["pretrain"] = config.pretrain.to_dict()
     return hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -122,8 +124,9 @@ def pretrain_dir(config: ml_collections.ConfigDict, workdir: Path) -> Path:
 def pretrain(config: ml_collections.ConfigDict, data: VerseData, workdir: Path) -> dict[str, Any]:
     """Trains (or reuses, when finished) the GPT language model in `workdir`; its final metrics."""
     pc = phase_config(config, "pretrain")
-    with pc.unlocked():
+    with pc.unlocked():  # the transfer keys are the fine-tuning's: pre-training starts fresh, one learning rate
         pc.init_from = ""
+        pc.transfer = transfer_config()
     recipe = lm.make_recipe(pc, pretrain_data(pc, data))
     _, metrics = loop.run(recipe, pc, workdir, desc="gpt pretrain")
     return metrics

@@ -12,10 +12,10 @@ from jaxml.core import transfer
 from jaxml.core.checkpoint import Checkpointer
 from jaxml.core.param_paths import named_leaves
 from jaxml.core.train_state import TrainState
+from jaxml.data.datasets import Split
 from jaxml.defaults.finetune import base_config
 from jaxml.errors import JaxmlError
 from jaxml.methods import finetune, lm
-from jaxml.methods.mlm import VerseData
 from jaxml.models import peft
 from jaxml.models.transformer import Decoder, SequenceClassifier, TransformerConfig
 
@@ -26,7 +26,14 @@ MODEL = SequenceClassifier(CFG, 3)
 
 @pytest.fixture(scope="module")
 def base():
-    return MODEL.init(jax.random.key(0), TOKENS, TOKENS > 0)["params"]
+    return jax.jit(MODEL.init)(jax.random.key(0), TOKENS, TOKENS > 0)["params"]
+
+
+def forward(method=None):
+    """The compiled classifier: params (, adapters) -> logits; with `method` its adapters in place."""
+    if method is None:
+        return jax.jit(lambda params: MODEL.apply({"params": params}, TOKENS, TOKENS > 0))
+    return jax.jit(lambda params, adapters: method.apply_with(MODEL, {"params": params}, adapters, TOKENS, TOKENS > 0))
 
 
 def perturbed(tree, seed):
@@ -42,12 +49,13 @@ def test_lora_starts_at_the_base_model_and_its_merged_weights_compute_the_adapte
         f"trunk/block_0/{m}/{ab}" for m in ("self_attention/query", "self_attention/value", "mlp/fc1")
         for ab in ("lora_a", "lora_b"))
     assert not np.any(adapters["trunk"]["block_0"]["mlp"]["fc1"]["lora_b"])  # B = 0
-    plain = MODEL.apply({"params": base}, TOKENS, TOKENS > 0)
-    np.testing.assert_array_equal(lora.apply_with(MODEL, {"params": base}, adapters, TOKENS, TOKENS > 0), plain)
+    plain_fn, adapted_fn = forward(), forward(lora)
+    plain = plain_fn(base)
+    np.testing.assert_array_equal(adapted_fn(base, adapters), plain)
     trained = perturbed(adapters, 2)
-    adapted = lora.apply_with(MODEL, {"params": base}, trained, TOKENS, TOKENS > 0)
+    adapted = adapted_fn(base, trained)
     assert np.abs(adapted - plain).max() > 1e-2
-    merged = MODEL.apply({"params": lora.merge(base, trained)}, TOKENS, TOKENS > 0)
+    merged = plain_fn(lora.merge(base, trained))
     np.testing.assert_allclose(merged, adapted, rtol=1e-5, atol=1e-5)
 
 
@@ -55,9 +63,9 @@ def test_bottleneck_adapter_starts_at_the_identity_and_bad_settings_are_clear_er
     ad = peft.BottleneckAdapter(size=3)
     adapters = ad.init(jax.random.key(1), base)
     assert set(adapters["trunk"]["block_0"]) == {"self_attention", "mlp"}
-    plain = MODEL.apply({"params": base}, TOKENS, TOKENS > 0)
-    np.testing.assert_array_equal(ad.apply_with(MODEL, {"params": base}, adapters, TOKENS, TOKENS > 0), plain)
-    assert np.abs(ad.apply_with(MODEL, {"params": base}, perturbed(adapters, 3), TOKENS, TOKENS > 0) - plain).max() > 1e-2
+    plain, adapted_fn = forward()(base), forward(ad)
+    np.testing.assert_array_equal(adapted_fn(base, adapters), plain)
+    assert np.abs(adapted_fn(base, perturbed(adapters, 3)) - plain).max() > 1e-2
     with pytest.raises(JaxmlError, match="match no Dense layer"):
         peft.LoRA(targets=("nothing",)).init(jax.random.key(0), base)
     with pytest.raises(JaxmlError, match="config.lora.rank=0 must be an int >= 1"):
@@ -68,11 +76,32 @@ def test_bottleneck_adapter_starts_at_the_identity_and_bad_settings_are_clear_er
         finetune.check_modes(("full", "ia3"))
 
 
+class TinyVerses:
+    """What `methods.finetune` reads of `methods.mlm.VerseData`, on random 'verses' (no KJV needed):
+    "<cls>" + 4-15 characters of a 17-character alphabet, padded, with a genre label."""
+
+    def __init__(self, config, n_train=64, n_test=32):
+        rng = np.random.default_rng(0)
+        seq = int(config.seq_len)
+
+        def split(n):
+            tokens = np.zeros((n, seq), np.uint8)
+            tokens[:, 0] = 2
+            for i, length in enumerate(rng.integers(4, seq, n)):
+                tokens[i, 1:length] = rng.integers(3, 20, length - 1)
+            return Split(tokens=tokens, label=rng.integers(0, 6, n).astype(np.int32))
+
+        self.tokenizer = type("Tokenizer", (), {"vocab_size": 20})()
+        self.train, self.test, self.num_classes = split(n_train), split(n_test), 6
+
+    def labelled_subset(self, n, seed):
+        return self.train.take(np.random.default_rng([seed, n]).choice(len(self.train), n, replace=False))
+
+
 def tiny_config():
     c = base_config()
     c.pretrain_cache = False
     c.seq_len = 16
-    c.test_fraction = 0.02  # ~24 held-out chapters: a short evaluation
     c.model.update(num_layers=1, embed_dim=16, num_heads=2)
     c.log_every = 2
     c.parallel.num_devices = 1
@@ -87,7 +116,7 @@ def study(tmp_path_factory):
     directly (its params as a language model's), which must stay untouched."""
     root = tmp_path_factory.mktemp("finetune")
     c = tiny_config()
-    data = VerseData(c)
+    data = TinyVerses(c)
     cfg = lm.model_config(c, data.tokenizer.vocab_size)
     params = Decoder(cfg).init(jax.random.key(5), jnp.zeros((1, 16), jnp.int32))["params"]
     ck = Checkpointer(root / "gpt")
@@ -95,7 +124,9 @@ def study(tmp_path_factory):
     ck.close()
     before = {str(p): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted((root / "gpt").rglob("*")) if p.is_file()}
     c.init_from = str(root / "gpt")
-    result = finetune.train(c, root / "run")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(finetune, "VerseData", TinyVerses)
+        result = finetune.train(c, root / "run")
     after = {str(p): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted((root / "gpt").rglob("*")) if p.is_file()}
     return root, c, data, params, result, before == after
 

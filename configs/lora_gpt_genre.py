@@ -3,7 +3,7 @@ verses, then a verse -> genre classifier (law, history, poetry, prophets, gospel
 200 and 1000 labelled verses, 3 seeds each.
 
 Pre-training: gpt_kjv_quick's GPT (2 layers, width 64, 4 heads, 108,742 parameters with the head) on the
-training chapters' verses for 600 steps of 32 windows of 64 characters (shared with
+training chapters' verses for 1500 steps of 32 windows of 64 characters (shared with
 finetune_gpt_genre through `<cache dir>/pretrained/`; the held-out chapters are never seen).
 Fine-tuning: 150 steps of 32 (AdamW, warm-up + cosine): full fine-tuning at 1e-3 from the
 pre-trained trunk; LoRA rank 8, alpha 16, on the attention query and value projections at 3e-3,
@@ -16,8 +16,9 @@ Expected:  LoRA within 1 point of full fine-tuning at every label count (lora_mi
            (lora_gain_min >= 0); means over 3 seeds.
 Reference: Hu et al. 2021 (LoRA matches full fine-tuning with a fraction of the trained parameters;
            docs/references.md#fine-tuning); the control is the same classifier from scratch on the same labels.
-Hardware:  2-core CPU, ~5 minutes estimated on an idle machine (27 fine-tuning runs of ~8 s and a ~30 s
-           pre-training; not recorded yet); needs Debian's bible-kjv.
+Hardware:  2-core CPU; estimated ~6 minutes on an idle machine (a pre-training of ~1.5 minutes, shared
+           by the two experiments, then 27 fine-tuning runs of ~8 s); on the shared CPU at load ~18 the
+           pre-training took 264 s and a fine-tuning run ~53 s. Needs Debian's bible-kjv.
 """
 
 from jaxml.defaults.finetune import base_config

@@ -10,7 +10,7 @@ from jaxml.defaults.lm import base_config as lm_config
 
 def base_config() -> ml_collections.ConfigDict:
     """gpt_kjv_quick's GPT (2 layers, width 64, 4 heads) pre-trained on the training chapters' verses
-    (windows of 64, stride 32, 600 steps of 32), then a genre classifier fine-tuned on 50/200/1000
+    (windows of 64, stride 32, 1500 steps of 32), then a genre classifier fine-tuned on 50/200/1000
     labelled verses (3 seeds, 150 steps of 32): full fine-tuning, LoRA rank 8 on the attention
     query/value, and training from scratch."""
     c = lm_config()
@@ -29,8 +29,8 @@ def base_config() -> ml_collections.ConfigDict:
     c.sample.num_chars = 0
     c.attention_text = ""
     c.pretrain_cache = True  # pre-train in <cache dir>/pretrained/gpt_genre_<hash> (shared); False: <workdir>/pretrain
-    c.pretrain = ml_collections.ConfigDict({"steps": 600, "learning_rate": 3e-3, "batch_size": 32, "warmup_steps": 50,
-                                            "checkpoint_every": 600})
+    c.pretrain = ml_collections.ConfigDict({"steps": 1500, "learning_rate": 3e-3, "batch_size": 32, "warmup_steps": 50,
+                                            "checkpoint_every": 1500})
     c.finetune = ml_collections.ConfigDict({"steps": 150, "learning_rate": 1e-3, "batch_size": 32, "warmup_steps": 15})
     c.lora = ml_collections.ConfigDict({"rank": 8, "alpha": 16.0, "targets": (r"self_attention/(query|value)$",),
                                         "learning_rate": 3e-3})

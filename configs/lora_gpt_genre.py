@@ -14,6 +14,9 @@ Command:   jaxml train lora_gpt_genre
 Expected:  LoRA within 1 point of full fine-tuning at every label count (lora_minus_full_min >= -0.01)
            while training <= 5% of the parameters, and above scratch at every label count
            (lora_gain_min >= 0); means over 3 seeds.
+Measured:  not recorded. One `jaxml train lora_gpt_genre` on the shared CPU (2026-12-01, docs/finetuning.md):
+           LoRA - full -0.0035 / -0.0068 / -0.0526 at 50 / 200 / 1000 labels (4.1 % trained): missed at
+           1000 labels, where LoRA (0.3235) is also below scratch (0.3525).
 Reference: Hu et al. 2021 (LoRA matches full fine-tuning with a fraction of the trained parameters;
            docs/references.md#fine-tuning); the control is the same classifier from scratch on the same labels.
 Hardware:  2-core CPU; estimated ~6 minutes on an idle machine (a pre-training of ~1.5 minutes, shared

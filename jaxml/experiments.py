@@ -33,7 +33,7 @@ METHODS: dict[str, str] = {
     "multitask": "jaxml.methods.multitask",
     "maml": "jaxml.methods.maml",
     "gan": "jaxml.methods.gan", "adversarial": "jaxml.methods.adversarial", "interpret": "jaxml.methods.interpret",
-    "lm": "jaxml.methods.lm", "mlm": "jaxml.methods.mlm",
+    "lm": "jaxml.methods.lm", "mlm": "jaxml.methods.mlm", "finetune": "jaxml.methods.finetune",
     "sequence_labeling": "jaxml.methods.sequence_labeling", "seq2seq": "jaxml.methods.seq2seq",
     "backtranslate": "jaxml.methods.backtranslate",
     **{agent: "jaxml.rl.runner" for agent in ("dqn", "qlearning", "reinforce", "ppo", "ddpg", "td3")},

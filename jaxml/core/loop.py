@@ -13,7 +13,8 @@ A method hands the loop a `Recipe` of pure functions and its data. The loop:
 - with `config.early_stopping.metric` set: keeps the best evaluation's state in its own checkpoint,
   stops after `patience` evaluations without improvement, and returns the best state and its
   metrics (`core/early_stopping.py`);
-- resumes from the newest readable checkpoint in the workdir with identical results.
+- resumes from the newest readable checkpoint in the workdir with identical results; a fresh run
+  with `config.init_from` starts from another run's parameters (`core/transfer.py`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxml.core import early_stopping, gradients, parallel, sharding as sharding_lib
+from jaxml.core import early_stopping, gradients, parallel, sharding as sharding_lib, transfer
 from jaxml.core.checkpoint import restore_checkpoint
 from jaxml.core.run import Run
 from jaxml.data.batching import eval_batches, train_batches
@@ -164,7 +165,8 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
     seed = int(config.seed)
     with Run(workdir, total=total_steps, config=config, desc=desc, checkpoint=bool(ckpt_every),
              keep=int(config.keep_checkpoints), tensorboard=bool(config.get("tensorboard", True))) as run:
-        state = run.restore(recipe.sharding.place_state(lambda: recipe.init(init_key(seed)), mesh))
+        state = recipe.sharding.place_state(lambda: recipe.init(init_key(seed)), mesh)
+        state = run.restore(transfer.init_from_config(config, state))  # config.init_from; a resume overrides it
         train_chunk = make_train_chunk(recipe, mesh)
         evaluate = make_eval(recipe, mesh)
         eval_data = {name: shard_eval_split(split, eval_batch, mesh, recipe.sharding)

@@ -8,7 +8,7 @@ import flax.struct
 import ml_collections
 import optax
 
-from jaxml.core import loss_scale
+from jaxml.core import loss_scale, transfer
 from jaxml.errors import JaxmlError
 
 OPTIMIZERS = ("adamw", "sgd", "adam")
@@ -53,7 +53,8 @@ def _schedule(config: ml_collections.ConfigDict, lr: float) -> optax.Schedule:
 
 def make_optimizer(config: ml_collections.ConfigDict, *, learning_rate: Any = None,
                    weight_decay: Any = None) -> optax.GradientTransformation:
-    """AdamW / Adam / SGD(+momentum) with the config's schedule, weight decay and gradient clipping,
+    """AdamW / Adam / SGD(+momentum) with the config's schedule, weight decay and gradient clipping;
+    per-subtree learning-rate multipliers and freezing from `config.transfer` (`core.transfer`);
     behind dynamic loss scaling when `config.loss_scale` asks for it (`core/loss_scale.py`).
     `learning_rate` / `weight_decay` (arrays, possibly traced: `optax.inject_hyperparams` passes them)
     replace the config's values; `core.population` trains a population of them in one program."""
@@ -72,4 +73,5 @@ def make_optimizer(config: ml_collections.ConfigDict, *, learning_rate: Any = No
         raise JaxmlError(f"config.optimizer={name!r} is not valid; choose one of {', '.join(OPTIMIZERS)}")
     clip = float(config.get("grad_clip", 0.0))
     tx = optax.chain(optax.clip_by_global_norm(clip), tx) if clip > 0 else tx
-    return loss_scale.wrap(tx, config)
+    # config.transfer's per-subtree learning rates / freezing inside, the loss scale around everything
+    return loss_scale.wrap(transfer.wrap_optimizer(config, tx), config)

@@ -9,6 +9,23 @@ from typing import Any
 import ml_collections
 
 
+def transfer_config() -> ml_collections.ConfigDict:
+    """The keys of fine-tuning from another run (`jaxml.core.transfer`): the subtree of the source's
+    params (`source`, a path prefix; '' = all) loaded under `target`, target leaves the source may lack
+    (`fresh`) and source leaves to drop (`ignore`) as regexes, per-subtree learning-rate multipliers
+    ('REGEX=MULT', 0 freezes) and layer-wise decay of a Transformer's blocks (1 = off)."""
+    return ml_collections.ConfigDict({"source": "", "target": "", "fresh": (), "ignore": (), "lr_multipliers": (),
+                                      "layer_decay": 1.0})
+
+
+def add_transfer_keys(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """`c` with `init_from` (a workdir whose newest checkpoint's params start this run; '' = none)
+    and the `transfer` group."""
+    c.init_from = ""
+    c.transfer = transfer_config()
+    return c
+
+
 def training_config(method: str, **keys: Any) -> ml_collections.ConfigDict:
     """A method's base config with the optimizer and loop keys that `make_optimizer` and `core.loop`
     read, at the defaults the sequence methods share (float32, AdamW, warmup + cosine, global-norm
@@ -24,6 +41,7 @@ def training_config(method: str, **keys: Any) -> ml_collections.ConfigDict:
     c.tensorboard = True
     c.parallel = ml_collections.ConfigDict({"num_devices": 0})
     levers(c)
+    add_transfer_keys(c)
     for k, v in keys.items():
         c[k] = v
     return c
@@ -74,7 +92,7 @@ def supervised_config(method: str) -> ml_collections.ConfigDict:
     c.tensorboard = True
     c.parallel = ml_collections.ConfigDict({"num_devices": 0})
     levers(c)
-    return c
+    return add_transfer_keys(c)
 
 
 def text_model_config(method: str, **model: Any) -> ml_collections.ConfigDict:

@@ -29,14 +29,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import flax
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core import loop
+from jaxml.core import loop, transfer
+from jaxml.core.param_paths import named_leaves
 from jaxml.core.steps import apply_gradients, batch_key, classification_sums
 from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data import text as text_lib
@@ -169,9 +169,9 @@ def make_finetune_recipe(config: ml_collections.ConfigDict, data: VerseData, tra
 
     def init(key):
         params = model.init(key, jnp.zeros((1, seq), jnp.int32), jnp.ones((1, seq)))["params"]
-        if pretrained is not None:
-            params = flax.core.unfreeze(params)
-            params["encoder"] = jax.tree.map(jnp.asarray, pretrained["encoder"])
+        if pretrained is not None:  # the pre-trained encoder, by path (`core.transfer`)
+            params = transfer.graft(params, named_leaves(pretrained), source_prefix="encoder", target_prefix="encoder",
+                                    origin="the pre-trained encoder")
         return TrainState(params=params, model_state={}, opt_state=tx.init(params))
 
     def train_step(state, batch, key):

@@ -19,6 +19,9 @@ All modules take one frozen `TransformerConfig`:
   makes the "cache" collection (take `variables["cache"]`, use the trained params), then
   `logits, upd = model.apply({"params": p, "cache": cache}, chunk, decode=True, mutable=["cache"])`
   on a prompt chunk and then one token at a time; positions continue from the cache's index.
+  `features_only=True` returns the final-LayerNorm hidden states [B, T, E] instead of logits.
+- `SequenceClassifier(cfg, num_classes)(tokens, valid, train=) -> logits [B, C]`: a Decoder trunk
+  (params under "trunk") and a linear head on the mean of the valid positions' hidden states.
 - `MaskedLM(cfg, num_classes=0)(tokens, valid, train=) -> {"mlm_logits": [B, T, V], "hidden": [B, T, E],
   "class_logits": [B, C] (when num_classes > 0; from the first position's hidden state, a [CLS] slot)}`.
 - `attention_maps(variables_state)`: after `apply(..., mutable=["intermediates"])`, the per-layer
@@ -202,6 +205,7 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     cfg: TransformerConfig
     cross_attention: bool = False
+    features_only: bool = False  # return the final-LayerNorm hidden states [B, T, E], no output logits
 
     @nn.compact
     def __call__(self, tokens: jax.Array, encoded: jax.Array | None = None,
@@ -235,7 +239,10 @@ class Decoder(nn.Module):
         for i in range(cfg.num_layers):
             x = block(cfg, cross_attention=self.cross_attention, name=f"block_{i}")(
                 x, mask, encoded, cross_mask, positions, decode, train)
-        logits = _output_logits(cfg, embedder, nn.LayerNorm(name="ln_final")(x))
+        x = nn.LayerNorm(name="ln_final")(x)
+        if self.features_only:
+            return nn.with_logical_constraint(x, EMBED_AXES)
+        logits = _output_logits(cfg, embedder, x)
         chex.assert_shape(logits, (*tokens.shape, cfg.vocab_size))
         return nn.with_logical_constraint(logits, VOCAB_AXES)
 
@@ -266,6 +273,24 @@ class MaskedLM(nn.Module):
             pooled = nn.Dropout(cfg.dropout, deterministic=not train)(pooled)
             out["class_logits"] = Dense(self.num_classes, dtype=cfg.dtype, name="classifier")(pooled)
         return out
+
+
+class SequenceClassifier(nn.Module):
+    """A decoder-only (GPT) trunk with a linear head on the mean of its hidden states over the valid
+    (non-padding) positions: `(tokens [B, T], valid [B, T], train=) -> logits [B, C]`. The trunk's
+    parameters sit under "trunk" at the paths of a `Decoder`'s (a GPT language model's checkpoint loads
+    into it by path, `core/transfer.py`); padding must come after the tokens (causal attention then
+    never reads it)."""
+
+    cfg: TransformerConfig
+    num_classes: int
+
+    @nn.compact
+    def __call__(self, tokens: jax.Array, valid: jax.Array, *, train: bool = False) -> jax.Array:
+        h = Decoder(self.cfg, features_only=True, name="trunk")(tokens, train=train)
+        w = valid.astype(h.dtype)[..., None]
+        pooled = jnp.sum(h * w, axis=1) / jnp.maximum(jnp.sum(w, axis=1), 1.0)
+        return Dense(self.num_classes, dtype=self.cfg.dtype, name="head")(pooled)
 
 
 def attention_maps(state: dict, collection: str = "intermediates") -> jax.Array:

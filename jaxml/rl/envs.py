@@ -24,6 +24,7 @@ import flax
 import gymnax
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxml.core.config import check_int
 from jaxml.errors import JaxmlError
@@ -62,6 +63,24 @@ def discrete_actions(env: Env, params: EnvParams, env_id: str, agent: str) -> in
     if not hasattr(space, "n"):
         raise JaxmlError(f"{agent} needs a discrete action space; {env_id} has {type(space).__name__}")
     return int(space.n)
+
+
+def box_bounds(env: Env, params: EnvParams, env_id: str, agent: str,
+               hint: str = "") -> tuple[tuple[int, ...], np.ndarray, np.ndarray]:
+    """(shape, low, high) of `env`'s continuous (Box) action space, the bounds float32 arrays of the
+    action shape; a JaxmlError naming `agent` (and `hint`) for a discrete space or bounds that are
+    not finite with high > low."""
+    space = env.action_space(params)
+    if hasattr(space, "n") or not (hasattr(space, "low") and hasattr(space, "high")):
+        raise JaxmlError(f"{agent} need a continuous (Box) action space; {env_id} has "
+                         f"{type(space).__name__}{': ' + hint if hint else ''}")
+    shape = tuple(space.shape)
+    low = np.broadcast_to(np.asarray(space.low, np.float32), shape)
+    high = np.broadcast_to(np.asarray(space.high, np.float32), shape)
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high)) and np.all(high > low)):
+        raise JaxmlError(f"{agent} need finite action bounds with high > low; {env_id} has "
+                         f"low={low}, high={high}")
+    return shape, low, high
 
 
 # --------------------------------------------------------------------------- containers

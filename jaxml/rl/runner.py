@@ -46,7 +46,8 @@ from jaxml.errors import JaxmlError
 log = logging.getLogger("jaxml")
 
 AGENTS = {"dqn": "jaxml.rl.dqn", "qlearning": "jaxml.rl.qlearning", "reinforce": "jaxml.rl.reinforce",
-          "ppo": "jaxml.rl.ppo", "ddpg": "jaxml.rl.ddpg", "td3": "jaxml.rl.ddpg"}
+          "ppo": "jaxml.rl.ppo", "ddpg": "jaxml.rl.ddpg", "td3": "jaxml.rl.ddpg",
+          "sac": "jaxml.rl.sac"}
 EPISODE_KEYS = ("return", "length", "episodes", "env_steps")
 
 

@@ -28,24 +28,36 @@ import numpy as np
 
 from jaxml.core.config import check_int
 from jaxml.errors import JaxmlError
+from jaxml.rl.envs_dialogue import SlotDialogue
 
 Env = Any
 EnvParams = Any
+
+# Envs in gymnax's shape that gymnax does not register: id -> a factory of (env, default params).
+EXTRA_ENVS: dict[str, Callable[[], tuple[Env, EnvParams]]] = {
+    "SlotDialogue-v0": lambda: (lambda env: (env, env.default_params))(SlotDialogue()),
+}
+
+# Envs whose episodes succeed or fail: env.name -> the return an episode must exceed to count as a
+# success (`evaluate` then reports `success_rate`). SlotDialogue: success_bonus - turns > 0 exactly
+# when the user accepted the offer; MetaMaze / PointRobot: a positive return means the goal was reached.
+SUCCESS_RETURN: dict[str, float] = {"SlotDialogue-v0": 0.0, "MetaMaze-misc": 0.0, "PointRobot-misc": 0.0}
 
 
 # --------------------------------------------------------------------------- construction
 
 
 def make_env(env_id: str, **param_overrides: Any) -> tuple[Env, EnvParams]:
-    """`gymnax.make(env_id)` with friendly errors and `params.replace(**param_overrides)`."""
-    registered = list(gymnax.registered_envs)
+    """`gymnax.make(env_id)` (or an `EXTRA_ENVS` factory) with friendly errors and
+    `params.replace(**param_overrides)`."""
+    registered = list(gymnax.registered_envs) + list(EXTRA_ENVS)
     if not isinstance(env_id, str) or env_id not in registered:
         lower = {name.lower(): name for name in registered}
         close = difflib.get_close_matches(str(env_id).lower(), list(lower), n=3, cutoff=0.6)
         hint = (f"did you mean {', '.join(repr(lower[c]) for c in close)}?" if close
                 else f"known ids: {', '.join(registered)}")
         raise JaxmlError(f"unknown gymnax environment {env_id!r}; {hint}")
-    env, params = gymnax.make(env_id)
+    env, params = EXTRA_ENVS[env_id]() if env_id in EXTRA_ENVS else gymnax.make(env_id)
     if param_overrides:
         fields = [f.name for f in dataclasses.fields(params)]
         unknown = sorted(set(param_overrides) - set(fields))
@@ -259,7 +271,8 @@ def evaluate(key: jax.Array, policy_fn: Callable[[jax.Array, jax.Array], jax.Arr
     returns the batched actions. Rewards after an env's episode ended are masked out. `max_steps`
     defaults to `params.max_steps_in_episode` (pass it explicitly when `params` is traced).
     Returns `return_mean`, `return_std`, `returns` [num_episodes], `length_mean`,
-    `lengths` [num_episodes]."""
+    `lengths` [num_episodes], and `success_rate` (the fraction of episodes whose return exceeds
+    `SUCCESS_RETURN[env.name]`) for the envs listed there."""
     if max_steps is None:
         try:
             max_steps = int(params.max_steps_in_episode)
@@ -284,5 +297,8 @@ def evaluate(key: jax.Array, policy_fn: Callable[[jax.Array, jax.Array], jax.Arr
     init = (state, jnp.ones((num_episodes,), bool), jnp.zeros((num_episodes,), jnp.float32),
             jnp.zeros((num_episodes,), jnp.int32))
     (_, _, returns, lengths), _ = jax.lax.scan(body, init, jax.random.split(run_key, max_steps))
-    return {"return_mean": jnp.mean(returns), "return_std": jnp.std(returns), "returns": returns,
-            "length_mean": jnp.mean(lengths.astype(jnp.float32)), "lengths": lengths}
+    out = {"return_mean": jnp.mean(returns), "return_std": jnp.std(returns), "returns": returns,
+           "length_mean": jnp.mean(lengths.astype(jnp.float32)), "lengths": lengths}
+    if getattr(env, "name", None) in SUCCESS_RETURN:
+        out["success_rate"] = jnp.mean((returns > SUCCESS_RETURN[env.name]).astype(jnp.float32))
+    return out

@@ -35,7 +35,7 @@ METHODS: dict[str, str] = {
     "gan": "jaxml.methods.gan", "adversarial": "jaxml.methods.adversarial", "interpret": "jaxml.methods.interpret",
     "lm": "jaxml.methods.lm", "mlm": "jaxml.methods.mlm",
     "sequence_labeling": "jaxml.methods.sequence_labeling", "seq2seq": "jaxml.methods.seq2seq",
-    **{agent: "jaxml.rl.runner" for agent in ("dqn", "qlearning", "reinforce", "ppo", "ddpg", "td3", "sac")},
+    **{agent: "jaxml.rl.runner" for agent in ("dqn", "qlearning", "reinforce", "ppo", "ddpg", "td3", "sac", "rppo")},
     "cluster": "jaxml.methods.cluster",
     "anomaly": "jaxml.methods.anomaly",
     "svm": "jaxml.methods.svm",

@@ -18,9 +18,11 @@ price ...), drawn uniformly at reset. Each turn the system takes one dialogue ac
   wrong offer and leaves (`terminated`, no bonus): one offer per dialogue;
 - `close`: ends the dialogue without a result (`terminated`, no bonus).
 
-Every turn costs `turn_cost`. The user hangs up after `max_turns` turns without success
+Every turn costs `turn_cost`, and a dialogue that ends without success (close, a wrong offer, the
+user hanging up) costs `failure_penalty` once: without it, closing at once (-1) would beat the
+exploration it takes to find the bonus. The user hangs up after `max_turns` turns without success
 (`terminated`: the user's patience is part of the task, and the turn count is in the observation).
-So a dialogue's return is success_bonus - turns on success and -turns otherwise.
+So a dialogue's return is success_bonus - turns on success and -turns - failure_penalty otherwise.
 
 Observation [3 * num_slots + 1]: per slot (filled, confidence of its current hearing, confirmed),
 then turns / max_turns. The heard values themselves are
@@ -58,6 +60,7 @@ class DialogueParams(environment.EnvParams):
     nlu_accuracy: float = 0.7
     success_bonus: float = 20.0
     turn_cost: float = 1.0
+    failure_penalty: float = 10.0
     max_turns: int = 10
     max_steps_in_episode: int = 10   # never reached first: the user hangs up at max_turns
 
@@ -112,7 +115,8 @@ class SlotDialogue(environment.Environment):
         success = (act == 2) & jnp.all(correct)
         time = state.time + 1
         closed = (act == 3) | ((act == 2) & ~success) | (~success & (time >= params.max_turns))
-        reward = -params.turn_cost + jnp.where(success, params.success_bonus, 0.0)
+        reward = (-params.turn_cost + jnp.where(success, params.success_bonus, 0.0)
+                  - jnp.where(closed, params.failure_penalty, 0.0))
         new = DialogueState(time=time, goal=state.goal, heard=heard, confidence=confidence,
                             confirmed=confirmed, success=success, closed=closed)
         return (jax.lax.stop_gradient(self.get_obs(new, params)), jax.lax.stop_gradient(new),

@@ -49,7 +49,7 @@ log = logging.getLogger("jaxml")
 
 AGENTS = {"dqn": "jaxml.rl.dqn", "qlearning": "jaxml.rl.qlearning", "reinforce": "jaxml.rl.reinforce",
           "ppo": "jaxml.rl.ppo", "ddpg": "jaxml.rl.ddpg", "td3": "jaxml.rl.ddpg",
-          "sac": "jaxml.rl.sac"}
+          "sac": "jaxml.rl.sac", "rppo": "jaxml.rl.rppo"}
 EPISODE_KEYS = ("return", "length", "episodes", "env_steps")
 
 

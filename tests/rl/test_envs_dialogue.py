@@ -56,18 +56,18 @@ def test_inform_right_succeeds_wrong_fails():
     _, _, r, term, ok = turn(start(heard=(1, 4, 2), time=5), INFORM)
     assert (r, term, ok) == (20.0 - 1.0, True, True)
     _, _, r, term, ok = turn(start(heard=(1, 4, 3), time=5), INFORM)       # one slot wrong: user leaves
-    assert (r, term, ok) == (-1.0, True, False)
+    assert (r, term, ok) == (-1.0 - 10.0, True, False)                      # turn + failure penalty
     _, _, r, term, ok = turn(start(heard=(1, 4, -1), time=5), INFORM)      # one slot unfilled
-    assert (r, term, ok) == (-1.0, True, False)
+    assert (r, term, ok) == (-11.0, True, False)
 
 
 def test_close_and_hang_up():
     _, _, r, term, ok = turn(start(heard=(1, 4, 2)), CLOSE)
-    assert (r, term, ok) == (-1.0, True, False)
+    assert (r, term, ok) == (-11.0, True, False)
     _, _, r, term, ok = turn(start(time=8), REQUEST)                       # turn 9 of 10: goes on
     assert (r, term) == (-1.0, False)
     _, _, r, term, ok = turn(start(time=9), REQUEST)                       # turn 10: the user hangs up
-    assert (r, term, ok) == (-1.0, True, False)
+    assert (r, term, ok) == (-11.0, True, False)
     _, _, r, term, ok = turn(start(heard=(1, 4, 2), time=9), INFORM)       # success on the last turn counts
     assert (r, term, ok) == (19.0, True, True)
 
@@ -87,6 +87,6 @@ def test_evaluate_success_rate_matches_the_returns():
     returns, lengths = np.asarray(out["returns"]), np.asarray(out["lengths"])
     success = returns > 0
     np.testing.assert_allclose(returns[success], 20.0 - lengths[success])   # bonus - turns
-    np.testing.assert_allclose(returns[~success], -lengths[~success])       # turns only
+    np.testing.assert_allclose(returns[~success], -lengths[~success] - 10.0)  # turns + failure penalty
     assert float(out["success_rate"]) == pytest.approx(success.mean())
     assert 0.8 < success.mean() < 1.0 and np.all(lengths >= 7)             # 3 requests + 3 confirms + inform

@@ -19,32 +19,37 @@ def test_hidden_state_resets_where_an_episode_starts():
     starts = jnp.zeros((T, B), bool).at[0].set(True).at[3, 0].set(True)
     h0 = jax.random.normal(jax.random.key(1), (B, 8))        # memory left from an earlier rollout
     params = net.init(jax.random.key(2), h0, obs[0], starts[0])
-    _, (out, _, value) = rppo.unroll(net, params, h0, obs, starts)
-    # the same steps from a fresh (zero) state: env 0's outputs from step 3 on do not depend on steps 0-2
-    _, (fresh_out, _, fresh_value) = rppo.unroll(net, params, jnp.zeros_like(h0), obs[3:],
-                                                 jnp.zeros((T - 3, B), bool))
-    np.testing.assert_allclose(out[3:, 0], fresh_out[:, 0], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(value[3:, 0], fresh_value[:, 0], rtol=1e-5, atol=1e-6)
-    # env 1 kept its memory: it differs from the fresh run
-    assert not np.allclose(out[3:, 1], fresh_out[:, 1], atol=1e-4)
-    # and without the reset flag env 0 would have remembered too
-    _, (no_reset, _, _) = rppo.unroll(net, params, h0, obs, starts.at[3, 0].set(False))
+    run = jax.jit(lambda h, o, s: rppo.unroll(net, params, h, o, s)[1])   # one compile: every call is [6, 2]
+    out, _, value = run(h0, obs, starts)
+    # other observations before the boundary and another h0: env 0 from step 3 on is unchanged (its
+    # memory was zeroed at step 3), env 1 (no boundary) is not
+    other_obs = obs.at[:3].set(jax.random.normal(jax.random.key(3), (3, B, 5)))
+    out2, _, value2 = run(-h0, other_obs, starts)
+    np.testing.assert_allclose(out2[3:, 0], out[3:, 0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(value2[3:, 0], value[3:, 0], rtol=1e-5, atol=1e-6)
+    assert not np.allclose(out2[3:, 1], out[3:, 1], atol=1e-4)
+    # the start flag at step 0 zeroes h0 too: step 0 does not depend on h0
+    np.testing.assert_allclose(run(-h0, obs, starts)[0][0], out[0], rtol=1e-5, atol=1e-6)
+    # and a zero state at the boundary is what a reset gives: the flag cleared with the memory zeroed
+    # by hand (a fresh run from step 3, padded to the same shape) gives the same outputs
+    fresh = jnp.concatenate([obs[3:], obs[:3]])
+    fresh_starts = jnp.zeros((T, B), bool).at[0].set(True)
+    np.testing.assert_allclose(run(h0, fresh, fresh_starts)[0][:3, 0], out[3:, 0], rtol=1e-5, atol=1e-6)
+    # without the reset flag env 0 would have remembered the earlier steps
+    no_reset, _, _ = run(h0, obs, starts.at[3, 0].set(False))
     assert not np.allclose(no_reset[3:, 0], out[3:, 0], atol=1e-4)
     np.testing.assert_allclose(no_reset[:3], out[:3])             # identical before the boundary
-    # the start flag at step 0 zeroes h0 too: step 0 equals a fresh start
-    np.testing.assert_allclose(out[0], rppo.unroll(net, params, jnp.zeros_like(h0), obs[:1],
-                                                   starts[:1])[1][0][0], rtol=1e-5, atol=1e-6)
 
 
 def tiny_config(**kw):
     c = rppo_defaults.default_config()
     c.num_envs = 4
-    c.num_steps = 16
+    c.num_steps = 8
     c.num_minibatches = 2
     c.update_epochs = 1
     c.hidden = (8, 8)
     c.gru_size = 8
-    c.total_env_steps = 4 * 16 * 2
+    c.total_env_steps = 4 * 8 * 2
     c.eval_episodes = 2
     for k, v in kw.items():
         c[k] = v
@@ -55,7 +60,7 @@ def test_tiny_run_trains_and_evaluates():
     c = tiny_config()
     init, chunk = rppo.make_train(c)
     state, m = jax.jit(lambda k: chunk(init(k), 2))(jax.random.key(0))
-    np.testing.assert_array_equal(m["env_steps"], [64, 128])
+    np.testing.assert_array_equal(m["env_steps"], [32, 64])
     for k in ("loss", "policy_loss", "value_loss", "entropy", "approx_kl"):
         assert m[k].shape == (2,) and np.all(np.isfinite(m[k])), k
     assert state.hidden.shape == (4, 8) and np.any(np.asarray(state.hidden) != 0)

@@ -36,7 +36,7 @@ METHODS: dict[str, str] = {
     "lm": "jaxml.methods.lm", "mlm": "jaxml.methods.mlm", "finetune": "jaxml.methods.finetune",
     "sequence_labeling": "jaxml.methods.sequence_labeling", "seq2seq": "jaxml.methods.seq2seq",
     "backtranslate": "jaxml.methods.backtranslate",
-    **{agent: "jaxml.rl.runner" for agent in ("dqn", "qlearning", "reinforce", "ppo", "ddpg", "td3")},
+    **{agent: "jaxml.rl.runner" for agent in ("dqn", "qlearning", "reinforce", "ppo", "ddpg", "td3", "sac", "rppo")},
     "cluster": "jaxml.methods.cluster",
     "anomaly": "jaxml.methods.anomaly",
     "svm": "jaxml.methods.svm",

@@ -66,7 +66,8 @@ from jaxml.models.mlp import MLP
 from jaxml.rl.agent import scanned
 from jaxml.rl.agent_config import AgentConfig, param
 from jaxml.rl import buffers
-from jaxml.rl.envs import episode_metrics, evaluate, make_env, vec_reset, vec_step
+from jaxml.rl.critics import ensemble_apply, ensemble_init, state_action
+from jaxml.rl.envs import box_bounds, episode_metrics, evaluate, make_env, vec_reset, vec_step
 from jaxml.rl.targets import one_step_target, polyak
 
 __all__ = ["DDPGConfig", "TD3Options", "Config", "td3_target", "smoothed_target_action",
@@ -196,17 +197,9 @@ def _setup(config):
     """Typed config, env, env params, action bounds (float32 arrays of the action shape), nets."""
     cfg = DDPGConfig.from_config(config)
     env, env_params = make_env(cfg.env)
-    space = env.action_space(env_params)
-    if hasattr(space, "n") or not (hasattr(space, "low") and hasattr(space, "high")):
-        raise JaxmlError(f"DDPG/TD3 need a continuous (Box) action space; {cfg.env} has "
-                         f"{type(space).__name__}: use method 'dqn' for it, or a continuous env "
-                         "such as Pendulum-v1 or MountainCarContinuous-v0")
-    shape = tuple(space.shape)
-    low = np.broadcast_to(np.asarray(space.low, np.float32), shape)
-    high = np.broadcast_to(np.asarray(space.high, np.float32), shape)
-    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high)) and np.all(high > low)):
-        raise JaxmlError(f"DDPG/TD3 need finite action bounds with high > low; {cfg.env} has "
-                         f"low={low}, high={high}")
+    shape, low, high = box_bounds(env, env_params, cfg.env, "DDPG/TD3",
+                                  "use method 'dqn' for it, or a continuous env such as Pendulum-v1 "
+                                  "or MountainCarContinuous-v0")
     action_dim = int(np.prod(shape))
     actor = MLP(num_classes=action_dim, hidden=cfg.hidden)
     critic = MLP(num_classes=1, hidden=cfg.hidden)
@@ -239,20 +232,18 @@ def make_train(config) -> tuple[Callable, Callable]:
     tx_critic = optax.adam(cfg.learning_rate)
 
     def q_one(params, obs, action):
-        x = jnp.concatenate([obs.reshape(obs.shape[0], -1), action.reshape(action.shape[0], -1)], -1)
-        return critic.apply(params, x, train=False)[:, 0]
+        return critic.apply(params, state_action(obs, action), train=False)[:, 0]
 
     def q_all(params, obs, action):  # [num_critics, B]
-        return jax.vmap(q_one, in_axes=(0, None, None))(params, obs, action)
+        return ensemble_apply(critic, params, state_action(obs, action))[..., 0]
 
     def init(key: jax.Array) -> DDPGState:
         k_actor, k_critic, k_env, k_run = jax.random.split(key, 4)
         env_state = vec_reset(k_env, env, env_params, num_envs)
         zero_action = jnp.zeros((num_envs,) + shape, jnp.float32)
         actor_params = actor.init(k_actor, env_state.obs, train=False)
-        x = jnp.concatenate([env_state.obs.reshape(num_envs, -1), zero_action.reshape(num_envs, -1)], -1)
-        critic_params = jax.vmap(lambda k: critic.init(k, x, train=False))(
-            jax.random.split(k_critic, num_critics))
+        critic_params = ensemble_init(critic, k_critic, state_action(env_state.obs, zero_action),
+                                      num_critics)
         _, example = vec_step(k_env, env_state, zero_action, env, env_params)
         example = jax.tree.map(lambda a: a[0], example)
         zero = jnp.zeros((), jnp.int32)

@@ -24,27 +24,44 @@ import flax
 import gymnax
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxml.core.config import check_int
 from jaxml.errors import JaxmlError
+from jaxml.rl.envs_dialogue import SlotDialogue
 
 Env = Any
 EnvParams = Any
+
+# Envs in gymnax's shape that gymnax does not register: id -> a factory of (env, default params).
+EXTRA_ENVS: dict[str, Callable[[], tuple[Env, EnvParams]]] = {
+    "SlotDialogue-v0": lambda: (lambda env: (env, env.default_params))(SlotDialogue()),
+}
+
+# Envs whose episodes succeed or fail: env.name -> the return an episode must exceed to count as a
+# success (`evaluate` then reports `success_rate`). SlotDialogue: its return is success_bonus - turns
+# > 0 when the user accepted the offer and -turns - failure_penalty < 0 otherwise; MetaMaze /
+# PointRobot: a positive return means the goal was reached at least once.
+SUCCESS_RETURN: dict[str, float] = {"SlotDialogue-v0": 0.0, "MetaMaze-misc": 0.0, "PointRobot-misc": 0.0}
 
 
 # --------------------------------------------------------------------------- construction
 
 
 def make_env(env_id: str, **param_overrides: Any) -> tuple[Env, EnvParams]:
-    """`gymnax.make(env_id)` with friendly errors and `params.replace(**param_overrides)`."""
-    registered = list(gymnax.registered_envs)
+    """`gymnax.make(env_id)` (or an `EXTRA_ENVS` factory) with friendly errors and
+    `params.replace(**param_overrides)`."""
+    registered = list(gymnax.registered_envs) + list(EXTRA_ENVS)
     if not isinstance(env_id, str) or env_id not in registered:
         lower = {name.lower(): name for name in registered}
         close = difflib.get_close_matches(str(env_id).lower(), list(lower), n=3, cutoff=0.6)
         hint = (f"did you mean {', '.join(repr(lower[c]) for c in close)}?" if close
                 else f"known ids: {', '.join(registered)}")
         raise JaxmlError(f"unknown gymnax environment {env_id!r}; {hint}")
-    env, params = gymnax.make(env_id)
+    # agents build their env inside traced functions (greedy_eval under jit); some constructors
+    # (MetaMaze's maze layout) need concrete arrays
+    with jax.ensure_compile_time_eval():
+        env, params = EXTRA_ENVS[env_id]() if env_id in EXTRA_ENVS else gymnax.make(env_id)
     if param_overrides:
         fields = [f.name for f in dataclasses.fields(params)]
         unknown = sorted(set(param_overrides) - set(fields))
@@ -62,6 +79,24 @@ def discrete_actions(env: Env, params: EnvParams, env_id: str, agent: str) -> in
     if not hasattr(space, "n"):
         raise JaxmlError(f"{agent} needs a discrete action space; {env_id} has {type(space).__name__}")
     return int(space.n)
+
+
+def box_bounds(env: Env, params: EnvParams, env_id: str, agent: str,
+               hint: str = "") -> tuple[tuple[int, ...], np.ndarray, np.ndarray]:
+    """(shape, low, high) of `env`'s continuous (Box) action space, the bounds float32 arrays of the
+    action shape; a JaxmlError naming `agent` (and `hint`) for a discrete space or bounds that are
+    not finite with high > low."""
+    space = env.action_space(params)
+    if hasattr(space, "n") or not (hasattr(space, "low") and hasattr(space, "high")):
+        raise JaxmlError(f"{agent} need a continuous (Box) action space; {env_id} has "
+                         f"{type(space).__name__}{': ' + hint if hint else ''}")
+    shape = tuple(space.shape)
+    low = np.broadcast_to(np.asarray(space.low, np.float32), shape)
+    high = np.broadcast_to(np.asarray(space.high, np.float32), shape)
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high)) and np.all(high > low)):
+        raise JaxmlError(f"{agent} need finite action bounds with high > low; {env_id} has "
+                         f"low={low}, high={high}")
+    return shape, low, high
 
 
 # --------------------------------------------------------------------------- containers
@@ -233,14 +268,17 @@ def normalize(norm: RunningNorm, obs: jax.Array, clip: float = 10.0) -> jax.Arra
 
 def evaluate(key: jax.Array, policy_fn: Callable[[jax.Array, jax.Array], jax.Array], env: Env,
              params: EnvParams, num_episodes: int,
-             max_steps: int | None = None) -> dict[str, jax.Array]:
+             max_steps: int | None = None, init_carry: Any = None) -> dict[str, jax.Array]:
     """Run `num_episodes` fresh envs in parallel, each until its FIRST episode ends.
 
     `policy_fn(obs, key)` receives the batched observations `[num_episodes, ...]` and one key and
-    returns the batched actions. Rewards after an env's episode ended are masked out. `max_steps`
+    returns the batched actions. A policy with memory (a recurrent one) passes its initial state
+    as `init_carry` (batched over the episodes) and is called `policy_fn(obs, key, carry) ->
+    (actions, carry)`; every episode starts from `init_carry` and none is reset before it ends. Rewards after an env's episode ended are masked out. `max_steps`
     defaults to `params.max_steps_in_episode` (pass it explicitly when `params` is traced).
     Returns `return_mean`, `return_std`, `returns` [num_episodes], `length_mean`,
-    `lengths` [num_episodes]."""
+    `lengths` [num_episodes], and `success_rate` (the fraction of episodes whose return exceeds
+    `SUCCESS_RETURN[env.name]`) for the envs listed there."""
     if max_steps is None:
         try:
             max_steps = int(params.max_steps_in_episode)
@@ -253,17 +291,23 @@ def evaluate(key: jax.Array, policy_fn: Callable[[jax.Array, jax.Array], jax.Arr
     state = vec_reset(reset_key, env, params, num_episodes)
 
     def body(carry, step_key):
-        state, alive, ret, length = carry
+        state, alive, ret, length, memory = carry
         k_act, k_env = jax.random.split(step_key)
-        action = policy_fn(state.obs, k_act)
+        if init_carry is None:
+            action = policy_fn(state.obs, k_act)
+        else:
+            action, memory = policy_fn(state.obs, k_act, memory)
         state, tr = vec_step(k_env, state, action, env, params)
         ret = ret + jnp.where(alive, tr.reward, 0.0)
         length = length + alive.astype(jnp.int32)
         alive = jnp.logical_and(alive, jnp.logical_not(tr.done))
-        return (state, alive, ret, length), None
+        return (state, alive, ret, length, memory), None
 
     init = (state, jnp.ones((num_episodes,), bool), jnp.zeros((num_episodes,), jnp.float32),
-            jnp.zeros((num_episodes,), jnp.int32))
-    (_, _, returns, lengths), _ = jax.lax.scan(body, init, jax.random.split(run_key, max_steps))
-    return {"return_mean": jnp.mean(returns), "return_std": jnp.std(returns), "returns": returns,
-            "length_mean": jnp.mean(lengths.astype(jnp.float32)), "lengths": lengths}
+            jnp.zeros((num_episodes,), jnp.int32), init_carry)
+    (_, _, returns, lengths, _), _ = jax.lax.scan(body, init, jax.random.split(run_key, max_steps))
+    out = {"return_mean": jnp.mean(returns), "return_std": jnp.std(returns), "returns": returns,
+           "length_mean": jnp.mean(lengths.astype(jnp.float32)), "lengths": lengths}
+    if getattr(env, "name", None) in SUCCESS_RETURN:
+        out["success_rate"] = jnp.mean((returns > SUCCESS_RETURN[env.name]).astype(jnp.float32))
+    return out

@@ -56,7 +56,7 @@ from jaxml.rl.distributions import categorical_log_prob_entropy, gaussian_log_pr
 from jaxml.rl.envs import (RunningNorm, episode_metrics, evaluate, make_env, norm_init, norm_merge,
                            normalize, vec_reset, vec_step)
 
-__all__ = ["PPOConfig", "Config", "steps_per_iteration", "gae", "ActorCritic", "PPOState",
+__all__ = ["PPOConfig", "Config", "steps_per_iteration", "gae", "ppo_objective", "ActorCritic", "PPOState",
            "make_train", "greedy_eval"]
 
 ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu}
@@ -83,6 +83,31 @@ def gae(rewards: jax.Array, values: jax.Array, next_values: jax.Array, terminate
 
     _, adv = jax.lax.scan(body, jnp.zeros_like(values[0]), (deltas, not_done), reverse=True)
     return adv, adv + values
+
+
+def ppo_objective(logp: jax.Array, ent: jax.Array, value: jax.Array, batch: dict, clip_eps: float,
+                  vf_coef: float, ent_coef: float,
+                  pmean: Callable[[jax.Array], jax.Array] = lambda x: x) -> tuple[jax.Array, dict]:
+    """PPO's loss on a minibatch (shared with recurrent PPO): the clipped surrogate on advantages
+    normalised over the minibatch (`pmean` combines the statistics of minibatch parts held on other
+    devices), `vf_coef` * 0.5 squared value error and `ent_coef` * entropy. `logp`, `ent`, `value`
+    are the current policy's at the stored actions; `batch` holds `adv`, `logp` (the rollout's) and
+    `ret`. Returns (loss, {policy_loss, value_loss, entropy, approx_kl, clip_frac})."""
+    adv = batch["adv"]
+    mean = pmean(jnp.mean(adv))
+    var = jnp.maximum(pmean(jnp.mean(adv ** 2)) - mean ** 2, 0.0)
+    adv = (adv - mean) / (jnp.sqrt(var) + 1e-8)
+    log_ratio = logp - batch["logp"]
+    ratio = jnp.exp(log_ratio)
+    policy_loss = jnp.mean(jnp.maximum(-adv * ratio,
+                                       -adv * jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps)))
+    value_loss = 0.5 * jnp.mean((value - batch["ret"]) ** 2)
+    entropy = jnp.mean(ent)
+    loss = policy_loss + vf_coef * value_loss - ent_coef * entropy
+    aux = {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy,
+           "approx_kl": jnp.mean((ratio - 1.0) - log_ratio),
+           "clip_frac": jnp.mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32))}
+    return loss, aux
 
 
 class ActorCritic(nn.Module):
@@ -271,21 +296,7 @@ def make_train(config) -> tuple[Callable, Callable]:
     def loss_fn(params, batch):
         out, log_std, value = network.apply(params, batch["obs"])
         logp, ent = _log_prob_entropy(out, log_std, batch["action"], continuous)
-        adv = batch["adv"]
-        mean = pmean(jnp.mean(adv))
-        var = jnp.maximum(pmean(jnp.mean(adv ** 2)) - mean ** 2, 0.0)
-        adv = (adv - mean) / (jnp.sqrt(var) + 1e-8)
-        log_ratio = logp - batch["logp"]
-        ratio = jnp.exp(log_ratio)
-        policy_loss = jnp.mean(jnp.maximum(-adv * ratio,
-                                           -adv * jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps)))
-        value_loss = 0.5 * jnp.mean((value - batch["ret"]) ** 2)
-        entropy = jnp.mean(ent)
-        loss = policy_loss + cfg.vf_coef * value_loss - cfg.ent_coef * entropy
-        aux = {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy,
-               "approx_kl": jnp.mean((ratio - 1.0) - log_ratio),
-               "clip_frac": jnp.mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32))}
-        return loss, aux
+        return ppo_objective(logp, ent, value, batch, clip_eps, cfg.vf_coef, cfg.ent_coef, pmean)
 
     def minibatch_step(carry, batch):
         params, opt_state = carry

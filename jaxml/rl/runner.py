@@ -25,7 +25,9 @@ averaged over seeds and the chunk; `return` is the seed-mean of the last finishe
 
 result.json: `eval_return` (mean over seeds of the final greedy return), `eval_return_per_seed`,
 `eval_return_std`, `eval_auc` (mean over evaluations of the seed-mean greedy return: the area under
-the eval curve, normalised by its length — the sample-efficiency number), `env_steps`.
+the eval curve, normalised by its length — the sample-efficiency number), `env_steps`; for envs
+whose episodes succeed or fail (`envs.SUCCESS_RETURN`) also `eval_success_rate` and
+`eval_length_mean` (seed means of the final evaluation).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ from jaxml.errors import JaxmlError
 log = logging.getLogger("jaxml")
 
 AGENTS = {"dqn": "jaxml.rl.dqn", "qlearning": "jaxml.rl.qlearning", "reinforce": "jaxml.rl.reinforce",
-          "ppo": "jaxml.rl.ppo", "ddpg": "jaxml.rl.ddpg", "td3": "jaxml.rl.ddpg"}
+          "ppo": "jaxml.rl.ppo", "ddpg": "jaxml.rl.ddpg", "td3": "jaxml.rl.ddpg",
+          "sac": "jaxml.rl.sac", "rppo": "jaxml.rl.rppo"}
 EPISODE_KEYS = ("return", "length", "episodes", "env_steps")
 
 
@@ -152,6 +155,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     if not evals:
         raise JaxmlError(f"{workdir} has no evaluation logged; delete it or use a new --workdir")
     final = evals[-1]
-    return {"steps": steps, "env_steps": steps, "eval_return": final["return_mean"],
+    extras = {f"eval_{k}": final[k] for k in ("success_rate", "length_mean") if "success_rate" in final}
+    return {**extras, "steps": steps, "env_steps": steps, "eval_return": final["return_mean"],
             "eval_return_std": final["return_std"], "eval_return_per_seed": final["return_per_seed"],
             "eval_auc": float(np.mean([r["return_mean"] for r in evals])), "num_seeds": num_seeds}

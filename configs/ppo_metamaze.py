@@ -1,0 +1,40 @@
+"""Feed-forward PPO on gymnax MetaMaze-misc, 5 seeds vmapped: the memoryless comparison for
+rppo_metamaze.
+
+The task: a 9x9 maze seen through a 3x3 window (plus the last action, the last reward and the time);
++10 each time the hidden goal is reached, after which the agent restarts at random in the same maze
+with the same goal; 200 steps (docs/references.md#reinforcement-learning). Success: the goal reached
+at least once in a greedy episode (return > 0). A memoryless greedy policy sees the same window in
+many places, so it can walk in a loop.
+
+PPO with PureJaxRL's hyper-parameters (4 epochs x 4 minibatches, clip 0.2, GAE lambda 0.95, entropy
+0.01, Adam 2.5e-4 annealed, 64-64 tanh), 16 envs x 128 steps, 409,600 env steps, 200 greedy
+episodes per seed.
+
+Command:   jaxml reproduce --suite full --only ppo_metamaze   (or: jaxml train ppo_metamaze)
+Expected:  eval_success_rate >= 0.05 (a floor: this row is the baseline rppo_metamaze must beat).
+Reference: no published PPO number on MetaMaze-misc; the comparison is rppo_metamaze.
+Measured:  one seed through the jaxml.rl.ppo API (2026-12-01, 2-core CPU shared with other jobs):
+           greedy success 0.110, 0.125, 0.060, 0.070 (greedy return 1.2, 1.85, 0.65, 0.9) at 102k,
+           205k, 307k, 410k env steps, while the sampling policy's training return was 8.1, 5.6, 5.0,
+           3.1: the greedy memoryless policy gets stuck. 321 s. The 5-seed row is not recorded yet.
+Hardware:  2-core CPU shared with other jobs.
+"""
+
+from jaxml.defaults.rl import ppo, runner
+
+EXPECTED = {"metric": "eval_success_rate", "at_least": 0.05,
+            "reference": "baseline for rppo_metamaze (no published anchor)"}
+SUITES = ("full",)
+
+
+def get_config():
+    c = runner.with_runner_keys(ppo.default_config())
+    c.method = "ppo"
+    c.env = "MetaMaze-misc"
+    c.num_seeds = 5
+    c.num_envs = 16
+    c.total_env_steps = 409_600
+    c.eval_every = 102_400     # 50 iterations of 16 x 128 env steps
+    c.eval_episodes = 200
+    return c

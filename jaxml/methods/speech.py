@@ -299,7 +299,10 @@ def condition_noise(seed: int, start: int, batch, snr: float | None) -> jax.Arra
     b = clean.shape[0]
     kind = jnp.asarray((start + np.arange(b)) % len(NOISES), jnp.int32)
     key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), start), int(round(snr * 10)))
-    return noisy_batch(key, clean, length, kind, jnp.full((b,), float(snr)))
+    return _noisy_batch(key, clean, length, kind, jnp.full((b,), float(snr)))
+
+
+_noisy_batch = jax.jit(noisy_batch)
 
 
 def condition_name(snr: float | None) -> str:

@@ -1,7 +1,7 @@
 """The speech encoder with named heads: conv subsampling -> BiLSTM -> one shared dense layer -> heads.
 
-log-mel [B, F, M] -> conv 3x3 stride (2, 2) -> conv 3x3 stride (1, 2) (time halved, mel bands
-quartered) -> dense -> `layers` x BiLSTM over the ceil(F / 2) steps -> dense `shared` (the last shared
+log-mel [B, F, M] -> conv 3x3 stride 2 -> conv 3x3 (`layers.Conv`: im2col on CPU, where XLA's own
+convolution is slow inside the loop's scan; time and mel bands halved) -> dense -> `layers` x BiLSTM over the ceil(F / 2) steps -> dense `shared` (the last shared
 layer, which GradNorm measures; `models/multihead.py`'s name) -> one dense head per task under
 `head_<task>`, of one of three shapes (`HEAD_SHAPES`):
 
@@ -18,6 +18,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxml.models.layers import Conv
 from jaxml.models.multihead import HEAD_PREFIX, SHARED_LAYER
 
 HEAD_SHAPES = ("step", "frame", "utterance")
@@ -41,8 +42,8 @@ class SpeechNet(nn.Module):
     @nn.compact
     def __call__(self, features: jax.Array, frames: jax.Array, *, train: bool = False) -> dict[str, jax.Array]:
         batch, num_frames, _ = features.shape
-        x = nn.relu(nn.Conv(self.channels, (3, 3), strides=(2, 2), name="conv_0")(features[..., None]))
-        x = nn.relu(nn.Conv(self.channels, (3, 3), strides=(1, 2), name="conv_1")(x))
+        x = nn.relu(Conv(self.channels, 3, stride=SUBSAMPLING, name="conv_0")(features[..., None]))
+        x = nn.relu(Conv(self.channels, 3, name="conv_1")(x))
         x = nn.relu(nn.Dense(self.hidden, name="project")(x.reshape(batch, x.shape[1], -1)))
         steps = encoder_lengths(frames)
         for i in range(self.layers):

@@ -32,6 +32,7 @@ FAMILIES = {
     "self-supervised": ("ssl",),
     "graphs": ("gnn",),
     "bandits": ("bandits",),
+    "speech": ("speech",),
 }
 
 

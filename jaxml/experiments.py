@@ -47,6 +47,7 @@ METHODS: dict[str, str] = {
     "sweep": "jaxml.methods.sweep",
     "tune": "jaxml.tune.search",
     "contrastive": "jaxml.methods.contrastive", "zeroshot": "jaxml.methods.zeroshot",
+    "speech": "jaxml.methods.speech",
 }
 SUITES = ("quick", "full")
 DATA_KEYS = ("dataset", "env", "corpus")  # where a config names its data: a dataset, an RL env, a text corpus

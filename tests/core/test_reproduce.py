@@ -33,6 +33,7 @@ FAMILIES = {
     "graphs": ("gnn",),
     "bandits": ("bandits",),
     "multimodal": ("contrastive", "zeroshot"),
+    "speech": ("speech",),
 }
 
 

@@ -35,6 +35,10 @@ from tiny_workdir import served_tiny_lm, shared, untrained_lm_workdir
 WAIT_MS = 2000  # the batch wait budget: long enough to hold requests in an open batch at the SIGTERM
 
 
+# one worker runs the module in order: one server process, and the SIGTERM test last
+pytestmark = pytest.mark.xdist_group("serve_process")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -93,18 +97,24 @@ def mean_nll(logits: np.ndarray, targets: np.ndarray) -> float:
     return float(-np.take_along_axis(logp, targets[..., None], -1).mean())
 
 
-def test_served_logits_give_jaxml_evals_val_loss(server, reference):
+@pytest.fixture(scope="module")
+def served_eval_batch(server, reference):
+    """The served logits of the validation windows, sent as one request (the eval batch)."""
     val = reference["val"]
-    assert 1 < len(val) <= 32
     r = server["client"].post("/v1/predict", json={"inputs": val[:, :-1].tolist(), "return": ["logits"]})
     assert r.status_code == 200, r.text
-    logits = np.asarray(r.json()["logits"])
+    server["val_labels"] = np.asarray(r.json()["logits"]).argmax(-1)
+    return np.asarray(r.json()["logits"])
+
+
+def test_served_logits_give_jaxml_evals_val_loss(reference, served_eval_batch):
+    val, logits = reference["val"], served_eval_batch
+    assert 1 < len(val) <= 32
     assert logits.shape == (len(val), val.shape[1] - 1, reference["generator"].tokenizer.vocab_size)
     np.testing.assert_allclose(mean_nll(logits, val[:, 1:]), reference["eval"]["val_loss"], rtol=1e-5)
-    server["val_labels"] = logits.argmax(-1)
 
 
-def test_200_concurrent_requests_are_batched_and_answered_correctly(server, reference):
+def test_200_concurrent_requests_are_batched_and_answered_correctly(server, reference, served_eval_batch):
     val, labels = reference["val"], server["val_labels"]
     picks = np.random.default_rng(0).integers(0, len(val), 200)
 
@@ -166,7 +176,7 @@ def test_generation_over_http_equals_the_greedy_decode_as_json_and_as_a_stream(s
     assert gauge(client, "jaxml_compilations_after_warmup") == 0
 
 
-def test_a_sigterm_loses_no_accepted_request(server, reference):
+def test_a_sigterm_loses_no_accepted_request(server, reference, served_eval_batch):
     """Last in the module: it stops the shared server."""
     proc, client, val, labels = server["proc"], server["client"], reference["val"], server["val_labels"]
     answers = {}

@@ -101,3 +101,12 @@ def pytest_unconfigure(config):
         import shutil
 
         shutil.rmtree(os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under `--dist loadgroup` (make test), every test without an `xdist_group` mark is grouped by its
+    file, so one worker runs a whole module: its module-scoped fixtures (trained workdirs, servers) are
+    built once instead of once per worker that happens to receive one of its tests."""
+    for item in items:
+        if not any(m.name == "xdist_group" for m in item.iter_markers()):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))

@@ -2,7 +2,8 @@
 function called in process (the ceiling).
 
 Usage: python scripts/bench_serve.py [--workdir DIR | --experiment cnn_digits] [--concurrency 1,8,32,128]
-       [--requests 2000] [--rounds 3] [--buckets 1,8,32,128] [--max-wait-ms 5] [--out bench_out/serve.json]
+       [--requests 2000] [--rounds 3] [--buckets 1,8,32,128] [--max-wait-ms 5] [--payload json|b64]
+       [--out bench_out/serve.json]
 
 Without --workdir it writes a workdir of `--experiment`'s model at its initial parameters (throughput
 does not depend on the weights) into a temporary directory. It starts `jaxml serve WORKDIR` in a
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import socket
@@ -88,9 +90,18 @@ def metric(text: str, name: str) -> float:
     return float(text.split(f"\n{name} ")[-1].split()[0])
 
 
-async def served_round(url: str, images: np.ndarray, requests: int, concurrency: int) -> dict:
-    bodies = [json.dumps({"inputs": images[i % len(images): i % len(images) + 1].tolist(), "return": ["labels"]})
-              for i in range(requests)]
+def request_body(image: np.ndarray, payload: str) -> str:
+    """One image [1, ...] as a /v1/predict body: nested lists ("json") or base64 raw bytes ("b64")."""
+    if payload == "b64":
+        inputs = {"b64": base64.b64encode(np.ascontiguousarray(image).tobytes()).decode(), "dtype": str(image.dtype),
+                  "shape": list(image.shape)}
+    else:
+        inputs = image.tolist()
+    return json.dumps({"inputs": inputs, "return": ["labels"]})
+
+
+async def served_round(url: str, images: np.ndarray, requests: int, concurrency: int, payload: str = "json") -> dict:
+    bodies = [request_body(images[i % len(images): i % len(images) + 1], payload) for i in range(requests)]
     latencies: list[float] = []
     failures = 0
     queue = iter(bodies)
@@ -132,6 +143,8 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--buckets", default="1,8,32,128")
     p.add_argument("--max-wait-ms", type=float, default=5.0)
+    p.add_argument("--payload", choices=("json", "b64"), default="json",
+                   help="request inputs as nested JSON lists (default) or base64 raw bytes")
     p.add_argument("--out", help="write the report as JSON here")
     args = p.parse_args()
     concurrencies = [int(c) for c in args.concurrency.split(",")]
@@ -150,13 +163,13 @@ def main() -> None:
         proc = start_server(workdir, port, args.buckets, args.max_wait_ms)
         try:
             for c in concurrencies:  # warm-up: connections, the event loop, every bucket's first real batch
-                asyncio.run(served_round(url, images, min(args.requests, 8 * c), c))
+                asyncio.run(served_round(url, images, min(args.requests, 8 * c), c, args.payload))
             compiles_at_start = metric(httpx2.get(url + "/metrics").text, "jaxml_compilations_after_warmup")
             rounds: dict[int, list] = {c: [] for c in concurrencies}
             for _ in range(args.rounds):
                 for c in concurrencies:
                     sum0, count0 = batch_stats(url)
-                    served = asyncio.run(served_round(url, images, args.requests, c))
+                    served = asyncio.run(served_round(url, images, args.requests, c, args.payload))
                     sum1, count1 = batch_stats(url)
                     served["mean_batch"] = (sum1 - sum0) / max(count1 - count0, 1)
                     served["in_process_rows_per_s"] = in_process_rows_per_s(program, batch, args.requests)
@@ -167,7 +180,7 @@ def main() -> None:
             proc.communicate(timeout=60)
 
     report = {"experiment": config.get("name") or args.experiment, "workdir": args.workdir, "buckets": args.buckets,
-              "max_wait_ms": args.max_wait_ms, "requests_per_round": args.requests, "rounds": args.rounds,
+              "max_wait_ms": args.max_wait_ms, "payload": args.payload, "requests_per_round": args.requests, "rounds": args.rounds,
               "compilations_after_warmup": compiles, "compilations_during_timed_rounds": compiles - compiles_at_start,
               "jax": jax.__version__, "devices": str(jax.devices()[0].device_kind), "cpus": os.cpu_count(),
               "concurrency": {}}

@@ -103,14 +103,3 @@ def pytest_unconfigure(config):
         shutil.rmtree(os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
 
 
-
-def pytest_collection_modifyitems(config, items):
-    """The tests of an `xdist_group` run one after another on one worker (a README walk-through, the
-    subprocess reliability tests, ...), so under `--dist loadgroup` (make test) they are sent first:
-    collected last, the longest of them would run alone at the end while the other worker idles. The
-    order within each file is kept."""
-    def rank(item):
-        groups = [m.args[0] if m.args else m.kwargs.get("name") for m in item.iter_markers("xdist_group")]
-        return 0 if "readme_commands" in groups else 1 if groups else 2  # the longest group, the others, the rest
-
-    items.sort(key=rank)  # stable: each file keeps its own order

@@ -161,6 +161,9 @@ def run_trial(spec: TuneSpec, study, trial, space: Callable) -> float:
             raise optuna.TrialPruned() from None
     watcher.poll()  # rows the thread had not seen yet: the outcome does not depend on its timing
     if watcher.pruned:
+        # the run ended before it saw the stop request: clear it, or the next trial stops at step 0
+        if run_lib.STOP.signal == "PRUNED":
+            run_lib.STOP.signal = None
         raise optuna.TrialPruned()
     if spec.metric not in result:
         raise JaxmlError(f"trial {trial.number}: the result has no {spec.metric!r}; its keys: "

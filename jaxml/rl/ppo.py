@@ -171,8 +171,9 @@ class PPOState:
 
 
 @dataclasses.dataclass(frozen=True)
-class PPOConfig(AgentConfig):
-    """PPO's hyper-parameters (`jaxml.defaults.rl.ppo.default_config` documents them), checked once."""
+class PPOCommonConfig(AgentConfig):
+    """The hyper-parameters of the PPO objective and its rollout-update cycle, shared by PPO and
+    recurrent PPO (`rl/rppo.py`)."""
 
     env: str = param()
     num_envs: int = param(ge=1)
@@ -189,6 +190,12 @@ class PPOConfig(AgentConfig):
     max_grad_norm: float = param(gt=0.0)
     adam_eps: float = param(ge=0.0)
     hidden: tuple[int, ...] = param(ge=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOConfig(PPOCommonConfig):
+    """PPO's hyper-parameters (`jaxml.defaults.rl.ppo.default_config` documents them), checked once."""
+
     activation: str = param(choices=ACTIVATIONS)
     log_std_init: float = param()
     normalize_obs: bool = param()

@@ -40,9 +40,9 @@ import optax
 
 from jaxml.errors import JaxmlError
 from jaxml.rl.agent import scanned, steps_per_iteration
-from jaxml.rl.agent_config import AgentConfig, param
+from jaxml.rl.agent_config import param
 from jaxml.rl.envs import episode_metrics, evaluate, make_env, vec_reset, vec_step
-from jaxml.rl.ppo import ACTIVATIONS, _log_prob_entropy, _sample, gae, ppo_objective
+from jaxml.rl.ppo import ACTIVATIONS, PPOCommonConfig, _log_prob_entropy, _sample, gae, ppo_objective
 
 __all__ = ["RPPOConfig", "Config", "steps_per_iteration", "RecurrentActorCritic", "unroll",
            "RPPOState", "make_train", "greedy_eval"]
@@ -100,24 +100,10 @@ class RPPOState:
 
 
 @dataclasses.dataclass(frozen=True)
-class RPPOConfig(AgentConfig):
-    """Recurrent PPO's hyper-parameters (`jaxml.defaults.rl.rppo.default_config` documents them)."""
+class RPPOConfig(PPOCommonConfig):
+    """Recurrent PPO's hyper-parameters (`jaxml.defaults.rl.rppo.default_config` documents them):
+    PPO's common ones and the GRU's."""
 
-    env: str = param()
-    num_envs: int = param(ge=1)
-    num_steps: int = param(ge=1)
-    update_epochs: int = param(ge=1)
-    num_minibatches: int = param(ge=1)
-    learning_rate: float = param(gt=0.0)
-    anneal_lr: bool = param()
-    gamma: float = param(ge=0.0, le=1.0)
-    gae_lambda: float = param(ge=0.0, le=1.0)
-    clip_eps: float = param(gt=0.0)
-    ent_coef: float = param(ge=0.0)
-    vf_coef: float = param(ge=0.0)
-    max_grad_norm: float = param(gt=0.0)
-    adam_eps: float = param(ge=0.0)
-    hidden: tuple[int, ...] = param(ge=1)
     gru_size: int = param(ge=1)
     activation: str = param(choices=ACTIVATIONS)
     log_std_init: float = param()

@@ -92,8 +92,10 @@ def _quiet_failures():
         lg.setLevel(logging.CRITICAL)
     try:
         yield
+    except BaseException:
+        gc.collect()  # a failed call's abandoned coroutines report while the loggers are still silenced
+        raise
     finally:
-        gc.collect()
         for lg, level in zip(loggers, levels):
             lg.setLevel(level)
 

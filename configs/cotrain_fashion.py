@@ -10,7 +10,11 @@ Expected:  co-training (the two views' probabilities multiplied) beats the bette
            for the comparison either way; the per-view comparison is cotrain_view_gain).
 Reference: Blum & Mitchell 1998; self-training after Yarowsky 1995 (docs/references.md#multimodal-learning);
            measured here, docs/multimodal.md.
-Hardware:  2-core CPU: see docs/multimodal.md for the recorded wall time.
+Recorded:  (`jaxml reproduce --suite full --only cotrain_fashion`, 2026-12-01, 2-core CPU, 97 s)
+           co-training 0.673 vs self-training 0.646 / 0.654 (left / right half): cotrain_gain +0.019;
+           view for view no gain (cotrain_view_gain -0.0001), both below the 100 labels alone (0.663 /
+           0.662, combined 0.700): docs/multimodal.md.
+Hardware:  2-core CPU, under 2 minutes.
 """
 
 from jaxml.defaults.cotrain import base_config

@@ -25,7 +25,8 @@ result.json (means over the seeds, `_std` their spread): `cotrain_accuracy` (the
 combined), `cotrain_view1_accuracy`, `cotrain_view2_accuracy` (each co-trained classifier alone),
 `self_view1_accuracy`, `self_view2_accuracy`, `self_combined_accuracy` (the two self-trained
 classifiers' probabilities multiplied: an ensemble without the exchange),
-`supervised_view{1,2}_accuracy` / `supervised_combined_accuracy` (the labelled images only, round 0), `cotrain_gain` (co-training minus the better self-training), `cotrain_view_gain`
+`supervised_view{1,2}_accuracy` / `supervised_combined_accuracy` (the labelled images only, round 0),
+`cotrain_gain` (co-training minus the better self-training), `cotrain_view_gain`
 (mean over the two views of co-trained minus self-trained classifier on the same view),
 `cotrain_pseudo_accuracy` / `self_pseudo_accuracy` (share of added labels that are right) and
 `labelled_final` (labelled-set size after the last round). docs/references.md#multimodal-learning.

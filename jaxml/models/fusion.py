@@ -17,7 +17,9 @@ The towers are the dual encoder's (`models.dual_encoder`): any image module with
 - `attention`: the caption's token states (plus one learned query token, so an example without a
   caption still has a query) cross-attend to image patch tokens (conv stages, each position of the
   last feature map one patch, plus a learned "no image" key so an example without an image still has
-  a key); the attended states are averaged over the present queries and go to a linear head.
+  a key); the attended states are averaged over the present queries and go to a linear head. It
+  does not use the `image` tower (a pooled vector has no patches): its patches come from its own conv
+  stages (`patch_features`).
 """
 
 from __future__ import annotations
@@ -102,7 +104,8 @@ class LateFusion(Fusion):
         _check(images, tokens, present)
         u = self.image(images, train=train)
         v = TextTower(self.text, self.width, name="text_tower")(tokens, train=train)
-        logits = jnp.stack([Dense(self.num_classes, name="image_head")(u), Dense(self.num_classes, name="text_head")(v)])
+        logits = jnp.stack([Dense(self.num_classes, name="image_head")(u),
+                            Dense(self.num_classes, name="text_head")(v)])
         alpha = self.param("alpha", nn.initializers.zeros, (2,), jnp.float32) if self.learned else None
         return weighted_logits(logits, late_weights(alpha), present)
 

@@ -47,6 +47,7 @@ METHODS: dict[str, str] = {
     "sweep": "jaxml.methods.sweep",
     "tune": "jaxml.tune.search",
     "contrastive": "jaxml.methods.contrastive", "zeroshot": "jaxml.methods.zeroshot",
+    "fusion": "jaxml.methods.fusion", "cotrain": "jaxml.methods.cotrain",
     "speech": "jaxml.methods.speech",
 }
 SUITES = ("quick", "full")

@@ -261,8 +261,8 @@ def main() -> None:
               "compilations_after_warmup": compiles, "compilations_during_timed_rounds": compiles - compiles_at_start,
               "jax": jax.__version__, "devices": str(jax.devices()[0].device_kind), "cpus": os.cpu_count(),
               "server_stack": http_stack(), "rows": []}
-    print(f"{'client':>6} {'payload':>7} {'concurrency':>11} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'mean batch':>10} "
-          f"{'in-proc rows/s':>14} {'ratio':>6}")
+    print(f"{'client':>6} {'payload':>7} {'concurrency':>11} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'mean batch':>10} {'in-proc rows/s':>14} {'ratio':>6}")
     for (client, payload, c), rs in rounds.items():
         latencies = np.concatenate([r["latencies"] for r in rs]) * 1000
         row = {"client": client, "payload": payload, "concurrency": c,

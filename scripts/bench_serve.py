@@ -2,20 +2,24 @@
 function called in process (the ceiling).
 
 Usage: python scripts/bench_serve.py [--workdir DIR | --experiment cnn_digits] [--concurrency 1,8,32,128]
-       [--requests 2000] [--rounds 3] [--buckets 1,8,32,128] [--max-wait-ms 5] [--payload json|b64]
-       [--out bench_out/serve.json]
+       [--requests 2000] [--rounds 3] [--buckets 1,8,32,128] [--max-wait-ms 5] [--payload json,b64]
+       [--client raw,httpx] [--out bench_out/serve.json]
 
 Without --workdir it writes a workdir of `--experiment`'s model at its initial parameters (throughput
 does not depend on the weights) into a temporary directory. It starts `jaxml serve WORKDIR` in a
-subprocess, waits for /healthz, sends one untimed warm-up round per concurrency, then runs
-`--rounds` interleaved rounds: for each concurrency C, `--requests` one-image POST /v1/predict
-requests from an async httpx client holding C requests in flight, then (with the server idle) the
-in-process ceiling: the inference function jit-compiled for the largest bucket, called on full
-batches for as many rows. Reported per C (medians over rounds): served requests/s, p50 / p99 request
+subprocess, waits for /healthz, sends one untimed warm-up round per case (client x payload x
+concurrency), then runs `--rounds` interleaved rounds: for each case, `--requests` one-image
+POST /v1/predict requests holding C requests in flight, then (with the server idle) the in-process
+ceiling: the inference function jit-compiled for the largest bucket, called on full batches for as
+many rows. Two load generators, both real HTTP/1.1 over TCP with C keep-alive connections and one
+request per image: `raw`, a lean client on asyncio streams (on uvloop where installed) that sends
+pre-encoded request bytes and reads each Content-Length answer, and `httpx`'s async client (more
+Python per request). Reported per case (medians over rounds): served requests/s, p50 / p99 request
 latency (all timed requests), the served model's mean rows per batch over the timed rounds (from
-/metrics), the in-process rows/s and the ratio served / in-process; and the server's XLA
-compilations after warm-up (`jaxml_compilations_after_warmup`, expected 0). Client and server share
-this machine's cores, as they would on one host.
+/metrics), the in-process rows/s and the ratio served / in-process; the server's HTTP stack; and
+its XLA compilations after warm-up (`jaxml_compilations_after_warmup`, expected 0). Client and
+server share this machine's cores, as they would on one host, so the client's own CPU lowers the
+served figure.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import numpy as np  # noqa: E402
 
 from jaxml.core import config as config_lib  # noqa: E402
 from jaxml.methods import export  # noqa: E402
+from jaxml.serve.server import http_stack  # noqa: E402
 
 
 def initial_workdir(experiment: str, directory: Path) -> Path:
@@ -100,13 +105,14 @@ def request_body(image: np.ndarray, payload: str) -> str:
     return json.dumps({"inputs": inputs, "return": ["labels"]})
 
 
-async def served_round(url: str, images: np.ndarray, requests: int, concurrency: int, payload: str = "json") -> dict:
-    bodies = [request_body(images[i % len(images): i % len(images) + 1], payload) for i in range(requests)]
+async def httpx_round(url: str, bodies: list[bytes], concurrency: int) -> tuple[list[float], int]:
+    """httpx's async client (HTTP/1.1, one pooled keep-alive connection per request in flight)."""
     latencies: list[float] = []
     failures = 0
     queue = iter(bodies)
     async with httpx2.AsyncClient(base_url=url, timeout=120,
-                                  limits=httpx2.Limits(max_connections=concurrency)) as client:
+                                  limits=httpx2.Limits(max_connections=concurrency,
+                                                       max_keepalive_connections=concurrency)) as client:
         async def worker():
             nonlocal failures
             for body in queue:
@@ -115,8 +121,71 @@ async def served_round(url: str, images: np.ndarray, requests: int, concurrency:
                 latencies.append(time.perf_counter() - start)
                 failures += r.status_code != 200
 
-        start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, failures
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One HTTP/1.1 response with a Content-Length body: (status, body)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length = None
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    if length is None:
+        raise RuntimeError(f"a response without Content-Length: {head[:200]!r}")
+    return status, await reader.readexactly(length)
+
+
+async def raw_round(url: str, bodies: list[bytes], concurrency: int) -> tuple[list[float], int]:
+    """A lean HTTP/1.1 client on asyncio streams: `concurrency` keep-alive TCP connections, each sending
+    one pre-encoded POST /v1/predict (one image) and reading its whole answer before the next."""
+    host, port = url.split("//")[1].split(":")
+    head = (f"POST /v1/predict HTTP/1.1\r\nhost: {host}:{port}\r\ncontent-type: application/json\r\n"
+            f"content-length: ")
+    requests = [head.encode() + str(len(b)).encode() + b"\r\n\r\n" + b for b in bodies]
+    latencies: list[float] = []
+    failures = 0
+    queue = iter(requests)
+
+    async def worker():
+        nonlocal failures
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            for request in queue:
+                start = time.perf_counter()
+                writer.write(request)
+                status, _ = await read_response(reader)
+                latencies.append(time.perf_counter() - start)
+                failures += status != 200
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, failures
+
+
+CLIENTS = {"raw": raw_round, "httpx": httpx_round}
+
+
+def event_loop():
+    """uvloop's event loop where it is installed (for the client; the server picks its own), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def served_round(url: str, images: np.ndarray, requests: int, concurrency: int, payload: str = "json",
+                 client: str = "raw") -> dict:
+    bodies = [request_body(images[i % len(images): i % len(images) + 1], payload).encode() for i in range(requests)]
+    with asyncio.Runner(loop_factory=event_loop) as runner:
+        start = time.perf_counter()
+        latencies, failures = runner.run(CLIENTS[client](url, bodies, concurrency))
         seconds = time.perf_counter() - start
     return {"requests_per_s": requests / seconds, "latencies": latencies, "failures": failures}
 
@@ -143,11 +212,18 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--buckets", default="1,8,32,128")
     p.add_argument("--max-wait-ms", type=float, default=5.0)
-    p.add_argument("--payload", choices=("json", "b64"), default="json",
-                   help="request inputs as nested JSON lists (default) or base64 raw bytes")
+    p.add_argument("--payload", default="json",
+                   help="comma-separated: request inputs as nested JSON lists (json) and/or base64 raw bytes (b64)")
+    p.add_argument("--client", default="raw,httpx",
+                   help="comma-separated load generators: raw (asyncio streams, pre-encoded requests) and/or httpx")
     p.add_argument("--out", help="write the report as JSON here")
     args = p.parse_args()
     concurrencies = [int(c) for c in args.concurrency.split(",")]
+    payloads, clients = args.payload.split(","), args.client.split(",")
+    for name, given, valid in (("--payload", payloads, ("json", "b64")), ("--client", clients, tuple(CLIENTS))):
+        if not given or any(g not in valid for g in given):
+            p.error(f"{name} takes a comma-separated list of {', '.join(valid)}; got {','.join(given)!r}")
+    cases = [(client, payload, c) for client in clients for payload in payloads for c in concurrencies]
 
     with tempfile.TemporaryDirectory(prefix="jaxml-bench-serve-") as tmp:
         workdir = Path(args.workdir) if args.workdir else initial_workdir(args.experiment, Path(tmp) / "workdir")
@@ -162,41 +238,45 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         proc = start_server(workdir, port, args.buckets, args.max_wait_ms)
         try:
-            for c in concurrencies:  # warm-up: connections, the event loop, every bucket's first real batch
-                asyncio.run(served_round(url, images, min(args.requests, 8 * c), c, args.payload))
+            for client, payload, c in cases:  # warm-up: connections, the loop, every bucket's first real batch
+                served_round(url, images, min(args.requests, 8 * c), c, payload, client)
             compiles_at_start = metric(httpx2.get(url + "/metrics").text, "jaxml_compilations_after_warmup")
-            rounds: dict[int, list] = {c: [] for c in concurrencies}
+            rounds: dict[tuple, list] = {case: [] for case in cases}
             for _ in range(args.rounds):
-                for c in concurrencies:
+                for case in cases:
+                    client, payload, c = case
                     sum0, count0 = batch_stats(url)
-                    served = asyncio.run(served_round(url, images, args.requests, c, args.payload))
+                    served = served_round(url, images, args.requests, c, payload, client)
                     sum1, count1 = batch_stats(url)
                     served["mean_batch"] = (sum1 - sum0) / max(count1 - count0, 1)
                     served["in_process_rows_per_s"] = in_process_rows_per_s(program, batch, args.requests)
-                    rounds[c].append(served)
+                    rounds[case].append(served)
             compiles = metric(httpx2.get(url + "/metrics").text, "jaxml_compilations_after_warmup")
         finally:
             proc.terminate()
             proc.communicate(timeout=60)
 
     report = {"experiment": config.get("name") or args.experiment, "workdir": args.workdir, "buckets": args.buckets,
-              "max_wait_ms": args.max_wait_ms, "payload": args.payload, "requests_per_round": args.requests, "rounds": args.rounds,
+              "max_wait_ms": args.max_wait_ms, "requests_per_round": args.requests, "rounds": args.rounds,
               "compilations_after_warmup": compiles, "compilations_during_timed_rounds": compiles - compiles_at_start,
               "jax": jax.__version__, "devices": str(jax.devices()[0].device_kind), "cpus": os.cpu_count(),
-              "concurrency": {}}
-    print(f"{'concurrency':>11} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'mean batch':>10} {'in-proc rows/s':>14} "
-          f"{'ratio':>6}")
-    for c, rs in rounds.items():
+              "server_stack": http_stack(), "rows": []}
+    print(f"{'client':>6} {'payload':>7} {'concurrency':>11} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'mean batch':>10} {'in-proc rows/s':>14} {'ratio':>6}")
+    for (client, payload, c), rs in rounds.items():
         latencies = np.concatenate([r["latencies"] for r in rs]) * 1000
-        row = {"requests_per_s": statistics.median(r["requests_per_s"] for r in rs),
+        row = {"client": client, "payload": payload, "concurrency": c,
+               "requests_per_s": statistics.median(r["requests_per_s"] for r in rs),
                "p50_ms": float(np.percentile(latencies, 50)), "p99_ms": float(np.percentile(latencies, 99)),
                "mean_batch": statistics.median(r["mean_batch"] for r in rs),
                "in_process_rows_per_s": statistics.median(r["in_process_rows_per_s"] for r in rs),
                "failures": sum(r["failures"] for r in rs)}
         row["ratio"] = row["requests_per_s"] / row["in_process_rows_per_s"]
-        report["concurrency"][c] = row
-        print(f"{c:>11} {row['requests_per_s']:>9.1f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
-              f"{row['mean_batch']:>10.2f} {row['in_process_rows_per_s']:>14.1f} {row['ratio']:>6.3f}")
+        report["rows"].append(row)
+        print(f"{client:>6} {payload:>7} {c:>11} {row['requests_per_s']:>9.1f} {row['p50_ms']:>8.2f} "
+              f"{row['p99_ms']:>8.2f} {row['mean_batch']:>10.2f} {row['in_process_rows_per_s']:>14.1f} "
+              f"{row['ratio']:>6.3f}")
+    print(f"server stack: {report['server_stack']}")
     print(f"compilations after warm-up: {compiles:g} (during the timed rounds: {compiles - compiles_at_start:g})")
     print(json.dumps(report))
     if args.out:

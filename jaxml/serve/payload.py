@@ -70,7 +70,8 @@ def _decode_b64(value: dict) -> np.ndarray:
     if len(raw) != expected:
         raise RequestError(422, "inputs.b64", f"{len(raw)} bytes do not fill shape {_shape_text(shape)} of "
                                               f"{value['dtype']} ({expected} bytes)")
-    return np.frombuffer(raw, dtype).reshape(shape).astype(dtype.newbyteorder("="))
+    # no copy here: `_check_values` copies once
+    return np.frombuffer(raw, dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=False)
 
 
 def _from_lists(value: Any) -> np.ndarray:

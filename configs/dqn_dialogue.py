@@ -23,18 +23,16 @@ Measured:  `jaxml reproduce --record --suite full --only dqn_dialogue` (2026-12-
 Hardware:  2-core CPU; RESULTS.md has the measured time.
 """
 
-from jaxml.defaults.rl import dqn, runner
+from jaxml.defaults.rl import dialogue, dqn, runner
 
-EXPECTED = {"metric": "eval_success_rate", "at_least": 0.932,
-            "also": ({"metric": "eval_length_mean", "at_most": 8.163},),
-            "reference": "rule-based policy (confirm every slot): success 0.932 in 8.163 turns, 20,000 dialogues"}
+EXPECTED = dialogue.EXPECTED
 SUITES = ("full",)
 
 
 def get_config():
     c = runner.with_runner_keys(dqn.default_config())
     c.method = "dqn"
-    c.env = "SlotDialogue-v0"
+    c.env = dialogue.ENV
     c.num_seeds = 5
     c.hidden = (64, 64)
     c.learning_rate = 1e-3

@@ -20,7 +20,7 @@ Hardware:  2-core CPU; 8 models x 400 steps, 3 seeds vmapped, evaluated at clean
            for 3 seeds vmapped (3.3x: on this CPU vmapping the seeds saves almost nothing), GradNorm /
            PCGrad about 1.1x, single-task models about 0.85x; one held-out evaluation 5-25 s. Estimate:
            about 45-60 minutes wall when idle, about 70-80 under that load (not run end to end).
-""""""
+"""
 
 from jaxml.defaults.speech import speech_config
 

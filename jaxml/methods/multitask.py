@@ -33,7 +33,6 @@ import logging
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Sequence
 
-import flax.struct
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -42,12 +41,13 @@ import optax
 
 from jaxml.core import loop
 from jaxml.core.registry import choose
-from jaxml.core.steps import Normaliser, apply_gradients, batch_key, classification_sums
-from jaxml.core.train_state import TrainState, make_optimizer
+from jaxml.core.steps import Normaliser, batch_key, classification_sums
+from jaxml.core.train_state import make_optimizer
 from jaxml.data.datasets import Split
 from jaxml.data.multitask import BENCHMARKS, Benchmark, load_benchmark as build_benchmark
 from jaxml.errors import JaxmlError
-from jaxml.methods.multitask_weightings import WEIGHTINGS, Weighting, WeightingSettings, task_gradients
+from jaxml.methods.multitask_weightings import (WEIGHTINGS, MultiTaskState, Weighting, initial_state,
+                                                make_weighting, weighted_step)
 from jaxml.models.build import build_model
 from jaxml.models.multihead import SHARED_LAYER, MultiHeadNet
 
@@ -97,13 +97,6 @@ TASK_KINDS: dict[str, TaskKind] = {
 # ----------------------------------------------------------------------------------- state and recipe
 
 
-@flax.struct.dataclass
-class MultiTaskState:
-    net: TrainState      # the multi-head network's parameters and optimizer state
-    weighting: Any       # the weighting strategy's state (its weights, log sigma^2, loss history, ...)
-    step: jax.Array      # updates done
-
-
 def load_benchmark(config: ml_collections.ConfigDict) -> Benchmark:
     return build_benchmark(config.benchmark, seed=int(config.data_seed), data_dir=config.data_dir or "",
                            toy_tasks=int(config.toy_tasks))
@@ -129,16 +122,6 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         raise JaxmlError(f"config.gradnorm_alpha must be >= 0, got {config.gradnorm_alpha}")
     if float(config.dwa_temperature) <= 0 or int(config.dwa_window) < 1:
         raise JaxmlError("config.dwa_temperature must be > 0 and config.dwa_window >= 1")
-
-
-def make_weighting(config: ml_collections.ConfigDict, names: Sequence[str]) -> Weighting:
-    """The strategy `config.weighting` with its hyper-parameters from the config."""
-    settings = WeightingSettings(
-        num_tasks=len(names), fixed=tuple(float(config.tasks[t].get("weight", 1.0)) for t in names),
-        learning_rate=float(config.learning_rate), gradnorm_alpha=float(config.gradnorm_alpha),
-        gradnorm_lr=float(config.gradnorm_lr), dwa_temperature=float(config.dwa_temperature),
-        dwa_window=int(config.dwa_window))
-    return choose(WEIGHTINGS, config.weighting, "config.weighting")(settings)
 
 
 def build_net(config: ml_collections.ConfigDict, bench: Benchmark, names: Sequence[str]) -> MultiHeadNet:
@@ -167,7 +150,6 @@ def per_task_losses(outputs: dict, targets: dict, names: Sequence[str], bench: B
 def make_recipe(config: ml_collections.ConfigDict, bench: Benchmark, eval_splits: dict[str, Split]) -> loop.Recipe:
     check_config(config)
     names = task_names(config, bench)
-    num_tasks = len(names)
     net = build_net(config, bench, names)
     tx = make_optimizer(config)
     weighting = make_weighting(config, names)
@@ -176,8 +158,7 @@ def make_recipe(config: ml_collections.ConfigDict, bench: Benchmark, eval_splits
 
     def init(key):
         params = net.init({"params": key, "dropout": key}, prepare(x0), train=False)["params"]
-        return MultiTaskState(net=TrainState(params=params, model_state={}, opt_state=tx.init(params)),
-                              weighting=weighting.init(), step=jnp.zeros((), jnp.int32))
+        return initial_state(params, tx, weighting)
 
     def train_step(state: MultiTaskState, batch, key):
         x = prepare(batch[bench.input])
@@ -188,14 +169,7 @@ def make_recipe(config: ml_collections.ConfigDict, bench: Benchmark, eval_splits
             out = net.apply({"params": net_params}, x, train=True, rngs={"dropout": batch_key(drop_key)})
             return per_task_losses(out, targets, names, bench)
 
-        tasks = task_gradients(losses_fn, state.net.params, num_tasks, per_task=weighting.per_task, step=state.step)
-        grads, weighting_state, loss, weights = weighting.update(state.weighting, tasks, weighting_key)
-        metrics = {"loss": loss}
-        for i, t in enumerate(names):
-            metrics[f"loss_{t}"] = tasks.losses[i]
-            metrics[f"weight_{t}"] = weights[i]
-        net_state, metrics = apply_gradients(state.net, tx, grads, metrics)
-        return state.replace(net=net_state, weighting=weighting_state, step=state.step + 1), metrics
+        return weighted_step(state, losses_fn, names, weighting, tx, weighting_key)
 
     def eval_step(state: MultiTaskState, batch):
         out = net.apply({"params": state.net.params}, prepare(batch[bench.input]), train=False)

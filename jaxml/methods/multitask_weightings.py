@@ -13,18 +13,29 @@ takes the `WeightingSettings` built once from the config and reads the hyper-par
   shared layer, renormalised to sum to T;
 - `pcgrad` (Yu et al. 2020): conflicting shared gradients projected onto each other's normal planes;
 - `dwa` (Liu et al. 2019): weights from the ratio of each task's loss over the last two windows.
+
+The step every multi-task method shares (`methods/multitask.py`, `methods/speech.py`):
+`make_weighting(config, names)` builds the strategy from the config, `MultiTaskState` holds the
+network's `TrainState`, the strategy's state and the step count, and `weighted_step(state, losses_fn,
+...)` takes one update from a function of the parameters returning the [T] task losses (logging
+`loss`, `loss_<task>`, `weight_<task>` and `grad_norm`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Sequence
 
+import flax.struct
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
+from jaxml.core.registry import choose
+from jaxml.core.steps import apply_gradients
+from jaxml.core.train_state import TrainState
 from jaxml.errors import JaxmlError
 from jaxml.models.multihead import HEAD_PREFIX, SHARED_LAYER
 
@@ -292,3 +303,43 @@ WEIGHTINGS: dict[str, Callable[[WeightingSettings], Weighting]] = {
     "equal": equal_weighting, "fixed": fixed_weighting, "uncertainty": uncertainty_weighting,
     "gradnorm": gradnorm_weighting, "pcgrad": pcgrad_weighting, "dwa": dwa_weighting,
 }
+
+
+# ---------------------------------------------------------------------------------- the shared step
+
+
+@flax.struct.dataclass
+class MultiTaskState:
+    net: TrainState      # the multi-head network's parameters and optimizer state
+    weighting: Any       # the weighting strategy's state (its weights, log sigma^2, loss history, ...)
+    step: jax.Array      # updates done
+
+
+def make_weighting(config: ml_collections.ConfigDict, names: Sequence[str]) -> Weighting:
+    """The strategy `config.weighting` with its hyper-parameters from the config."""
+    settings = WeightingSettings(
+        num_tasks=len(names), fixed=tuple(float(config.tasks[t].get("weight", 1.0)) for t in names),
+        learning_rate=float(config.learning_rate), gradnorm_alpha=float(config.gradnorm_alpha),
+        gradnorm_lr=float(config.gradnorm_lr), dwa_temperature=float(config.dwa_temperature),
+        dwa_window=int(config.dwa_window))
+    return choose(WEIGHTINGS, config.weighting, "config.weighting")(settings)
+
+
+def initial_state(params: Any, tx: optax.GradientTransformation, weighting: Weighting) -> MultiTaskState:
+    return MultiTaskState(net=TrainState(params=params, model_state={}, opt_state=tx.init(params)),
+                          weighting=weighting.init(), step=jnp.zeros((), jnp.int32))
+
+
+def weighted_step(state: MultiTaskState, losses_fn: Callable[[Any], jax.Array], names: Sequence[str],
+                  weighting: Weighting, tx: optax.GradientTransformation, key: jax.Array) -> tuple[MultiTaskState, dict]:
+    """One update: `losses_fn(params) -> [T]` (tasks in the order of `names`) and its gradients
+    (`task_gradients`), turned into the update by `weighting` (its randomness from `key`) and applied
+    by `tx`; metrics `loss` (the weighted objective), `loss_<task>`, `weight_<task>`, `grad_norm`."""
+    tasks = task_gradients(losses_fn, state.net.params, len(names), per_task=weighting.per_task, step=state.step)
+    grads, weighting_state, loss, weights = weighting.update(state.weighting, tasks, key)
+    metrics = {"loss": loss}
+    for i, t in enumerate(names):
+        metrics[f"loss_{t}"] = tasks.losses[i]
+        metrics[f"weight_{t}"] = weights[i]
+    net_state, metrics = apply_gradients(state.net, tx, grads, metrics)
+    return state.replace(net=net_state, weighting=weighting_state, step=state.step + 1), metrics

@@ -13,7 +13,8 @@ task in `config.tasks` (`TASKS`):
 - `language`, `voice`: cross-entropy over the languages / the training voices.
 
 The per-task losses go through a weighting strategy of `multitask_weightings.WEIGHTINGS` (equal,
-uncertainty, gradnorm, pcgrad, ...), exactly as in `methods/multitask.py`.
+uncertainty, gradnorm, pcgrad, ...) in `multitask_weightings.weighted_step`, the step
+`methods/multitask.py` takes too.
 
 Evaluation (the `heldout` evaluator, test voices; the noise of each utterance and SNR is fixed, the
 same for every model): per condition `clean` and `snr<s>` for s in `config.eval_snrs` (the noise kind
@@ -24,9 +25,10 @@ mel magnitude spectrum against the clean one, mean over utterances) and `logmel_
 `seen` evaluator (validation utterances of the training voices) scores `voice_accuracy`.
 
 `config.strategies` trains one model per strategy, `config.single_task_baselines` one model per task,
-each for every seed of `config.seeds`, in `<workdir>/<run>/seed_<s>/`; result.json then holds
-`<run>_<metric>_mean` and `_std` over the seeds. One run of one seed trains in `workdir` and reports
-its metrics unprefixed.
+each for every seed of `config.seeds`, the seeds of a model together in one vmapped program
+(`core/vmapped_seeds.py`: each seed computes what its own run would) in `<workdir>/<run>/`;
+result.json then holds `<run>_<metric>_mean` and `_std` over the seeds. One run of one seed trains in
+`workdir` through `core/loop.py` and reports its metrics unprefixed.
 """
 
 from __future__ import annotations
@@ -45,15 +47,14 @@ import optax
 from jaxml.audio import ctc as ctc_lib
 from jaxml.audio.frontend import FrontEnd, power_to_db, spec_augment
 from jaxml.audio.noise import NOISES, noisy_batch, snr_db
-from jaxml.core import loop
+from jaxml.core import loop, vmapped_seeds
 from jaxml.core.registry import choose
-from jaxml.core.steps import apply_gradients
-from jaxml.core.train_state import TrainState, make_optimizer
+from jaxml.core.train_state import make_optimizer
 from jaxml.data.datasets import Split
 from jaxml.data.speech import VOCAB, CorpusSpec, SpeechCorpus, load_speech
 from jaxml.errors import JaxmlError
-from jaxml.methods.multitask import MultiTaskState, make_weighting
-from jaxml.methods.multitask_weightings import WEIGHTINGS, task_gradients
+from jaxml.methods.multitask_weightings import (WEIGHTINGS, MultiTaskState, initial_state, make_weighting,
+                                                weighted_step)
 from jaxml.models.speech import SpeechNet, encoder_lengths
 
 log = logging.getLogger("jaxml")
@@ -244,9 +245,7 @@ def make_recipe(config: ml_collections.ConfigDict, corpus: SpeechCorpus) -> loop
         batch = {k: jnp.asarray(v) for k, v in sample.items()}
         frames = fe.num_frames(batch["audio_length"])
         feats = jnp.zeros((2, int(fe.num_frames(batch["audio"].shape[1])), fe.n_mels), jnp.float32)
-        params = net.init(key, feats, frames)["params"]
-        return MultiTaskState(net=TrainState(params=params, model_state={}, opt_state=tx.init(params)),
-                              weighting=weighting.init(), step=jnp.zeros((), jnp.int32))
+        return initial_state(net.init(key, feats, frames)["params"], tx, weighting)
 
     def train_step(state: MultiTaskState, batch, key):
         noise_key, aug_key, weighting_key = jax.random.split(key, 3)
@@ -256,14 +255,7 @@ def make_recipe(config: ml_collections.ConfigDict, corpus: SpeechCorpus) -> loop
             f = forward(params, batch, noisy, aug_key)
             return jnp.stack([TASKS[t].loss(f.out[t], f.inputs, amin) for t in names])
 
-        tasks = task_gradients(losses_fn, state.net.params, len(names), per_task=weighting.per_task, step=state.step)
-        grads, weighting_state, loss, weights = weighting.update(state.weighting, tasks, weighting_key)
-        metrics = {"loss": loss}
-        for i, t in enumerate(names):
-            metrics[f"loss_{t}"] = tasks.losses[i]
-            metrics[f"weight_{t}"] = weights[i]
-        net_state, metrics = apply_gradients(state.net, tx, grads, metrics)
-        return state.replace(net=net_state, weighting=weighting_state, step=state.step + 1), metrics
+        return weighted_step(state, losses_fn, names, weighting, tx, weighting_key)
 
     def eval_step(state: MultiTaskState, batch):
         f = forward(state.net.params, batch, to_float(batch["audio"]), None)
@@ -392,11 +384,25 @@ def make_seen_evaluator(config: ml_collections.ConfigDict, split: Split, forward
 # ------------------------------------------------------------------------------------------- training
 
 
+def run_metrics(metrics: dict[str, Any], params: Any) -> dict[str, Any]:
+    """A run's final metrics as result.json reports them: the `heldout_` prefix dropped, `params` added."""
+    out = {k[len(HELDOUT) + 1:] if k.startswith(HELDOUT + "_") else k: v for k, v in metrics.items()}
+    out["params"] = loop.count_params(jax.device_get(params))
+    return out
+
+
 def train_one(config: ml_collections.ConfigDict, workdir: Path, corpus: SpeechCorpus, desc: str) -> dict[str, Any]:
     state, metrics = loop.run(make_recipe(config, corpus), config, workdir, desc=desc)
-    metrics["params"] = loop.count_params(jax.device_get(state.net.params))
-    metrics = {k[len(HELDOUT) + 1:] if k.startswith(HELDOUT + "_") else k: v for k, v in metrics.items()}
-    return metrics
+    return run_metrics(metrics, state.net.params)
+
+
+def train_seeds(config: ml_collections.ConfigDict, workdir: Path, corpus: SpeechCorpus, seeds: Sequence[int],
+                desc: str) -> list[dict[str, Any]]:
+    """Every seed of `seeds` trained together in one vmapped program (`core/vmapped_seeds.py`): each
+    seed's metrics as `train_one` reports them for `config.seed = s`."""
+    state, per_seed = vmapped_seeds.run_seeds(make_recipe(config, corpus), config, seeds, workdir, desc=desc)
+    params = vmapped_seeds.seed_slice(state.net.params, 0)
+    return [run_metrics(m, params) for m in per_seed]
 
 
 def runs_of(config: ml_collections.ConfigDict) -> list[tuple[str, ml_collections.ConfigDict]]:
@@ -428,10 +434,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         return dict(train_one(c, workdir, corpus, desc=config.get("name", "speech")), weighting=c.weighting)
     result: dict[str, Any] = {"seeds": len(seeds)}
     for run_name, c in runs:
-        per_seed = []
-        for s in seeds:
-            c.seed = s
-            per_seed.append(train_one(c, workdir / run_name / f"seed_{s}", corpus, desc=f"{run_name} seed {s}"))
+        per_seed = train_seeds(c, workdir / run_name, corpus, seeds, desc=f"{run_name} ({len(seeds)} seeds)")
         for k in per_seed[0]:
             if k in ("steps",) or not isinstance(per_seed[0][k], (int, float)):
                 continue

@@ -1,13 +1,18 @@
-"""The speech method on a tiny synthesised corpus (skipped without espeak-ng): a multi-task step with
-uncertainty weighting over every head trains, reports CER per SNR, enhancement and language / voice accuracy; the
-runs of a strategy comparison; config errors name the key."""
+"""The speech method on a tiny synthesised corpus (skipped without espeak-ng): a multi-task run with
+uncertainty weighting over every head trains, reports CER per SNR, enhancement and language / voice accuracy;
+seeds vmapped in one program train as their single-seed runs; the runs of a strategy comparison; config
+errors name the key."""
 
+import dataclasses
 import math
 
 import jax
 import ml_collections
+import numpy as np
 import pytest
 
+from jaxml.core import loop, vmapped_seeds
+from jaxml.core.metrics import read_metrics
 from jaxml.data import speech as speech_data
 from jaxml.defaults.speech import speech_config
 from jaxml.errors import JaxmlError
@@ -40,23 +45,52 @@ def tiny_recipe(tmp_path_factory):
     return c, speech.make_recipe(c, speech.load_data(c))
 
 
-@needs_espeak
-def test_a_step_over_every_head_trains_and_the_evaluators_report_every_metric(tiny_recipe):
-    # the recipe's own functions, one compiled step (the loop around them is core.loop's, tested there)
+@pytest.fixture(scope="module")
+def tiny_runs(tiny_recipe, tmp_path_factory):
+    """Two steps of the recipe through core.loop for seed 1, and for seeds (0, 1) vmapped in one program
+    (core.vmapped_seeds); no eval splits, the evaluators only: (config, workdir, (state, metrics) of
+    the single run, (stacked state, per-seed metrics))."""
     c, recipe = tiny_recipe
-    state = recipe.init(jax.random.key(0))
-    batch = {k: jax.numpy.asarray(v) for k, v in recipe.train_split.gather(jax.numpy.arange(8)).items()}
-    state, metrics = jax.jit(recipe.train_step)(state, batch, jax.random.key(1))
-    assert int(state.step) == 1
+    recipe = dataclasses.replace(recipe, eval_splits={})
+    root = tmp_path_factory.mktemp("speech_runs")
+    single = ml_collections.ConfigDict(c.to_dict())
+    single.seed = 1
+    return c, root, loop.run(recipe, single, root / "single"), vmapped_seeds.run_seeds(recipe, c, (0, 1), root / "seeds")
+
+
+@needs_espeak
+def test_a_step_over_every_head_trains_and_the_evaluators_report_every_metric(tiny_runs):
+    # the recipe's own functions in core.loop's compiled steps (the loop itself is tested in tests/core)
+    c, root, (state, metrics), _ = tiny_runs
+    assert int(state.step) == c.steps
+    train = [r for r in read_metrics(root / "single") if r["split"] == "train"][-1]
     for t in ("ctc", "enhance", "language", "voice"):
-        assert math.isfinite(float(metrics[f"loss_{t}"])) and float(metrics[f"weight_{t}"]) > 0
-    result = {**recipe.evaluators[speech.HELDOUT](state, None), **recipe.evaluators[speech.SEEN](state, None)}
+        assert math.isfinite(float(train[f"loss_{t}"])) and float(train[f"weight_{t}"]) > 0
+    result = {k.split("_", 1)[1]: v for k, v in metrics.items() if k.startswith((speech.HELDOUT + "_", speech.SEEN + "_"))}
     for key in ("clean_cer", "clean_cer_beam", "snr0_cer", "clean_language_accuracy", "snr0_snr_in_db",
                 "snr0_snr_out_db", "snr0_snr_gain_db", "snr0_logmel_rmse_out_db", "voice_accuracy"):
         assert math.isfinite(result[key]), key
     assert result["clean_cer"] >= 0 and 0 <= result["voice_accuracy"] <= 1
     assert result["snr0_snr_gain_db"] == pytest.approx(result["snr0_snr_out_db"] - result["snr0_snr_in_db"])
     assert -3 < result["snr0_snr_in_db"] < 6   # 0 dB waveform SNR, measured on the mel magnitude
+
+
+@needs_espeak
+def test_vmapped_seeds_train_as_their_single_seed_runs(tiny_runs):
+    # seed 1 of the vmapped pair: the same parameters, weighting state and metrics as loop.run with seed 1
+    c, root, (state, metrics), (stacked, per_seed) = tiny_runs
+    assert int(stacked.step[1]) == int(state.step) == c.steps
+    one = vmapped_seeds.seed_slice(stacked, 1)
+    for got, want in zip(jax.tree.leaves((one.net.params, one.weighting)), jax.tree.leaves((state.net.params, state.weighting))):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-6)
+    assert set(per_seed[1]) == set(metrics)
+    for k, v in metrics.items():
+        assert per_seed[1][k] == pytest.approx(v, rel=1e-4, abs=1e-5), k
+    # seed 0 is a different run (its own init, batch order and keys), and each seed's evaluations are logged
+    first = jax.tree.leaves(vmapped_seeds.seed_slice(stacked, 0).net.params)[0]
+    assert not np.allclose(np.asarray(first), np.asarray(jax.tree.leaves(state.net.params)[0]))
+    splits = {r["split"] for r in read_metrics(root / "seeds")}
+    assert {f"{speech.HELDOUT}_seed0", f"{speech.HELDOUT}_seed1", f"{speech.SEEN}_seed1"} <= splits
 
 
 @needs_espeak

@@ -9,23 +9,25 @@ and against the exact-kernel SVC(kernel="rbf"); all references run in the experi
 Command:   jaxml train svm_text
 Expected:  project target (docs/references.md#project-targets): test accuracy within 1 point of
            scikit-learn's on the same features -- the linear SVM's of LinearSVC
-           (`linear_accuracy_abs_diff`) and the random-Fourier SVM's of LinearSVC on the same random
-           features (`rbf_features_accuracy_abs_diff`). The exact-kernel SVC's accuracy is recorded
-           beside (`rbf_accuracy_abs_diff`, `nystroem_accuracy_abs_diff`): on sparse, nearly orthogonal
-           TF-IDF rows 3000 random Fourier features approximate the kernel poorly, Nystroem much better.
+           (`linear_accuracy_abs_diff`), the random-Fourier SVM's of LinearSVC on the same random
+           features (`rbf_features_accuracy_abs_diff`) and the Nystroem SVM's of the exact-kernel
+           SVC's (`nystroem_accuracy_abs_diff`). The random-Fourier SVM's gap to the exact SVC is
+           recorded beside (`rbf_accuracy_abs_diff`, about 10 points): on sparse, nearly orthogonal
+           TF-IDF rows 3000 random Fourier features approximate the kernel poorly, Nystroem well.
 Reference: scikit-learn LinearSVC and SVC (docs/references.md#classic-learners), run in the experiment;
            the TF-IDF matrix equals scikit-learn's TfidfVectorizer's with the same options (tested).
 Data:      Debian's bible-kjv; without it, passages of Python's stdlib sources labelled by package
            (a warning line says so; result `corpus`).
-Hardware:  2-core CPU, a few minutes (the exact-kernel SVC and LinearSVC on 3000 dense features
-           dominate).
+Hardware:  2-core CPU: 20 minutes once on the shared machine (load about 12); estimated 5-8 minutes
+           idle (scikit-learn's SVC and LinearSVC on 3000 dense features, and the float64 feature maps).
 """
 
 from jaxml.defaults.svm import text_config
 
 _REF = "scikit-learn LinearSVC on the same TF-IDF / random-Fourier features, same split and C (docs/references.md#classic-learners)"
 EXPECTED = {"metric": "linear_accuracy_abs_diff", "at_most": 0.01, "reference": _REF,
-            "also": ({"metric": "rbf_features_accuracy_abs_diff", "at_most": 0.01},)}
+            "also": ({"metric": "rbf_features_accuracy_abs_diff", "at_most": 0.01},
+                     {"metric": "nystroem_accuracy_abs_diff", "at_most": 0.01})}
 SUITES = ("full",)
 
 

@@ -4,6 +4,9 @@ vmapped program by `core.population` (`distinct=True`: every member starts from 
 state, `init(fold_in(key, i))`, and gets its own step keys; the batches, hence the data order, are
 shared, and every member has the config's learning rate and weight decay). Member m of ensemble e is
 population member e * members + m, so the ensembles are the seeds of the whole experiment.
+`config.ensemble.train_examples` > 0 trains on that many training examples (drawn with `data_seed`
+as `hold_out` draws them) for several epochs: the regime, reached in a short run, where a single
+network over-fits and becomes over-confident (0: the whole training split).
 
 After training, every member's test-set probabilities come from one vmapped inference pass; an
 ensemble predicts the mean of its members' probabilities. Per member and per ensemble: accuracy,
@@ -33,7 +36,7 @@ from jaxml.core import calibration, population, supervised
 from jaxml.core.config import check_int
 from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.steps import Normaliser
-from jaxml.data.datasets import Split
+from jaxml.data.datasets import Split, hold_out
 from jaxml.models.build import build_model
 from jaxml.models.layers import resolve_impl
 
@@ -116,12 +119,16 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     bins = check_int(config.ensemble.ece_bins, "config.ensemble.ece_bins", 1)
     total = ensembles * size
     data = supervised.load_data(config)
+    train_split = data.train
+    subset = check_int(config.ensemble.train_examples, "config.ensemble.train_examples", 0)
+    if subset:  # a random subset (as hold_out draws it) trained on for several epochs
+        _, train_split = hold_out(data.train, subset, int(config.data_seed), "config.ensemble.train_examples")
     hypers = {"learning_rate": [float(config.learning_rate)] * total,
               "weight_decay": [float(config.weight_decay)] * total}
     run = population.train_population(
-        lambda tx: supervised.make_recipe(config, data.train, {"test": data.test}, data.num_classes, tx=tx),
+        lambda tx: supervised.make_recipe(config, train_split, {"test": data.test}, data.num_classes, tx=tx),
         config, hypers, "fixed", rounds=1, select="test", distinct=True)
-    probs = member_probabilities(config, run.state.members, data.train, data.test, data.num_classes)
+    probs = member_probabilities(config, run.state.members, train_split, data.test, data.num_classes)
     labels = np.asarray(data.test["label"])
     member_scores = [scores(p, labels, bins) for p in probs]
     grouped = probs.reshape(ensembles, size, *probs.shape[1:])
@@ -130,6 +137,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         plot_reliability(grouped[0], grouped[0].mean(axis=0), labels, bins, workdir / "plots" / "reliability.png")
     out = summarise(member_scores, ensemble_scores, size)
     out.update({"test_accuracy": out["ensemble_accuracy"], "ensembles": ensembles, "members": size,
+                "train_examples": len(train_split),
                 "steps": int(config.steps), "ece_bins": bins,
                 "conv_impl": resolve_impl("conv", config.model.get("conv_impl", "auto"), jax.default_backend())})
     log.info("ensembles of %d: accuracy %.4f, NLL %.4f, ECE %.4f; single members: accuracy %.4f +- %.4f, NLL %.4f "

@@ -18,8 +18,8 @@ Reference: scikit-learn LinearSVC and SVC (docs/references.md#classic-learners),
            the TF-IDF matrix equals scikit-learn's TfidfVectorizer's with the same options (tested).
 Data:      Debian's bible-kjv; without it, passages of Python's stdlib sources labelled by package
            (a warning line says so; result `corpus`).
-Hardware:  2-core CPU: 20 minutes once on the shared machine (load about 12); estimated 5-8 minutes
-           idle (scikit-learn's SVC and LinearSVC on 3000 dense features, and the float64 feature maps).
+Hardware:  2-core CPU: 822 s recorded on the shared machine (scikit-learn's SVC and LinearSVC on 3000
+           dense features, and the float64 feature maps, dominate).
 """
 
 from jaxml.defaults.svm import text_config

@@ -45,6 +45,7 @@ METHODS: dict[str, str] = {
     "bandits": "jaxml.methods.bandits", "ope": "jaxml.methods.ope",
     "trees": "jaxml.methods.trees",
     "sweep": "jaxml.methods.sweep",
+    "ensemble": "jaxml.methods.ensemble",
     "tune": "jaxml.tune.search",
     "contrastive": "jaxml.methods.contrastive", "zeroshot": "jaxml.methods.zeroshot",
     "fusion": "jaxml.methods.fusion", "cotrain": "jaxml.methods.cotrain",

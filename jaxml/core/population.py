@@ -23,6 +23,10 @@ trains. Strategies are pure numpy functions of (scores, hypers, active, rng, rou
   all) by 0.8 or 1.25 (explore).
 
 A diverged member (a non-finite score) ranks last.
+
+With `distinct=True` (a deep ensemble rather than a sweep) member i instead starts from its own
+initial state, `init(fold_in(init key, i))`, and its train steps get their own keys
+(`fold_in(step key, i)`: dropout, augmentation); the batches stay shared (one data order).
 """
 
 from __future__ import annotations
@@ -93,20 +97,33 @@ def hypers_of(state: PopulationState) -> dict[str, np.ndarray]:
     return {k: np.asarray(jax.device_get(v)) for k, v in state.members.opt_state.hyperparams.items()}
 
 
-def population_recipe(base: loop.Recipe, hypers: Mapping[str, np.ndarray]) -> loop.Recipe:
+def member_keys(key: jax.Array, size: int) -> jax.Array:
+    """[size] keys fold_in(key, i)."""
+    return jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(size))
+
+
+def population_recipe(base: loop.Recipe, hypers: Mapping[str, np.ndarray], distinct: bool = False) -> loop.Recipe:
     """`base` (built with `population_optimizer`) over len(hypers[...]) members: init broadcasts the
     single run's initial state (same key) and sets each member's hyper-parameters; the train step is
     `base.train_step` vmapped over the members (same batch, same key), frozen members kept as they
-    were; eval sums gain a leading member axis."""
+    were; eval sums gain a leading member axis. `distinct`: each member's own initial state and step
+    keys (`member_keys`), the batch still shared."""
     size = len(next(iter(hypers.values())))
 
     def init(key):
-        one = base.init(key)
-        members = jax.tree.map(lambda x: jnp.broadcast_to(x, (size,) + x.shape), one)
+        if distinct:
+            members = jax.vmap(base.init)(member_keys(key, size))
+        else:
+            one = base.init(key)
+            members = jax.tree.map(lambda x: jnp.broadcast_to(x, (size,) + x.shape), one)
         return PopulationState(members=with_hypers(members, hypers), active=jnp.ones((size,), bool))
 
     def train_step(state: PopulationState, batch, key):
-        stepped, metrics = jax.vmap(base.train_step, in_axes=(0, None, None))(state.members, batch, key)
+        if distinct:
+            stepped, metrics = jax.vmap(base.train_step, in_axes=(0, None, 0))(state.members, batch,
+                                                                                member_keys(key, size))
+        else:
+            stepped, metrics = jax.vmap(base.train_step, in_axes=(0, None, None))(state.members, batch, key)
         keep = state.active
 
         def pick(new, old):
@@ -213,17 +230,18 @@ def apply_decision(state: PopulationState, decision: Decision) -> PopulationStat
 def train_population(make_recipe: Callable[[optax.GradientTransformation], loop.Recipe],
                      config: ml_collections.ConfigDict, hypers: Mapping[str, Any], strategy: str, *,
                      rounds: int, select: str, metric: str = "accuracy", options: StrategyOptions = StrategyOptions(),
-                     strategy_seed: int = 0) -> PopulationRun:
+                     strategy_seed: int = 0, distinct: bool = False) -> PopulationRun:
     """Trains the population for `config.steps` steps in `rounds` rounds; after every round but the
     last, `strategy` decides on the members' `select`-split `metric` (higher is better); the other
     eval splits are evaluated at the end.
-    `make_recipe(tx)` builds the single run's recipe with optimizer `tx`."""
+    `make_recipe(tx)` builds the single run's recipe with optimizer `tx`; `distinct`: as
+    `population_recipe`'s."""
     decide = choose(STRATEGIES, strategy, "the population strategy")
     hypers = check_hypers(hypers)
     base = make_recipe(population_optimizer(config))
     if select not in base.eval_splits:
         raise JaxmlError(f"population selection split {select!r} is not an eval split: {', '.join(base.eval_splits)}")
-    recipe = population_recipe(base, hypers)
+    recipe = population_recipe(base, hypers, distinct)
     total, seed, global_batch = int(config.steps), int(config.seed), int(config.batch_size)
     rounds = max(1, min(int(rounds), total))
     bounds = [round(total * (r + 1) / rounds) for r in range(rounds)]

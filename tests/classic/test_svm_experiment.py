@@ -73,3 +73,35 @@ def test_kernel_gamma_is_scale_or_a_number():
     assert method.parse_gamma("0.5") == 0.5  # an override of the "scale" default arrives as a string
     x = np.random.default_rng(0).normal(size=(50, 4)) * 2.0
     assert method.resolve_gamma("scale", x) == pytest.approx(1 / (4 * x.var())) and method.resolve_gamma(0.3, x) == 0.3
+
+
+def genre_verses():
+    """One book of each of the six genres, 6 chapters of 6 verses: genre words mixed with shared ones."""
+    rng = np.random.default_rng(0)
+    own = {"Genesis": ["statute", "offering", "tabernacle"], "Joshua": ["battle", "captain", "city"],
+           "Psalms": ["praise", "song", "harp"], "Isaiah": ["vision", "woe", "prophet"],
+           "Matthew": ["disciples", "parable", "multitude"], "Romans": ["grace", "faith", "brethren"]}
+    shared = ["lord", "unto", "shall", "people", "came", "said", "great", "house"]
+    return tuple((b, c, v, " ".join(rng.choice(own[b] * 2 + shared, 8)))
+                 for b in own for c in range(1, 7) for v in range(1, 7))
+
+
+def test_svm_text_end_to_end_on_a_small_corpus(tmp_path, monkeypatch):
+    """svm_text's pipeline on a made-up corpus: KJV-style verses of six genres -> passages of 3
+    verses, whole chapters held out, our TF-IDF, the linear and RFF SVMs beside LinearSVC (sparse)."""
+    from jaxml.data import genre_passages
+    from jaxml.defaults.svm import text_config
+    from jaxml.methods import svm as method
+
+    monkeypatch.setattr(genre_passages.text_lib, "kjv_verses", genre_verses)
+    config = text_config()
+    # 26 random features, as many as terms: the RFF fit reuses the linear fit's compiled solver
+    config.kernels, config.num_features, config.text.verses_per_passage = ("linear", "rbf"), 26, 3
+    config.text.max_features, config.text.min_df = None, 1
+    result = method.train(config, tmp_path)
+    assert result["corpus"] == "kjv" and result["n_passages"] == 6 * 6 * 2
+    assert (result["n_train"], result["n_test"], result["n_test_chapters"]) == (48, 24, 12)  # 2 of 6 chapters per book
+    assert result["vocabulary"] == 26  # 6 x 3 genre words + 8 shared ones
+    assert result["linear_accuracy_abs_diff"] <= 0.01 and result["linear_accuracy"] > 0.9
+    assert result["rbf_features_accuracy_abs_diff"] <= 0.01 and result["linear_objective_excess"] <= 1e-9
+    assert "sklearn_rbf_accuracy" in result  # the exact-kernel SVC on the sparse TF-IDF matrix

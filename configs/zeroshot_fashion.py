@@ -9,7 +9,9 @@ Expected:  zeroshot_unseen_accuracy >= 0.667: twice chance (1/3) among the 3 hel
            of the project's multimodal issue); zeroshot_gzsl_h reported.
 Reference: zero-shot transfer from prompts as in Radford et al. 2021 (docs/references.md#multimodal-learning);
            measured here, docs/multimodal.md.
-Hardware:  2-core CPU, not yet recorded: as clip_fashion, an estimated 15-25 min on two free cores.
+Measured:  `jaxml reproduce --record --suite full --only zeroshot_fashion` (2026-12-01, idle 2-core VM,
+           556 s): unseen accuracy 0.677 (met, narrowly); GZSL seen 0.466, unseen 0.294, H 0.361.
+Hardware:  2-core CPU, about 9 minutes.
 """
 
 from jaxml.defaults.contrastive import base_config

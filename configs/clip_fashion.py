@@ -6,7 +6,7 @@ temperature, 1500 steps of 256 pairs.
 
 Command:   jaxml train clip_fashion
 Expected:  image->text and text->image Recall@1 >= 10x chance (0.01) and Recall@10 >= 0.5 on the first
-           1000 test pairs (the targets of the project's multimodal issue; r1_over_chance is the smaller
+           1000 test pairs (project targets, docs/references.md#multimodal-learning; r1_over_chance is the smaller
            direction's R@1 / chance).
 Reference: the method of Radford et al. 2021 (docs/references.md#multimodal-learning); the numbers are
            measured here, docs/multimodal.md.

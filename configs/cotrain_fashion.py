@@ -6,7 +6,7 @@ confident pool images per class (probability >= 0.6) for both, each self-trainin
 
 Command:   jaxml train cotrain_fashion
 Expected:  co-training (the two views' probabilities multiplied) beats the better single-view
-           self-training at the same 100 labels: cotrain_gain >= 0 (the project's multimodal issue asks
+           self-training at the same 100 labels: cotrain_gain >= 0 (the project target asks
            for the comparison either way; the per-view comparison is cotrain_view_gain).
 Reference: Blum & Mitchell 1998; self-training after Yarowsky 1995 (docs/references.md#multimodal-learning);
            measured here, docs/multimodal.md.

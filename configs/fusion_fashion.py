@@ -11,7 +11,7 @@ Command:   jaxml train fusion_fashion
 Expected:  every fusion beats the better single-modality model by >= 3 points (fusion_margin_min >=
            0.03), and with one modality dropped at test time every modality-dropout fusion loses less
            than the same fusion trained without it (dropout_advantage_min >= 0, over the fusions and
-           both dropped modalities); the targets of the project's multimodal issue.
+           both dropped modalities); project targets, docs/references.md#multimodal-learning.
 Reference: fusion taxonomy of Baltrusaitis et al. 2019, modality dropout after Neverova et al. 2016
            (docs/references.md#multimodal-learning); measured here, docs/multimodal.md.
 Recorded:  (`jaxml reproduce --suite full --only fusion_fashion`, 2026-12-01, 2-core CPU, 400 s) image

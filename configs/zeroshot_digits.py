@@ -5,7 +5,7 @@ Averaged over 5 splits of held-out classes drawn by the seed.
 
 Command:   jaxml train zeroshot_digits
 Expected:  unseen_accuracy >= 0.667: twice chance (1/3) among the 3 held-out classes, mean of 5 splits
-           (the target of the project's multimodal issue, chance doubled as in docs/multimodal.md).
+           (project target, docs/references.md#multimodal-learning, chance doubled as in docs/multimodal.md).
 Reference: the method of Lampert et al. 2009 (docs/references.md#multimodal-learning). Measured here
            (2026-12-01): 0.414 (0.324-0.578 by split), a miss; GZSL seen 0.959, unseen 0.026, H 0.050
            (docs/multimodal.md).

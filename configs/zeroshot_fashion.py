@@ -5,8 +5,8 @@ footwear, one accessory) are recognised from the text prompt "an item, {descript
 Generalised zero-shot (all 10 prompts, seen and unseen test images) reports the harmonic mean.
 
 Command:   jaxml train zeroshot_fashion
-Expected:  zeroshot_unseen_accuracy >= 0.667: twice chance (1/3) among the 3 held-out classes (the target
-           of the project's multimodal issue); zeroshot_gzsl_h reported.
+Expected:  zeroshot_unseen_accuracy >= 0.667: twice chance (1/3) among the 3 held-out classes (a
+           project target, docs/references.md#multimodal-learning); zeroshot_gzsl_h reported.
 Reference: zero-shot transfer from prompts as in Radford et al. 2021 (docs/references.md#multimodal-learning);
            measured here, docs/multimodal.md.
 Measured:  `jaxml reproduce --record --suite full --only zeroshot_fashion` (2026-12-01, idle 2-core VM,

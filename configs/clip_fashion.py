@@ -10,8 +10,9 @@ Expected:  image->text and text->image Recall@1 >= 10x chance (0.01) and Recall@
            direction's R@1 / chance).
 Reference: the method of Radford et al. 2021 (docs/references.md#multimodal-learning); the numbers are
            measured here, docs/multimodal.md.
-Hardware:  2-core CPU, not yet recorded: 400 steps took about 30 min on the contended machine (0.2-0.3
-           steps/s at load ~9); on two free cores an estimated 15-25 min.
+Measured:  `jaxml reproduce --record --suite full --only clip_fashion` (2026-12-01, idle 2-core VM, 583 s):
+           R@1 0.068 / 0.075 (68x chance, met), R@10 0.467 / 0.454 (missed), zero-shot accuracy 0.623.
+Hardware:  2-core CPU, about 10 minutes.
 """
 
 from jaxml.defaults.contrastive import base_config

@@ -136,14 +136,9 @@ def init_key(seed: int) -> jax.Array:
     return jax.random.fold_in(jax.random.key(seed), 0)
 
 
-def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, *,
-        desc: str = "train") -> tuple[State, dict[str, float]]:
-    """Trains to `config.steps`, resuming from `workdir`; returns (state, final metrics).
-
-    On the `core.run.Run` skeleton: SIGTERM or Ctrl-C at any point (also during set-up and
-    compilation) is honoured at the next chunk boundary: the state is saved and `Preempted` raised.
-    """
-    workdir = Path(workdir)
+def schedule(recipe: Recipe, config: ml_collections.ConfigDict):
+    """The run's checked schedule and batch sizes: (steps, log_every, eval_every, checkpoint_every,
+    batch_size, eval_batch_size, mesh); one JaxmlError for any inconsistent value."""
     total_steps = int(config.steps)
     log_every = max(1, min(int(config.log_every), total_steps))
     eval_every = int(config.eval_every) or total_steps
@@ -159,6 +154,18 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
     if len(recipe.train_split) < global_batch:
         raise JaxmlError(f"config.batch_size={global_batch} exceeds the {len(recipe.train_split)} training examples")
     check_grad_accum(recipe, config, mesh)
+    return total_steps, log_every, eval_every, ckpt_every, global_batch, eval_batch, mesh
+
+
+def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, *,
+        desc: str = "train") -> tuple[State, dict[str, float]]:
+    """Trains to `config.steps`, resuming from `workdir`; returns (state, final metrics).
+
+    On the `core.run.Run` skeleton: SIGTERM or Ctrl-C at any point (also during set-up and
+    compilation) is honoured at the next chunk boundary: the state is saved and `Preempted` raised.
+    """
+    workdir = Path(workdir)
+    total_steps, log_every, eval_every, ckpt_every, global_batch, eval_batch, mesh = schedule(recipe, config)
     rule = early_stopping.Rule.from_config(config)
 
     pidx, pcount = jax.process_index(), jax.process_count()

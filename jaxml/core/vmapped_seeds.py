@@ -86,21 +86,7 @@ def run_seeds(base: loop.Recipe, config: ml_collections.ConfigDict, seeds: Seque
     seeds = [int(s) for s in seeds]
     check_config(config, seeds)
     workdir = Path(workdir)
-    total_steps = int(config.steps)
-    log_every = max(1, min(int(config.log_every), total_steps))
-    eval_every = int(config.eval_every) or total_steps
-    ckpt_every = int(config.checkpoint_every)
-    for name, every in (("eval_every", eval_every), ("checkpoint_every", ckpt_every)):
-        if every and every % log_every:
-            raise JaxmlError(f"config.{name}={every} must be a multiple of config.log_every={log_every}")
-    global_batch = int(config.batch_size)
-    eval_batch = int(config.get("eval_batch_size", global_batch))
-    mesh = base.sharding.make_mesh(config.parallel)
-    parallel.check_batch_size(global_batch, mesh)
-    parallel.check_batch_size(eval_batch, mesh, "eval_batch_size")
-    if len(base.train_split) < global_batch:
-        raise JaxmlError(f"config.batch_size={global_batch} exceeds the {len(base.train_split)} training examples")
-    loop.check_grad_accum(base, config, mesh)
+    total_steps, log_every, eval_every, ckpt_every, global_batch, eval_batch, mesh = loop.schedule(base, config)
     with Run(workdir, total=total_steps, config=config, desc=desc, checkpoint=bool(ckpt_every),
              keep=int(config.keep_checkpoints), tensorboard=bool(config.get("tensorboard", True))) as run:
         state = run.restore(base.sharding.place_state(lambda: stacked_init(base, seeds), mesh))

@@ -3,6 +3,10 @@
 
 Usage: python scripts/bench_memory.py [--layers 6] [--width 256] [--heads 8] [--batch 32] [--seq 128]
        [--dtypes float32,bfloat16] [--variants none:1,full:1,dots_saveable:1,none:4,full:4] [--out FILE]
+       (a variant is remat:micro-batches[:cpu_scheduler], e.g. none:1:memory; the scheduler defaults to
+       "auto", as `jaxml train` compiles it: `core/xla_schedule.py`)
+       python scripts/bench_memory.py --time 5 --dtypes float32 --variants none:1,full:1,none:1:memory
+       (the same variants' steps timed, interleaved rounds)
        python scripts/bench_memory.py --chain
 
 Each variant (remat policy : micro-batches) builds the `lm` method's recipe (`methods/lm.py`) on
@@ -28,7 +32,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jaxml.core import loop  # noqa: E402
+from jaxml.core import loop, xla_schedule  # noqa: E402
 from jaxml.data import text as text_lib  # noqa: E402
 from jaxml.data.datasets import Split  # noqa: E402
 from jaxml.defaults import lm as lm_defaults  # noqa: E402
@@ -38,11 +42,12 @@ VOCAB = "".join(chr(c) for c in range(32, 95))  # 63 characters
 MIB = 2.0 ** 20
 
 
-def step_memory(layers: int, width: int, heads: int, batch: int, seq: int, dtype: str, remat: str,
-                accum: int) -> dict:
+def compiled_step(layers: int, width: int, heads: int, batch: int, seq: int, dtype: str, remat: str,
+                  accum: int, scheduler: str = "auto"):
+    """(the compiled one-step training chunk, a function running it once on zero state) for a variant."""
     c = lm_defaults.base_config()
     c.model.update(num_layers=layers, embed_dim=width, num_heads=heads)
-    c.update(seq_len=seq, batch_size=batch, dtype=dtype, remat=remat, grad_accum=accum)
+    c.update(seq_len=seq, batch_size=batch, dtype=dtype, remat=remat, grad_accum=accum, cpu_scheduler=scheduler)
     c.parallel.num_devices = 1
     tok = text_lib.CharTokenizer(VOCAB)
     windows = np.random.default_rng(0).integers(0, tok.vocab_size, (batch, seq + 1)).astype(np.uint8)
@@ -51,9 +56,22 @@ def step_memory(layers: int, width: int, heads: int, batch: int, seq: int, dtype
     state = jax.eval_shape(lambda: recipe.init(loop.init_key(0)))
     state = recipe.sharding.place_state(lambda: jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), state), mesh)
     batches = recipe.sharding.shard_batch({"tokens": windows[None]}, mesh, batch_axis=1)
-    chunk = loop.make_train_chunk(recipe, mesh)
-    mem = chunk.lower(state, batches, loop.train_key(0), jnp.int32(0)).compile().memory_analysis()
+    chunk = loop.make_train_chunk(recipe, mesh, xla_schedule.compiler_options(c))
+    compiled = chunk.lower(state, batches, loop.train_key(0), jnp.int32(0)).compile()
+    holder = {"state": jax.tree.map(jnp.copy, state)}
+
+    def step():
+        holder["state"], metrics = compiled(holder["state"], batches, loop.train_key(0), jnp.int32(0))
+        jax.block_until_ready(metrics)
+
+    return compiled, step
+
+
+def step_memory(layers: int, width: int, heads: int, batch: int, seq: int, dtype: str, remat: str,
+                accum: int, scheduler: str = "auto") -> dict:
+    mem = compiled_step(layers, width, heads, batch, seq, dtype, remat, accum, scheduler)[0].memory_analysis()
     return {"dtype": dtype, "remat": remat, "grad_accum": accum,
+            "scheduler": xla_schedule.resolve(scheduler, remat),
             "temp_mib": round(mem.temp_size_in_bytes / MIB, 2),
             "argument_mib": round(mem.argument_size_in_bytes / MIB, 2),
             "output_mib": round(mem.output_size_in_bytes / MIB, 2)}
@@ -91,6 +109,33 @@ def chain_memory() -> list[dict]:
     return rows
 
 
+def time_steps(args, steps_per_round: int = 3) -> None:
+    """ms per training step of each variant, the variants' steps interleaved round by round (so a
+    change in the machine's load hits every variant alike); ratios against the first variant."""
+    import time
+    dtype, variants = args.dtypes.split(",")[0], args.variants.split(",")
+    steps = {}
+    for variant in variants:
+        remat, accum, scheduler = (variant.split(":") + ["auto"])[:3]
+        steps[variant] = compiled_step(args.layers, args.width, args.heads, args.batch, args.seq, dtype, remat,
+                                       int(accum), scheduler)[1]
+        steps[variant]()  # warm-up
+    times = {v: [] for v in variants}
+    for _ in range(args.time):
+        for v in variants:
+            t = time.perf_counter()
+            for _ in range(steps_per_round):
+                steps[v]()
+            times[v].append((time.perf_counter() - t) / steps_per_round * 1e3)
+    first = variants[0]
+    print(f"GPT {args.layers} x {args.width}, batch {args.batch} x {args.seq}, {dtype}; {args.time} rounds of "
+          f"{steps_per_round} steps; {jax.devices()[0].device_kind}, jax {jax.__version__}")
+    print(f"{'variant':<24} {'ms/step median':>15} {'time vs ' + first + ' median (range)':>40}")
+    for v in variants:
+        ratios = [a / b for a, b in zip(times[v], times[first])]
+        print(f"{v:<24} {np.median(times[v]):>15.1f} {np.median(ratios):>22.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--layers", type=int, default=6)
@@ -100,25 +145,31 @@ def main() -> None:
     p.add_argument("--seq", type=int, default=128)
     p.add_argument("--dtypes", default="float32,bfloat16")
     p.add_argument("--variants", default="none:1,full:1,dots_saveable:1,none:4,full:4",
-                   help="remat policy:micro-batches, comma-separated")
+                   help="remat policy:micro-batches[:cpu scheduler], comma-separated (scheduler default auto)")
     p.add_argument("--out", default="")
     p.add_argument("--chain", action="store_true", help="only the 8-block tanh chain, unrolled vs scanned")
+    p.add_argument("--time", type=int, default=0, metavar="ROUNDS",
+                   help="instead: time one step of each variant (first dtype), ROUNDS interleaved rounds")
     args = p.parse_args()
     if args.chain:
         print(f"8-block chain gradient; {jax.devices()[0].device_kind}, jax {jax.__version__}")
         for row in chain_memory():
             print(f"{row['layout']:<9} remat={str(row['remat']):<5} temp {row['temp_mib']:>8.2f} MiB")
         return
+    if args.time:
+        time_steps(args)
+        return
     rows = []
     print(f"GPT {args.layers} layers x {args.width} wide, {args.heads} heads, batch {args.batch} x {args.seq} "
           f"characters; {jax.devices()[0].device_kind}, jax {jax.__version__}")
-    print(f"{'dtype':<9} {'remat':<17} {'accum':>5} {'temp MiB':>9} {'args MiB':>9} {'out MiB':>8}")
+    print(f"{'dtype':<9} {'remat':<17} {'accum':>5} {'scheduler':<10} {'temp MiB':>9} {'args MiB':>9} {'out MiB':>8}")
     for dtype in args.dtypes.split(","):
         for variant in args.variants.split(","):
-            remat, accum = variant.split(":")
-            row = step_memory(args.layers, args.width, args.heads, args.batch, args.seq, dtype, remat, int(accum))
+            remat, accum, scheduler = (variant.split(":") + ["auto"])[:3]
+            row = step_memory(args.layers, args.width, args.heads, args.batch, args.seq, dtype, remat, int(accum),
+                              scheduler)
             rows.append(row)
-            print(f"{dtype:<9} {remat:<17} {accum:>5} {row['temp_mib']:>9.2f} {row['argument_mib']:>9.2f} "
+            print(f"{dtype:<9} {remat:<17} {accum:>5} {row['scheduler']:<10} {row['temp_mib']:>9.2f} {row['argument_mib']:>9.2f} "
                   f"{row['output_mib']:>8.2f}", flush=True)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxml.core import early_stopping, gradients, parallel, sharding as sharding_lib, transfer
+from jaxml.core import early_stopping, gradients, parallel, sharding as sharding_lib, transfer, xla_schedule
 from jaxml.core.checkpoint import restore_checkpoint
 from jaxml.core.run import Run
 from jaxml.data.batching import eval_batches, train_batches
@@ -78,8 +78,9 @@ class Recipe:
     grad_accum: int = 1
 
 
-def make_train_chunk(recipe: Recipe, mesh) -> Callable:
-    """(state, batches [K, B, ...], key, start_step) -> (state, metrics [K]); compiled by `recipe.sharding`."""
+def make_train_chunk(recipe: Recipe, mesh, compiler_options: Mapping[str, Any] | None = None) -> Callable:
+    """(state, batches [K, B, ...], key, start_step) -> (state, metrics [K]); compiled by `recipe.sharding`
+    with `compiler_options` (`core.xla_schedule.compiler_options(config)`; None: XLA's defaults)."""
 
     def chunk(state, batches, key, start_step):
         num_steps = jax.tree.leaves(batches)[0].shape[0]
@@ -91,7 +92,7 @@ def make_train_chunk(recipe: Recipe, mesh) -> Callable:
 
         return jax.lax.scan(body, state, (jnp.arange(num_steps), batches))
 
-    return recipe.sharding.compile_train(chunk, mesh, recipe.init)
+    return recipe.sharding.compile_train(chunk, mesh, recipe.init, compiler_options)
 
 
 def make_eval(recipe: Recipe, mesh) -> Callable:
@@ -154,6 +155,7 @@ def schedule(recipe: Recipe, config: ml_collections.ConfigDict):
     if len(recipe.train_split) < global_batch:
         raise JaxmlError(f"config.batch_size={global_batch} exceeds the {len(recipe.train_split)} training examples")
     check_grad_accum(recipe, config, mesh)
+    xla_schedule.compiler_options(config)  # checks config.cpu_scheduler
     return total_steps, log_every, eval_every, ckpt_every, global_batch, eval_batch, mesh
 
 
@@ -174,7 +176,7 @@ def run(recipe: Recipe, config: ml_collections.ConfigDict, workdir: str | Path, 
              keep=int(config.keep_checkpoints), tensorboard=bool(config.get("tensorboard", True))) as run:
         state = recipe.sharding.place_state(lambda: recipe.init(init_key(seed)), mesh)
         state = run.restore(transfer.init_from_config(config, state))  # config.init_from; a resume overrides it
-        train_chunk = make_train_chunk(recipe, mesh)
+        train_chunk = make_train_chunk(recipe, mesh, xla_schedule.compiler_options(config))
         evaluate = make_eval(recipe, mesh)
         eval_data = {name: shard_eval_split(split, eval_batch, mesh, recipe.sharding)
                      for name, split in recipe.eval_splits.items()}

@@ -41,7 +41,7 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.core import loop, parallel
+from jaxml.core import loop, parallel, xla_schedule
 from jaxml.core.registry import choose
 from jaxml.core.train_state import make_optimizer
 from jaxml.data.batching import train_batches
@@ -249,7 +249,7 @@ def train_population(make_recipe: Callable[[optax.GradientTransformation], loop.
     mesh = recipe.sharding.make_mesh(config.parallel)
     parallel.check_batch_size(global_batch, mesh)
     state = recipe.sharding.place_state(lambda: recipe.init(loop.init_key(seed)), mesh)
-    chunk = loop.make_train_chunk(recipe, mesh)
+    chunk = loop.make_train_chunk(recipe, mesh, xla_schedule.compiler_options(config))
     evaluate = loop.make_eval(recipe, mesh)
     decide_on_mesh = jax.jit(lambda s, source, new, active: apply_decision(s, Decision(source, new, active)),
                              out_shardings=recipe.sharding.state_shardings(state, mesh))

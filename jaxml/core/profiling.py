@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from jaxml.core import loop, parallel, sharding
+from jaxml.core import loop, parallel, sharding, xla_schedule
 from jaxml.data.batching import train_batches
 from jaxml.errors import JaxmlError
 
@@ -110,7 +110,7 @@ class StepTimer:
         self.recipe = recipe
         self.steps_per_call = max(1, int(steps_per_call or config.log_every))
         self.key = parallel.on_mesh(lambda: loop.train_key(config.seed), self.mesh)
-        self.chunk = loop.make_train_chunk(recipe, self.mesh)
+        self.chunk = loop.make_train_chunk(recipe, self.mesh, xla_schedule.compiler_options(config))
         self.state = recipe.sharding.place_state(lambda: recipe.init(loop.init_key(config.seed)), self.mesh)
         self.memory = state_memory(self.state)
         self.steps_run = 0

@@ -250,13 +250,16 @@ class GlobalArrays:
     def _state(self, init: Callable, mesh: Mesh) -> Any:
         return self.state_shardings(jax.eval_shape(init, jax.random.key(0)), mesh)
 
-    def compile_train(self, chunk: Callable, mesh: Mesh, init: Callable) -> Callable:
-        """(state, batches [K, B, ...], key, start_step) -> (state, metrics); the state is donated."""
+    def compile_train(self, chunk: Callable, mesh: Mesh, init: Callable,
+                      compiler_options: Mapping[str, Any] | None = None) -> Callable:
+        """(state, batches [K, B, ...], key, start_step) -> (state, metrics); the state is donated;
+        `compiler_options` go to `jax.jit` (XLA's defaults when empty)."""
         state = self._state(init, mesh)
         replicated = NamedSharding(mesh, P())
         return jax.jit(self._traced_with_rules(chunk, mesh),
                        in_shardings=(state, batch_sharding(mesh, 1), replicated, replicated),
-                       out_shardings=(state, replicated), donate_argnums=(0,))
+                       out_shardings=(state, replicated), donate_argnums=(0,),
+                       compiler_options=dict(compiler_options) if compiler_options else None)
 
     def compile_eval(self, evaluate: Callable, mesh: Mesh, init: Callable) -> Callable:
         """(state, batches [N, B, ...]) -> `evaluate`'s sums over the global batches, replicated."""

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxml.core import loop, parallel
+from jaxml.core import loop, parallel, xla_schedule
 from jaxml.core.run import Run
 from jaxml.data.batching import train_batches
 from jaxml.errors import JaxmlError
@@ -44,7 +44,7 @@ def stacked_init(base: loop.Recipe, seeds: Sequence[int]) -> Any:
     return jax.vmap(lambda s: base.init(loop.init_key(s)))(jnp.asarray(seeds, jnp.int32))
 
 
-def make_seeds_chunk(base: loop.Recipe, seeds: Sequence[int], mesh):
+def make_seeds_chunk(base: loop.Recipe, seeds: Sequence[int], mesh, compiler_options: Mapping[str, Any] | None = None):
     """(stacked state, batches [K, B, S, ...], train keys [S], start_step) -> (state, metrics [K, S]),
     compiled by `base.sharding` like `loop.make_train_chunk`."""
     step_all = jax.vmap(base.train_step, in_axes=(0, 1, 0))
@@ -58,7 +58,7 @@ def make_seeds_chunk(base: loop.Recipe, seeds: Sequence[int], mesh):
 
         return jax.lax.scan(body, state, (jnp.arange(num_steps), batches))
 
-    return base.sharding.compile_train(chunk, mesh, lambda key: stacked_init(base, seeds))
+    return base.sharding.compile_train(chunk, mesh, lambda key: stacked_init(base, seeds), compiler_options)
 
 
 def seed_batches(split, seeds: Sequence[int], *, start_step: int, num_steps: int, global_batch: int) -> dict:
@@ -90,7 +90,7 @@ def run_seeds(base: loop.Recipe, config: ml_collections.ConfigDict, seeds: Seque
     with Run(workdir, total=total_steps, config=config, desc=desc, checkpoint=bool(ckpt_every),
              keep=int(config.keep_checkpoints), tensorboard=bool(config.get("tensorboard", True))) as run:
         state = run.restore(base.sharding.place_state(lambda: stacked_init(base, seeds), mesh))
-        chunk = make_seeds_chunk(base, seeds, mesh)
+        chunk = make_seeds_chunk(base, seeds, mesh, xla_schedule.compiler_options(config))
         evaluate = loop.make_eval(base, mesh)
         eval_data = {name: loop.shard_eval_split(split, eval_batch, mesh, base.sharding)
                      for name, split in base.eval_splits.items()}

@@ -50,10 +50,13 @@ def training_config(method: str, **keys: Any) -> ml_collections.ConfigDict:
 def levers(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """Adds the memory, precision and stopping keys every loop-based method reads (all off by default;
     docs/training_levers.md): `grad_accum` (micro-batches per step, `core.gradients`), `loss_scale`
-    ("auto": dynamic loss scaling with float16 compute only; "dynamic"; "none"; `core.loss_scale`) and
-    `early_stopping` (metric "" = off, `core.early_stopping`)."""
+    ("auto": dynamic loss scaling with float16 compute only; "dynamic"; "none"; `core.loss_scale`),
+    `early_stopping` (metric "" = off, `core.early_stopping`) and `cpu_scheduler` (XLA:CPU's
+    instruction scheduler for the training step; "auto": memory-optimised under activation
+    checkpointing, else XLA's default; `core.xla_schedule`)."""
     c.grad_accum = 1
     c.loss_scale = "auto"
+    c.cpu_scheduler = "auto"
     c.early_stopping = ml_collections.ConfigDict({"metric": "", "mode": "min", "patience": 0, "min_delta": 0.0})
     return c
 

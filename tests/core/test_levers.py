@@ -1,5 +1,6 @@
 """Memory and precision levers: gradient accumulation equals the big batch (MLP, CNN, GPT; masked
-weights), activation checkpointing changes no number, dynamic loss scaling skips an overflowing step
+weights), activation checkpointing changes no number and (with the memory-optimised XLA:CPU
+scheduler) lowers the compiled temp memory, dynamic loss scaling skips an overflowing step
 and halves its scale and otherwise equals the unscaled step."""
 
 import dataclasses
@@ -10,7 +11,7 @@ import numpy as np
 import optax
 import pytest
 
-from jaxml.core import gradients, loop, loss_scale, parallel, supervised
+from jaxml.core import gradients, loop, loss_scale, parallel, supervised, xla_schedule
 from jaxml.data import text as text_lib
 from jaxml.data.datasets import Split
 from jaxml.defaults import classify as classify_defaults
@@ -167,6 +168,42 @@ def test_remat_changes_no_number():
     c.remat = "sometimes"
     with pytest.raises(JaxmlError, match="config.remat='sometimes' is not valid; choose one of none, full"):
         lm.model_config(c, 13)
+
+
+def test_remat_lowers_the_compiled_memory_under_the_memory_scheduler():
+    """On XLA:CPU, "auto" compiles a checkpointed step with the memory-optimised scheduler, and that
+    step needs less temp memory than the uncheckpointed one. (At XLA's default optimisation level the
+    default, concurrency-optimised scheduler makes checkpointing save nothing, which is why "auto"
+    switches: scripts/bench_memory.py; the tests compile at level 1, where both schedules agree.)"""
+    tok = text_lib.CharTokenizer(TEXT)
+    windows = text_lib.lm_windows(tok.encode(TEXT), 32).astype(np.uint8)[:8]
+    data = lm.LMData(tok, Split(tokens=windows), Split(tokens=windows), "test")
+    temp = {}
+    for remat, scheduler in (("none", "auto"), ("full", "auto")):
+        c = lm_defaults.base_config()
+        c.update(seq_len=32, batch_size=8, remat=remat, cpu_scheduler=scheduler)
+        c.model.update(num_layers=2, num_heads=2, embed_dim=32)
+        c.parallel.num_devices = 1
+        recipe = lm.make_recipe(c, data)
+        one_device = recipe.sharding.make_mesh(c.parallel)
+        state = jax.eval_shape(lambda: recipe.init(jax.random.key(0)))
+        chunk = loop.make_train_chunk(recipe, one_device, xla_schedule.compiler_options(c))
+        batches = jax.ShapeDtypeStruct((1,) + windows.shape, windows.dtype)
+        compiled = chunk.lower(state, {"tokens": batches}, jax.random.key(0), jnp.int32(0)).compile()
+        temp[remat, scheduler] = compiled.memory_analysis().temp_size_in_bytes
+    assert xla_schedule.compiler_options(c) == {"xla_cpu_scheduler_type": "CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED"}
+    assert temp["full", "auto"] < 0.95 * temp["none", "auto"], temp
+
+
+def test_cpu_scheduler_choices():
+    c = lm_defaults.base_config()
+    assert xla_schedule.compiler_options(c, "cpu") == {}
+    c.remat = "dots_saveable"
+    assert xla_schedule.compiler_options(c, "cpu") == {"xla_cpu_scheduler_type": "CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED"}
+    assert xla_schedule.compiler_options(c, "gpu") == {}
+    c.cpu_scheduler = "fastest"
+    with pytest.raises(JaxmlError, match="config.cpu_scheduler='fastest' is not valid; choose one of auto, default, memory"):
+        xla_schedule.compiler_options(c)
 
 
 @pytest.fixture(scope="module")

@@ -44,6 +44,7 @@ Probes (one seed, teacher = a `jaxml train cnn_fashion` run, 0.9307; 2026-11-22/
 
 from pathlib import Path
 
+from jaxml.defaults.classify import small_fashion_cnn
 from jaxml.defaults.distill import base_config
 from jaxml.experiments import load_module
 
@@ -58,8 +59,7 @@ TEACHER_KEYS = ("model", "augment", "dtype", "learning_rate", "weight_decay", "w
 def get_config():
     c = base_config()
     c.dataset = "fashion_mnist"
-    c.model = dict(name="cnn", features=(16, 32), convs_per_stage=1, dense=(64,), dropout=0.0, batch_norm=False,
-                   conv_impl="auto", pool_impl="auto")
+    c.model = small_fashion_cnn()
     c.student_per_class = 100
     c.learning_rate = 2e-3
     c.weight_decay = 1e-4

@@ -17,6 +17,7 @@ Hardware:  2-core CPU, 247 s recorded (12 members x 800 steps of 64 in one progr
            dataset-fashion-mnist (or JAXML_DATA_DIR).
 """
 
+from jaxml.defaults.classify import small_fashion_cnn_budget
 from jaxml.defaults.ensemble import base_config
 
 EXPECTED = {"metric": "ece_gain_min", "at_least": 0.0,
@@ -26,16 +27,7 @@ SUITES = ("full",)
 
 
 def get_config():
-    c = base_config()
-    c.dataset = "fashion_mnist"
-    c.model = dict(name="cnn", features=(16, 32), convs_per_stage=1, dense=(64,), dropout=0.0, batch_norm=False,
-                   conv_impl="auto", pool_impl="auto")
-    c.steps = 800
-    c.batch_size = 64
-    c.eval_batch_size = 1000
+    c = small_fashion_cnn_budget(base_config())
     c.learning_rate = 3e-3
-    c.warmup_steps = 50
-    c.weight_decay = 5e-4
-    c.log_every = 50
     c.ensemble.train_examples = 6000  # 800 x 64 = 8.5 epochs of them: the members over-fit, as long runs do
     return c

@@ -9,6 +9,7 @@ Reference: Sundararajan et al. 2017 (completeness); Smilkov et al. 2017 (SmoothG
 Hardware:  2-core CPU; needs Debian's dataset-fashion-mnist (or JAXML_DATA_DIR).
 """
 
+from jaxml.defaults.classify import small_fashion_cnn
 from jaxml.defaults.interpret import base_config
 
 EXPECTED = {"metric": "ig_completeness_error", "at_most": 0.01,
@@ -19,8 +20,7 @@ SUITES = ("full",)
 def get_config():
     c = base_config()
     c.dataset = "fashion_mnist"
-    c.model = dict(name="cnn", features=(16, 32), convs_per_stage=1, dense=(64,), dropout=0.0, batch_norm=False,
-                   conv_impl="auto", pool_impl="auto")
+    c.model = small_fashion_cnn()
     c.learning_rate = 2e-3
     c.warmup_steps = 100
     c.steps = 1500

@@ -14,6 +14,7 @@ Hardware:  2-core CPU (3 populations of 16 x 800 steps of 64); needs Debian's da
            (or JAXML_DATA_DIR).
 """
 
+from jaxml.defaults.classify import small_fashion_cnn_budget
 from jaxml.defaults.sweep import base_config, log_grid
 
 EXPECTED = {"metric": "pbt_minus_median", "at_least": 0.0,
@@ -23,16 +24,7 @@ SUITES = ("full",)
 
 
 def get_config():
-    c = base_config()
-    c.dataset = "fashion_mnist"
-    c.model = dict(name="cnn", features=(16, 32), convs_per_stage=1, dense=(64,), dropout=0.0, batch_norm=False,
-                   conv_impl="auto", pool_impl="auto")
-    c.steps = 800
-    c.batch_size = 64
-    c.eval_batch_size = 1000
-    c.warmup_steps = 50
-    c.weight_decay = 5e-4
-    c.log_every = 50
+    c = small_fashion_cnn_budget(base_config())
     c.sweep.learning_rates = log_grid(1e-4, 1e-1, 16)
     c.sweep.rounds = 8
     c.sweep.validation_examples = 5000

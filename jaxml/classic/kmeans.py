@@ -22,10 +22,9 @@ What it does, in scikit-learn's terms (`sklearn.cluster.KMeans(algorithm="lloyd"
 - `n_init` restarts are `vmap`ped over keys; the run with the lowest inertia is kept.
 
 Lloyd is blocked (`to_blocks`, `assign_blocked`): a `lax.scan` over fixed-size blocks of points
-computes one block's scores against the centres, v_ij = ||c_j||^2 - 2 x_i.c_j (one matrix product;
-v orders the centres as the squared distance ||x_i||^2 + v_ij does, and it is what scikit-learn's
-Lloyd compares), its nearest centres, and adds its points into the per-cluster sums, weights and
-inertia; no [n, k] matrix is ever built. How a block finds its nearest centres and adds up its sums
+computes one block's squared distances to the centres, v_ij = max(||x_i||^2 - 2 x_i.c_j + ||c_j||^2, 0)
+(one matrix product), its nearest centres, and adds its points into the per-cluster sums, weights
+and inertia; no [n, k] matrix is ever built. How a block finds its nearest centres and adds up its sums
 are strategies (`NEAREST`, `SUMS`), and a `LloydPlan` picks them and the block size from k
 (`lloyd_plan`, a small rule table measured on XLA:CPU, see BENCHMARKS.md):
 
@@ -42,9 +41,9 @@ are strategies (`NEAREST`, `SUMS`), and a `LloydPlan` picks them and the block s
   `SUMS["one_hot"]`: a [k, rows] one-hot times the block, k times the arithmetic (measured slower on
   XLA:CPU at k = 10 and 256; kept for the benchmark's A/B).
 
-The nearest centre's squared distance is max(||x||^2 + min_j v_ij, 0) (rounding is monotone, so this
-is the minimum of the per-centre sums); the inertia sums it with the weights. Blocks hold about
-BLOCK_FLOATS scores each, at most the plan's rows: at small k one block of up to 2^17 points (each
+The nearest centre's squared distance is min_j v_ij; the inertia sums it with the weights. Both
+strategies reduce the same v, so they give the same labels and distances. Blocks hold about
+BLOCK_FLOATS distances each, at most the plan's rows: at small k one block of up to 2^17 points (each
 scan step and each scatter costs more than the arithmetic there), at large k about 4096 rows. The
 points are padded to whole blocks with zero weight. Everything is written on the global arrays of
 `points.Points`: on a mesh each shard's points are blocked on their own device ([shards, L] layout),
@@ -143,10 +142,10 @@ def cluster_sums(x: jax.Array, w: jax.Array, labels: jax.Array, k: int) -> tuple
     return jax.ops.segment_sum(x * w[:, None], labels, k), jax.ops.segment_sum(w, labels, k)
 
 
-def scores(x: jax.Array, centers: jax.Array, c_sq: jax.Array) -> jax.Array:
-    """[..., rows, k] v = ||c||^2 - 2 x.c: the squared distances less ||x||^2 (the same order over the
-    centres; one matrix product)."""
-    return c_sq - 2.0 * dot(x, centers.T)
+def block_sq_dists(x: jax.Array, x_sq: jax.Array, centers: jax.Array, c_sq: jax.Array) -> jax.Array:
+    """[..., rows, k] squared distances max(||x||^2 - 2 x.c + ||c||^2, 0) of a block x [..., rows, d]
+    (squared norms x_sq [..., rows]) to the centres (one matrix product)."""
+    return jnp.maximum(x_sq[..., None] - 2.0 * dot(x, centers.T) + c_sq, 0.0)
 
 
 def nearest_by_argmin(v: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -169,7 +168,7 @@ def sums_by_one_hot(x: jax.Array, w: jax.Array, labels: jax.Array, k: int) -> tu
     return dot(one_hot, x), jnp.sum(one_hot, axis=1)
 
 
-# name -> nearest(scores [..., rows, k]) -> (labels [..., rows] int32, minimum score [..., rows])
+# name -> nearest(squared distances [..., rows, k]) -> (labels [..., rows] int32, the minimum [..., rows])
 NEAREST: dict[str, Callable] = {"argmin": nearest_by_argmin, "two_mins": nearest_by_two_mins}
 # name -> sums(x [rows, d], w [rows], labels [rows], k) -> (weighted sums [k, d], weights [k])
 SUMS: dict[str, Callable] = {"scatter": cluster_sums, "one_hot": sums_by_one_hot}
@@ -183,7 +182,7 @@ SUMS: dict[str, Callable] = {"scatter": cluster_sums, "one_hot": sums_by_one_hot
 TWO_MINS_FROM_K = 32
 PLAN_BY_K = ((1, "argmin", "scatter", 1 << 17), (TWO_MINS_FROM_K, "two_mins", "scatter", 4096))
 
-# rows per block (auto): a block's [rows, k] scores about BLOCK_FLOATS floats, at most the plan's rows
+# rows per block (auto): a block's [rows, k] distances about BLOCK_FLOATS floats, at most the plan's rows
 BLOCK_FLOATS = 1 << 20
 MIN_BLOCK, MAX_BLOCK = 128, max(row[3] for row in PLAN_BY_K)
 
@@ -205,7 +204,7 @@ def block_rows(n_local: int, k: int, d: int, block_size: int = 0) -> int:
     """Rows per block for n_local points per shard: `block_size` if > 0 (at most n_local, rounded up to
     8), else about BLOCK_FLOATS / k rows (at least MIN_BLOCK, at most PLAN_BY_K's rows for k), evened
     out over the blocks so that the padding is under 8 rows per block. d does not enter: what a
-    block's size bounds is its [rows, k] scores."""
+    block's size bounds is its [rows, k] distances."""
     del d
     round8 = lambda r: -(-r // 8) * 8
     if block_size > 0:
@@ -268,7 +267,7 @@ def to_blocks(x: jax.Array, x_sq: jax.Array, w: jax.Array, k: int, shards: int =
 
 
 def assign_blocked(blocks: Blocks, centers: jax.Array):
-    """Nearest centres block by block (a `lax.scan` over the blocks; per block one [S, rows, k] score
+    """Nearest centres block by block (a `lax.scan` over the blocks; per block one [S, rows, k] distance
     product and the plan's `NEAREST` strategy), accumulating per-cluster weighted sums and weights
     (the plan's `SUMS` strategy, per shard) and the inertia.
     Returns (labels [S, L], squared distance to the nearest centre [S, L], sums [k, d], weights [k],
@@ -284,8 +283,7 @@ def assign_blocked(blocks: Blocks, centers: jax.Array):
     def body(carry, block):
         sums, counts, inertia = carry
         x, x_sq, w = block                                      # [S, rows, d], [S, rows], [S, rows]
-        labels, best = nearest(scores(x, centers, c_sq))
-        dist = jnp.maximum(x_sq + best, 0.0)
+        labels, dist = nearest(block_sq_dists(x, x_sq, centers, c_sq))
         s, c = per_shard_sums(x, w, labels)
         return (sums + s, counts + c, inertia + jnp.sum(w * dist, axis=-1)), (labels, dist)
 

@@ -22,12 +22,33 @@ What it does, in scikit-learn's terms (`sklearn.cluster.KMeans(algorithm="lloyd"
 - `n_init` restarts are `vmap`ped over keys; the run with the lowest inertia is kept.
 
 Lloyd is blocked (`to_blocks`, `assign_blocked`): a `lax.scan` over fixed-size blocks of points
-computes one block's distances to the centres (||x||^2 - 2 x.c + ||c||^2, one matrix product), its
-nearest centres, and adds its points into the per-cluster sums, weights and inertia by scatter-add
-(`segment_sum`); no [n, k] matrix is ever built. The points are padded to whole blocks with zero
-weight. Everything is written on the global arrays of `points.Points`: on a mesh each shard's points
-are blocked on their own device ([shards, L] layout), the partial sums are kept per shard through
-the scan and added once at the end, which XLA reduces across devices (the `psum` of the update).
+computes one block's squared distances to the centres, v_ij = max(||x_i||^2 - 2 x_i.c_j + ||c_j||^2, 0)
+(one matrix product), its nearest centres, and adds its points into the per-cluster sums, weights
+and inertia; no [n, k] matrix is ever built. How a block finds its nearest centres and adds up its sums
+are strategies (`NEAREST`, `SUMS`), and a `LloydPlan` picks them and the block size from k
+(`lloyd_plan`, a small rule table measured on XLA:CPU, see BENCHMARKS.md):
+
+- `NEAREST["argmin"]`: `argmin` and `min` over the centres. On XLA:CPU `argmin` is a value-and-index
+  reduction that XLA does not fuse into the matrix product, at large k several times slower than the
+  product itself.
+- `NEAREST["two_mins"]`: two plain minimum reductions, which XLA:CPU fuses with the product (both are
+  float arithmetic): m_i = min_j v_ij, then label_i = min_j (j + k * sign(v_ij - m_i)). v_ij - m_i is
+  >= 0 and is 0 exactly when v_ij == m_i (a float difference is zero only for equal operands; with
+  flush-to-zero, only when both are below about 1e-31 in magnitude could a nonzero gap flush to 0), so
+  the keys are j for the minimising centres and >= k for all others: the label is the first index of
+  the minimum, bit-for-bit `argmin`'s answer, ties included. Chosen from k = TWO_MINS_FROM_K.
+- `SUMS["scatter"]`: scatter-add (`segment_sum`, `cluster_sums`) of the weighted points by label;
+  `SUMS["one_hot"]`: a [k, rows] one-hot times the block, k times the arithmetic (measured slower on
+  XLA:CPU at k = 10 and 256; kept for the benchmark's A/B).
+
+The nearest centre's squared distance is min_j v_ij; the inertia sums it with the weights. Both
+strategies reduce the same v, so they give the same labels and distances. Blocks hold about
+BLOCK_FLOATS distances each, at most the plan's rows: at small k one block of up to 2^17 points (each
+scan step and each scatter costs more than the arithmetic there), at large k about 4096 rows. The
+points are padded to whole blocks with zero weight. Everything is written on the global arrays of
+`points.Points`: on a mesh each shard's points are blocked on their own device ([shards, L] layout),
+the partial sums are kept per shard through the scan and added once at the end, which XLA reduces
+across devices (the `psum` of the update).
 """
 
 from __future__ import annotations
@@ -121,21 +142,88 @@ def cluster_sums(x: jax.Array, w: jax.Array, labels: jax.Array, k: int) -> tuple
     return jax.ops.segment_sum(x * w[:, None], labels, k), jax.ops.segment_sum(w, labels, k)
 
 
-# rows per block (auto): a block's [rows, k] distances and [rows, d] points about BLOCK_FLOATS floats each
+def block_sq_dists(x: jax.Array, x_sq: jax.Array, centers: jax.Array, c_sq: jax.Array) -> jax.Array:
+    """[..., rows, k] squared distances max(||x||^2 - 2 x.c + ||c||^2, 0) of a block x [..., rows, d]
+    (squared norms x_sq [..., rows]) to the centres (one matrix product)."""
+    return jnp.maximum(x_sq[..., None] - 2.0 * dot(x, centers.T) + c_sq, 0.0)
+
+
+def nearest_by_argmin(v: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(first index of the minimum over the last axis, the minimum): a value-and-index reduction."""
+    return jnp.argmin(v, axis=-1).astype(jnp.int32), jnp.min(v, axis=-1)
+
+
+def nearest_by_two_mins(v: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The same (index, minimum) as `nearest_by_argmin`, bit for bit, from two plain minimum
+    reductions (module docstring): m = min_j v_j, label = min_j (j + k * sign(v_j - m))."""
+    k = v.shape[-1]
+    m = jnp.min(v, axis=-1)
+    keys = jnp.arange(k, dtype=v.dtype) + k * jnp.sign(v - m[..., None])
+    return jnp.min(keys, axis=-1).astype(jnp.int32), m
+
+
+def sums_by_one_hot(x: jax.Array, w: jax.Array, labels: jax.Array, k: int) -> tuple[jax.Array, jax.Array]:
+    """The same sums as `cluster_sums` (scatter-add) as a [k, rows] weighted one-hot times the block."""
+    one_hot = (labels[None, :] == jnp.arange(k)[:, None]).astype(x.dtype) * w[None, :]
+    return dot(one_hot, x), jnp.sum(one_hot, axis=1)
+
+
+# name -> nearest(squared distances [..., rows, k]) -> (labels [..., rows] int32, the minimum [..., rows])
+NEAREST: dict[str, Callable] = {"argmin": nearest_by_argmin, "two_mins": nearest_by_two_mins}
+# name -> sums(x [rows, d], w [rows], labels [rows], k) -> (weighted sums [k, d], weights [k])
+SUMS: dict[str, Callable] = {"scatter": cluster_sums, "one_hot": sums_by_one_hot}
+
+# The rule table of `lloyd_plan`: rows (smallest k, nearest, sums, most rows per block); the last row
+# whose smallest k is <= k applies. Measured on XLA:CPU (2-core Sapphire Rapids, jax 0.10.2, interleaved
+# A/B rounds; BENCHMARKS.md): at k = 10 argmin in one large block is as fast as anything tried (the
+# two reductions, smaller blocks, one-hot or masked sums); from k = 32 the fused two reductions in
+# blocks of about 4096 rows win (about 2.5x over argmin at k = 32 and 256). Scatter-add beat the one-hot
+# product at k = 10 and 256.
+TWO_MINS_FROM_K = 32
+PLAN_BY_K = ((1, "argmin", "scatter", 1 << 17), (TWO_MINS_FROM_K, "two_mins", "scatter", 4096))
+
+# rows per block (auto): a block's [rows, k] distances about BLOCK_FLOATS floats, at most the plan's rows
 BLOCK_FLOATS = 1 << 20
-MIN_BLOCK, MAX_BLOCK = 128, 1 << 16
+MIN_BLOCK, MAX_BLOCK = 128, max(row[3] for row in PLAN_BY_K)
+
+
+def plan_row(k: int) -> tuple[int, str, str, int]:
+    """The row of PLAN_BY_K for k centres."""
+    return [row for row in PLAN_BY_K if k >= row[0]][-1]
+
+
+@dataclasses.dataclass(frozen=True)
+class LloydPlan:
+    """How blocked Lloyd runs: rows per block and the `NEAREST` / `SUMS` strategies by name."""
+    rows: int
+    nearest: str
+    sums: str
 
 
 def block_rows(n_local: int, k: int, d: int, block_size: int = 0) -> int:
     """Rows per block for n_local points per shard: `block_size` if > 0 (at most n_local, rounded up to
-    8), else about BLOCK_FLOATS / max(k, d) rows (in [MIN_BLOCK, MAX_BLOCK]), evened out over the blocks
-    so that the padding is under 8 rows per block."""
+    8), else about BLOCK_FLOATS / k rows (at least MIN_BLOCK, at most PLAN_BY_K's rows for k), evened
+    out over the blocks so that the padding is under 8 rows per block. d does not enter: what a
+    block's size bounds is its [rows, k] distances."""
+    del d
     round8 = lambda r: -(-r // 8) * 8
     if block_size > 0:
         return min(round8(block_size), round8(n_local))
-    target = min(max(BLOCK_FLOATS // max(k, d), MIN_BLOCK), MAX_BLOCK)
+    target = min(max(BLOCK_FLOATS // k, MIN_BLOCK), plan_row(k)[3])
     blocks = -(-n_local // target)
     return round8(-(-n_local // blocks))
+
+
+def lloyd_plan(n_local: int, k: int, d: int, block_size: int = 0, nearest: str | None = None,
+               sums: str | None = None) -> LloydPlan:
+    """The plan for n_local points per shard and k centres: `block_rows`, and the strategies of
+    PLAN_BY_K unless named (`nearest`, `sums`: one JaxmlError for an unknown name)."""
+    _, by_k_nearest, by_k_sums, _ = plan_row(k)
+    nearest = by_k_nearest if nearest is None else nearest
+    sums = by_k_sums if sums is None else sums
+    choose(NEAREST, nearest, "nearest")
+    choose(SUMS, sums, "sums")
+    return LloydPlan(block_rows(n_local, k, d, block_size), nearest, sums)
 
 
 @jax.tree_util.register_dataclass
@@ -148,8 +236,12 @@ class Blocks:
     x: jax.Array     # [S, L, d]
     x_sq: jax.Array  # [S, L]
     w: jax.Array     # [S, L]
-    rows: int = dataclasses.field(metadata=dict(static=True))  # rows per block
+    plan: LloydPlan = dataclasses.field(metadata=dict(static=True))  # rows per block, strategies
     n_pad: int = dataclasses.field(metadata=dict(static=True))  # rows of the flat points
+
+    @property
+    def rows(self) -> int:
+        return self.plan.rows
 
     def flat(self, a: jax.Array) -> jax.Array:
         """[S, L, ...] -> [S * L, ...]."""
@@ -161,36 +253,37 @@ class Blocks:
         return a[:, :self.n_pad // shards].reshape((self.n_pad,) + a.shape[2:])
 
 
-def to_blocks(x: jax.Array, x_sq: jax.Array, w: jax.Array, k: int, shards: int = 1, block_size: int = 0) -> Blocks:
+def to_blocks(x: jax.Array, x_sq: jax.Array, w: jax.Array, k: int, shards: int = 1, block_size: int = 0,
+              nearest: str | None = None, sums: str | None = None) -> Blocks:
     """x [n_pad, d] (n_pad a multiple of `shards`: the points' batch shards, each shard's rows kept on
-    its device) as `Blocks` of `block_rows` rows."""
+    its device) as `Blocks` laid out by `lloyd_plan` (its strategies by k unless named)."""
     n_pad, d = x.shape
     n_local = n_pad // shards
-    rows = block_rows(n_local, k, d, block_size)
-    length = -(-n_local // rows) * rows
+    plan = lloyd_plan(n_local, k, d, block_size, nearest, sums)
+    length = -(-n_local // plan.rows) * plan.rows
     pad = lambda a: jnp.pad(a.reshape((shards, n_local) + a.shape[1:]),
                             ((0, 0), (0, length - n_local)) + ((0, 0),) * (a.ndim - 1))
-    return Blocks(pad(x), pad(x_sq), pad(w), rows, n_pad)
+    return Blocks(pad(x), pad(x_sq), pad(w), plan, n_pad)
 
 
 def assign_blocked(blocks: Blocks, centers: jax.Array):
     """Nearest centres block by block (a `lax.scan` over the blocks; per block one [S, rows, k] distance
-    product), accumulating per-cluster weighted sums and weights by scatter-add and the inertia.
+    product and the plan's `NEAREST` strategy), accumulating per-cluster weighted sums and weights
+    (the plan's `SUMS` strategy, per shard) and the inertia.
     Returns (labels [S, L], squared distance to the nearest centre [S, L], sums [k, d], weights [k],
     inertia); the per-shard partial sums are added once at the end (across devices when sharded)."""
     k = centers.shape[0]
     shards, length, d = blocks.x.shape
+    rows = blocks.rows
     c_sq = sq_norms(centers)
-    split = lambda a: jnp.swapaxes(a.reshape((shards, length // blocks.rows, blocks.rows) + a.shape[2:]), 0, 1)
-    per_shard_sums = jax.vmap(lambda x, w, labels: (jax.ops.segment_sum(x * w[:, None], labels, k),
-                                                    jax.ops.segment_sum(w, labels, k)))
+    nearest = NEAREST[blocks.plan.nearest]
+    per_shard_sums = jax.vmap(functools.partial(SUMS[blocks.plan.sums], k=k))
+    split = lambda a: jnp.swapaxes(a.reshape((shards, length // rows, rows) + a.shape[2:]), 0, 1)
 
     def body(carry, block):
         sums, counts, inertia = carry
         x, x_sq, w = block                                      # [S, rows, d], [S, rows], [S, rows]
-        d2 = jnp.maximum(x_sq[..., None] - 2.0 * dot(x, centers.T) + c_sq, 0.0)
-        labels = jnp.argmin(d2, axis=-1).astype(jnp.int32)
-        dist = jnp.min(d2, axis=-1)
+        labels, dist = nearest(block_sq_dists(x, x_sq, centers, c_sq))
         s, c = per_shard_sums(x, w, labels)
         return (sums + s, counts + c, inertia + jnp.sum(w * dist, axis=-1)), (labels, dist)
 

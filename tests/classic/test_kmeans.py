@@ -1,7 +1,9 @@
 """k-means: the D^2 weighting of k-means++ seeding (chi-square), the greedy step and the seeding's
 potential against scikit-learn's kmeans_plusplus, a Lloyd step (with an empty-cluster relocation)
-against a numpy reference, the blocked step against the one-matrix step, Lloyd from the same seeding against scikit-learn's KMeans, the final inertia
-on blobs, 8 devices = 1, mini-batch k-means, and argument errors."""
+against a numpy reference, the blocked step against the one-matrix step (every nearest-centre and sums
+strategy), the two-minimum nearest centre against argmin and float64, Lloyd from the same seeding
+against scikit-learn's KMeans, the final inertia on blobs, 8 devices = 1, mini-batch k-means, and
+argument errors."""
 
 import jax
 import jax.numpy as jnp
@@ -134,11 +136,14 @@ def unblocked_step(x, x_sq, w, centers):
     return new, labels
 
 
-@pytest.mark.parametrize("block_size, shards", [(16, 1), (1000, 1), (8, 4)])
-def test_blocked_step_equals_unblocked(block_size, shards):
+@pytest.mark.parametrize("block_size, shards, nearest, sums", [
+    (16, 1, None, None), (1000, 1, None, None), (8, 4, None, None), (16, 4, "two_mins", "one_hot"),
+])
+def test_blocked_step_equals_unblocked(block_size, shards, nearest, sums):
     """n = 204 (not a multiple of any block here; zero-weight rows as point padding): blocked labels,
-    centres and inertia are those of the one-matrix step, for several block sizes and shard layouts,
-    one far centre left empty (the relocation sees the points in their original order)."""
+    centres and inertia are those of the one-matrix step, for several block sizes, shard layouts and
+    strategies (None: the plan's for k), one far centre left empty (the relocation sees the points in
+    their original order)."""
     rng = np.random.default_rng(5)
     x = rng.normal(size=(204, 5))
     w = np.where(np.arange(204) < 201, rng.random(204) + 0.5, 0.0)
@@ -147,8 +152,12 @@ def test_blocked_step_equals_unblocked(block_size, shards):
         xj, wj, cj = jnp.asarray(x), jnp.asarray(w), jnp.asarray(centers)
         x_sq = jnp.sum(xj ** 2, 1)
         ref_new, ref_labels = unblocked_step(xj, x_sq, wj, cj)
-        new, labels, _ = km.lloyd_step(xj, x_sq, wj, cj, block_size, shards)
-        blocks = km.to_blocks(xj, x_sq, wj, 7, shards, block_size)
+        blocks = km.to_blocks(xj, x_sq, wj, 7, shards, block_size, nearest, sums)
+        new, labels, _ = km.blocked_step(blocks, cj)
+        labels = blocks.unblock(labels)
+        if nearest is None:  # lloyd_step is the same step
+            np.testing.assert_array_equal(np.asarray(km.lloyd_step(xj, x_sq, wj, cj, block_size, shards)[1]),
+                                          np.asarray(labels))
         assert blocks.x.shape[1] % blocks.rows == 0 and blocks.x.shape[1] >= 204 // shards
         got_labels, dist, _, _, inertia = km.assign_blocked(blocks, cj)
         ref_d2 = sq(x, centers).min(1)
@@ -156,6 +165,54 @@ def test_blocked_step_equals_unblocked(block_size, shards):
     np.testing.assert_allclose(np.asarray(new), np.asarray(ref_new), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(float(inertia), (w * ref_d2).sum(), rtol=1e-12)
     np.testing.assert_allclose(np.asarray(blocks.unblock(dist)), ref_d2, rtol=1e-9, atol=1e-12)
+
+
+def test_two_mins_is_argmin_bit_for_bit_with_ties():
+    """The two-minimum nearest centre gives argmin's first index of the minimum and the same minimum,
+    also with exact ties (repeated columns) and rows that are all equal."""
+    rng = np.random.default_rng(6)
+    v = rng.normal(size=(64, 40)).astype(np.float32)
+    v[:, 30] = v[:, 7]                        # an exact tie everywhere: the first index wins
+    v[5] = 1.5                                # a row of equal scores: index 0
+    v[9, 3] = v[9].min()                      # a tie at the minimum itself
+    got, got_min = km.nearest_by_two_mins(jnp.asarray(v))
+    ref, ref_min = km.nearest_by_argmin(jnp.asarray(v))
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(ref))
+    np.testing.assert_array_equal(np.asarray(got_min), np.asarray(ref_min))
+    assert int(got[5]) == 0 and int(got[9]) == min(3, int(v[9].argmin()))
+
+
+def test_blocked_two_mins_matches_float64_and_argmin():
+    """k = 40 (the plan picks two_mins): float32 blocked labels equal argmin's exactly and the float64
+    nearest centre except for true near-ties (gap to the second-nearest under 1e-5 relative); inertia
+    within 1e-5 of float64."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(1000, 16)) + rng.normal(scale=2.0, size=(40, 16))[rng.integers(0, 40, 1000)]
+    centers = x[rng.choice(1000, 40, replace=False)]
+    x32, c32 = jnp.asarray(x, jnp.float32), jnp.asarray(centers, jnp.float32)
+    w = jnp.ones(1000)
+    blocks = km.to_blocks(x32, jnp.sum(x32 ** 2, 1), w, 40, 1, 128)
+    assert blocks.plan.nearest == "two_mins"
+    argmin_blocks = km.to_blocks(x32, jnp.sum(x32 ** 2, 1), w, 40, 1, 128, nearest="argmin")
+    labels, _, _, _, inertia = km.assign_blocked(blocks, c32)
+    ref_labels = km.assign_blocked(argmin_blocks, c32)[0]
+    np.testing.assert_array_equal(np.asarray(blocks.unblock(labels)), np.asarray(argmin_blocks.unblock(ref_labels)))
+    d2 = sq(x, centers)
+    two = np.sort(d2, 1)[:, :2]
+    labels = np.asarray(blocks.unblock(labels))
+    differ = labels != d2.argmin(1)
+    assert np.all((two[differ, 1] - two[differ, 0]) <= 1e-5 * two[differ, 1])
+    np.testing.assert_allclose(float(inertia), d2.min(1).sum(), rtol=1e-5)
+
+
+def test_plan_by_k_and_bad_strategy_names():
+    assert km.lloyd_plan(100_000, 10, 64).nearest == "argmin" and km.lloyd_plan(100_000, 10, 64).rows == 100_000
+    plan = km.lloyd_plan(1_000_000, 256, 64)
+    assert (plan.nearest, plan.sums) == ("two_mins", "scatter") and 4000 < plan.rows <= 4096  # evened out
+    for key, kwargs in (("nearest", dict(nearest="argmax")), ("sums", dict(sums="sort"))):
+        with pytest.raises(JaxmlError, match=rf"^{key}\b") as err:
+            km.lloyd_plan(100, 4, 2, **kwargs)
+        assert ", ".join(getattr(km, key.upper())) in str(err.value)
 
 
 def test_block_rows_default_and_override():

@@ -34,4 +34,5 @@ def gnn_config(model: str, dataset: str) -> ml_collections.ConfigDict:
     c.baselines = ("mlp",)      # trained on the same labelled nodes in the same run ("mlp", "label_propagation")
     c.mlp = ml_collections.ConfigDict(dict(hidden=(64,), dropout=0.5))
     c.label_propagation = ml_collections.ConfigDict(dict(alpha=0.99, iterations=200))
+    c.communities = ()          # community detection after training: "gnn_kmeans", "spectral", "features_kmeans"
     return c

@@ -113,6 +113,23 @@ def sbm_data(config: ml_collections.ConfigDict) -> tuple[graphs.Graph, graphs.No
     return graph, node_split(config, graph)
 
 
+def citation_data(config: ml_collections.ConfigDict) -> tuple[graphs.Graph, graphs.NodeSplit]:
+    """Cora / Citeseer (`config.citation.name`) from their LINQS files in `config.citation.data_dir`
+    (`data.graphs.load_citation_graph`; nothing is downloaded), `labels_per_class` labelled nodes per
+    class and `num_val` validation nodes drawn by `data_seed` -- not the fixed Planetoid split."""
+    c = config.citation
+    if c.name not in CITATION_GRAPHS:
+        raise JaxmlError(f"config.citation.name={c.name!r} is not one of {', '.join(CITATION_GRAPHS)}")
+    if not c.data_dir:
+        raise JaxmlError("config.citation.data_dir is empty: give the folder with the LINQS files "
+                         f"{c.name}.content and {c.name}.cites")
+    graph = graphs.load_citation_graph(c.data_dir, c.name)
+    return graph, node_split(config, graph)
+
+
+CITATION_GRAPHS = ("cora", "citeseer")
+
+
 def node_split(config: ml_collections.ConfigDict, graph: graphs.Graph) -> graphs.NodeSplit:
     check_int(config.labels_per_class, "config.labels_per_class", 1)
     check_int(config.num_val, "config.num_val", 0)
@@ -121,7 +138,7 @@ def node_split(config: ml_collections.ConfigDict, graph: graphs.Graph) -> graphs
 
 
 DATASETS: dict[str, Callable[[ml_collections.ConfigDict], tuple[graphs.Graph, graphs.NodeSplit]]] = {
-    "karate": karate_data, "digits_knn": digits_knn_data, "sbm": sbm_data}
+    "karate": karate_data, "digits_knn": digits_knn_data, "sbm": sbm_data, "citation": citation_data}
 
 
 # ----------------------------------------------------------------------------------------- models

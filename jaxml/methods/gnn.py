@@ -349,11 +349,15 @@ def kmeans_labels(key: jax.Array, x: jax.Array, k: int) -> jax.Array:
 SPECTRAL_MAX_NODES = 20_000  # the dense [N, N] adjacency and its eigen-decomposition: 1.6 GB at this size
 
 
+def check_dense_size(num_nodes: int) -> None:
+    if num_nodes > SPECTRAL_MAX_NODES:
+        raise JaxmlError(f"config.communities='spectral' is dense: {num_nodes} nodes exceed {SPECTRAL_MAX_NODES}; "
+                         "drop it for this graph")
+
+
 def dense_adjacency(g: GraphArrays) -> jax.Array:
     n = g.x.shape[0]
-    if n > SPECTRAL_MAX_NODES:
-        raise JaxmlError(f"config.communities='spectral' is dense: {n} nodes exceed {SPECTRAL_MAX_NODES}; "
-                         "drop it for this graph")
+    check_dense_size(n)
     return jnp.zeros((n, n), jnp.float32).at[g.receivers, g.senders].set(1.0)
 
 
@@ -405,9 +409,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         choose(BASELINES, name, "config.baselines")
     for name in config.get("communities", ()):
         choose(COMMUNITIES, name, "config.communities")
-    g = on_device(graph, split)
     if "spectral" in config.get("communities", ()):
-        dense_adjacency(g)  # a too-large graph fails here, before training
+        check_dense_size(graph.num_nodes)  # before training
+    g = on_device(graph, split)
     curves = train_model(model, g, config)
     out: dict[str, Any] = {"model": config.model, "dataset": config.dataset, "training": config.training,
                            "num_nodes": graph.num_nodes, "num_edges": int(len(graph.senders)),

@@ -43,6 +43,7 @@ METHODS: dict[str, str] = {
     **{m: f"jaxml.methods.{m}" for m in ("label_spreading", "pseudo_label", "active", "ssl", "fixmatch")},
     "gnn": "jaxml.methods.gnn", "kge": "jaxml.methods.kge", "recsys": "jaxml.methods.recsys",
     "bandits": "jaxml.methods.bandits", "ope": "jaxml.methods.ope",
+    "rl_recsys": "jaxml.methods.rl_recsys",
     "trees": "jaxml.methods.trees",
     "sweep": "jaxml.methods.sweep",
     "ensemble": "jaxml.methods.ensemble",

@@ -12,6 +12,8 @@
   backward) on a planted-partition graph with about `--edges` directed edges.
 - bandit: environment steps/s of `rl.envs_bandit.ContextualBandit` vmapped over `--users` users
   (uniform random arms), `--bandit-steps` steps in one jitted scan.
+- recsys_env: the same for the sequential recommender `rl.envs_recsys.SequentialRecsys`
+  ("SeqRecsys-v0": users whose boredom and satisfaction drift; sessions auto-reset).
 
 Every timing is the median of `--repeats` calls after the warm-up. No number here is recorded by the
 smoke test; the lead times it on an idle machine:
@@ -108,13 +110,11 @@ def bench_gcn(a) -> list[dict]:
             for name, fn in (("forward", forward), ("forward+backward", backward))]
 
 
-def bench_bandit(a) -> list[dict]:
+def env_steps_per_s(env, params, num_actions: int, a) -> float:
+    """Env steps/s of `env` vmapped over `--users` envs (uniform random actions, auto-reset),
+    `--bandit-steps` steps in one jitted scan."""
     import jax
 
-    from jaxml.rl.envs_bandit import ContextualBandit
-
-    env = ContextualBandit(a.arms, a.context_dim)
-    params = env.sample_params(jax.random.key(0))
     keys = jax.random.split(jax.random.key(1), a.users)
 
     @jax.jit
@@ -123,18 +123,35 @@ def bench_bandit(a) -> list[dict]:
 
         def step(state, t):
             step_keys = jax.vmap(lambda k: jax.random.fold_in(k, t))(keys)
-            arms = jax.vmap(lambda k: jax.random.randint(k, (), 0, a.arms))(step_keys)
-            _, state, reward, _, _, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(step_keys, state, arms, params)
+            actions = jax.vmap(lambda k: jax.random.randint(k, (), 0, num_actions))(step_keys)
+            _, state, reward, _, _, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(step_keys, state, actions, params)
             return state, reward.sum()
 
         return jax.lax.scan(step, state, jax.numpy.arange(a.bandit_steps))[1]
 
-    seconds = timed(run, keys, repeats=a.repeats)
+    return a.users * a.bandit_steps / timed(run, keys, repeats=a.repeats)
+
+
+def bench_bandit(a) -> list[dict]:
+    import jax
+
+    from jaxml.rl.envs_bandit import ContextualBandit
+
+    env = ContextualBandit(a.arms, a.context_dim)
     return [{"bench": "bandit", "users": a.users, "arms": a.arms, "context_dim": a.context_dim,
-             "env_steps_per_s": a.users * a.bandit_steps / seconds}]
+             "env_steps_per_s": env_steps_per_s(env, env.sample_params(jax.random.key(0)), a.arms, a)}]
 
 
-BENCHES = {"kge": bench_kge, "topk": bench_topk, "gcn": bench_gcn, "bandit": bench_bandit}
+def bench_recsys_env(a) -> list[dict]:
+    from jaxml.rl.envs import make_env
+
+    env, params = make_env("SeqRecsys-v0")
+    return [{"bench": "recsys_env", "users": a.users, "categories": env.num_actions,
+             "env_steps_per_s": env_steps_per_s(env, params, env.num_actions, a)}]
+
+
+BENCHES = {"kge": bench_kge, "topk": bench_topk, "gcn": bench_gcn, "bandit": bench_bandit,
+           "recsys_env": bench_recsys_env}
 TINY = dict(kge_entities=50, kge_relations=3, kge_dim=8, kge_batch=16, kge_negatives=4, kge_steps=3, items=500,
             embed_dim=8, query_batch=4, query_chunks=2, top_k=5, edges=400, gcn_features=4, users=8, arms=3,
             context_dim=2, bandit_steps=3, repeats=1)

@@ -9,6 +9,7 @@ add them). Generators here are deterministic functions of their arguments (numpy
   graph package is needed; labels: the club each member joined after the split (0 = Mr. Hi's, 1 = the
   officer's; networkx's `club` attribute). Features: one-hot node ids.
 - `stochastic_block_model(...)`: a sparse planted-partition SBM with Gaussian class-mean features.
+- `load_citation_graph(directory, name)`: Cora / Citeseer from their LINQS files (`.content`, `.cites`).
 - `edges_from_affinity(a)`: the edge list of a dense symmetric affinity (kNN graphs of small sets).
 - `labels_per_class_split(...)`: k labelled nodes per class, then validation and test nodes.
 - `CSR` + `sample_neighbours`: fixed fan-out uniform neighbour sampling with replacement (GraphSAGE),
@@ -17,6 +18,7 @@ add them). Generators here are deterministic functions of their arguments (numpy
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -95,6 +97,44 @@ def stochastic_block_model(num_nodes: int, num_blocks: int, mean_degree: float, 
     means = rng.standard_normal((num_blocks, num_features))
     x = means[y] + feature_noise * rng.standard_normal((num_nodes, num_features))
     return Graph(x.astype(np.float32), y, senders, receivers)
+
+
+CITATION_FILES = ("{name}.content", "{name}.cites")
+
+
+def load_citation_graph(directory: str | Path, name: str) -> Graph:
+    """A citation graph in the LINQS layout of Cora and Citeseer (docs/references.md#graph-data), read
+    from `directory` (nothing is downloaded):
+
+    - `<name>.content`: one paper per line, whitespace-separated: its id, its binary bag-of-words
+      attributes (1433 for Cora, 3703 for Citeseer), its class name;
+    - `<name>.cites`: one citation per line: the cited paper's id, then the citing paper's id.
+
+    Nodes are the papers in file order; labels the class names' indices in sorted order; features the
+    bag-of-words rows normalised to sum 1 (Kipf & Welling's preprocessing; an empty row stays 0);
+    edges every citation in both directions, self-citations and duplicates dropped, and citations of
+    papers missing from `.content` (Citeseer has some) skipped."""
+    directory = Path(directory)
+    content, cites = (directory / f.format(name=name) for f in CITATION_FILES)
+    missing = [str(f) for f in (content, cites) if not f.is_file()]
+    if missing:
+        raise JaxmlError(f"citation graph {name!r}: {', '.join(missing)} not found; put the LINQS files "
+                         f"{', '.join(f.format(name=name) for f in CITATION_FILES)} in config.citation.data_dir")
+    rows = [line.split() for line in content.read_text().splitlines() if line.strip()]
+    widths = {len(r) for r in rows}
+    if len(widths) != 1 or widths.pop() < 3:
+        raise JaxmlError(f"{content}: every line must be '<id> <attributes...> <class>' with the same number of attributes")
+    index = {r[0]: i for i, r in enumerate(rows)}
+    if len(index) != len(rows):
+        raise JaxmlError(f"{content}: paper ids repeat")
+    words = np.asarray([r[1:-1] for r in rows], np.float32)
+    classes = sorted({r[-1] for r in rows})
+    y = np.asarray([classes.index(r[-1]) for r in rows], np.int32)
+    pairs = [(index[a], index[b]) for a, b in (line.split()[:2] for line in cites.read_text().splitlines()
+                                               if line.strip()) if a in index and b in index]
+    senders, receivers = undirected(np.asarray(pairs, np.int64).reshape(-1, 2))
+    total = words.sum(axis=1, keepdims=True)
+    return Graph(words / np.where(total == 0, 1.0, total), y, senders, receivers)
 
 
 def edges_from_affinity(affinity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

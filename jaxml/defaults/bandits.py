@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ml_collections
 
+from jaxml.defaults.rl import ppo, runner
+
 
 def bandit_config() -> ml_collections.ConfigDict:
     """A linear contextual bandit (10 arms, d = 10, noise 0.1), 2000 rounds, 10 seeds, the three agents."""
@@ -47,4 +49,30 @@ def ope_config() -> ml_collections.ConfigDict:
     c.ridge = 1.0
     c.estimators = ("ipw", "snipw", "dm", "dr")
     c.truth_contexts = 200_000      # fresh contexts that give the target policy's true value
+    return c
+
+
+def rl_recsys_config() -> ml_collections.ConfigDict:
+    """PPO against LinUCB, linear Thompson sampling and two fixed policies on the sequential
+    recommender SeqRecsys-v0 (`jaxml/methods/rl_recsys.py`), 5 seeds."""
+    c = ml_collections.ConfigDict()
+    c.method = "rl_recsys"
+    c.env = "SeqRecsys-v0"
+    c.num_seeds = 5
+    c.seed = 0
+    c.bandits = ("linucb", "thompson")
+    c.policies = ("myopic", "random")
+    c.bandit_sessions = 400     # online sessions of 50 steps each bandit learns from (per seed)
+    c.eval_sessions = 1000      # fresh sessions of every greedy evaluation (per seed)
+    c.bandit = ml_collections.ConfigDict(dict(ridge=1.0, ucb_alpha=0.5, thompson_scale=0.1, epsilon=0.1))
+    rl = runner.with_runner_keys(ppo.default_config())
+    rl.method = "ppo"
+    rl.env = c.env
+    rl.num_envs = 16
+    rl.num_steps = 64
+    rl.learning_rate = 1e-3
+    rl.total_env_steps = 409_600
+    rl.eval_every = 81_920      # 80 iterations of 16 x 64 env steps
+    rl.eval_episodes = 1000
+    c.rl = rl
     return c

@@ -7,7 +7,7 @@ import ml_collections
 
 
 def gnn_config(model: str, dataset: str) -> ml_collections.ConfigDict:
-    """`model` ("gcn", "gat", "sage", "mlp") on `dataset` ("karate", "digits_knn", "sbm"), full-batch
+    """`model` ("gcn", "gat", "sage", "mlp") on `dataset` ("karate", "digits_knn", "sbm", "citation"), full-batch
     Adam with coupled L2 (Kipf & Welling's recipe: lr 0.01, weight decay 5e-4, 200 steps), 3 seeds."""
     c = ml_collections.ConfigDict()
     c.method = "gnn"
@@ -22,6 +22,7 @@ def gnn_config(model: str, dataset: str) -> ml_collections.ConfigDict:
     c.graph_features = "pixels"  # digits_knn: distances on the raw "pixels" or the "standardised" ones
     c.sbm = ml_collections.ConfigDict(dict(num_nodes=2000, num_blocks=5, mean_degree=10.0, within_fraction=0.8,
                                            num_features=16, feature_noise=2.0))
+    c.citation = ml_collections.ConfigDict(dict(name="cora", data_dir=""))  # citation: the LINQS files' folder
     c.hidden = (16,)
     c.heads = 8                 # gat: attention heads of the hidden layers
     c.dropout = 0.5
@@ -34,4 +35,5 @@ def gnn_config(model: str, dataset: str) -> ml_collections.ConfigDict:
     c.baselines = ("mlp",)      # trained on the same labelled nodes in the same run ("mlp", "label_propagation")
     c.mlp = ml_collections.ConfigDict(dict(hidden=(64,), dropout=0.5))
     c.label_propagation = ml_collections.ConfigDict(dict(alpha=0.99, iterations=200))
+    c.communities = ()          # community detection after training: "gnn_kmeans", "spectral", "features_kmeans"
     return c

@@ -21,6 +21,13 @@ result.json: `test_accuracy`, `val_accuracy` (means over seeds; no val_accuracy 
 nodes), `test_accuracy_std`, `test_accuracy_per_seed`; per baseline `<baseline>_test_accuracy` (+ `_std`,
 `_per_seed`), and `gain_over_<baseline>` = test_accuracy - <baseline>_test_accuracy; `num_nodes`, `num_edges` (directed),
 `num_labelled`; `summary_plot`: plots/accuracy.png, test accuracy against steps (mean +- std over seeds).
+
+Community detection (`config.communities`, `COMMUNITIES`; none by default): after training, the
+nodes are clustered into as many communities as classes and scored against the true classes of
+every node by ARI and NMI (`<name>_ari`, `<name>_nmi`, `classic.cluster_metrics`): "gnn_kmeans"
+(k-means on the trained model's first-layer node embeddings, each seed), "spectral" (the graph
+alone: the normalised adjacency's leading eigenvectors, `classic.spectral.spectral_embedding`, then
+k-means) and "features_kmeans" (the node features alone).
 """
 
 from __future__ import annotations
@@ -35,7 +42,9 @@ import ml_collections
 import numpy as np
 import optax
 
-from jaxml.classic.spectral import knn_affinity
+from jaxml.classic import cluster_metrics, kmeans
+from jaxml.classic.points import make_points
+from jaxml.classic.spectral import knn_affinity, spectral_embedding
 from jaxml.core.config import check_int, check_number
 from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.registry import choose
@@ -104,6 +113,23 @@ def sbm_data(config: ml_collections.ConfigDict) -> tuple[graphs.Graph, graphs.No
     return graph, node_split(config, graph)
 
 
+def citation_data(config: ml_collections.ConfigDict) -> tuple[graphs.Graph, graphs.NodeSplit]:
+    """Cora / Citeseer (`config.citation.name`) from their LINQS files in `config.citation.data_dir`
+    (`data.graphs.load_citation_graph`; nothing is downloaded), `labels_per_class` labelled nodes per
+    class and `num_val` validation nodes drawn by `data_seed` -- not the fixed Planetoid split."""
+    c = config.citation
+    if c.name not in CITATION_GRAPHS:
+        raise JaxmlError(f"config.citation.name={c.name!r} is not one of {', '.join(CITATION_GRAPHS)}")
+    if not c.data_dir:
+        raise JaxmlError("config.citation.data_dir is empty: give the folder with the LINQS files "
+                         f"{c.name}.content and {c.name}.cites")
+    graph = graphs.load_citation_graph(c.data_dir, c.name)
+    return graph, node_split(config, graph)
+
+
+CITATION_GRAPHS = ("cora", "citeseer")
+
+
 def node_split(config: ml_collections.ConfigDict, graph: graphs.Graph) -> graphs.NodeSplit:
     check_int(config.labels_per_class, "config.labels_per_class", 1)
     check_int(config.num_val, "config.num_val", 0)
@@ -112,7 +138,7 @@ def node_split(config: ml_collections.ConfigDict, graph: graphs.Graph) -> graphs
 
 
 DATASETS: dict[str, Callable[[ml_collections.ConfigDict], tuple[graphs.Graph, graphs.NodeSplit]]] = {
-    "karate": karate_data, "digits_knn": digits_knn_data, "sbm": sbm_data}
+    "karate": karate_data, "digits_knn": digits_knn_data, "sbm": sbm_data, "citation": citation_data}
 
 
 # ----------------------------------------------------------------------------------------- models
@@ -200,7 +226,8 @@ def evaluator(model: nn.Module) -> Callable:
 
 
 def make_fit(model: nn.Module, g: GraphArrays, config: ml_collections.ConfigDict) -> tuple[Any, Callable]:
-    """(aux, fit(key, g, aux) -> {"loss" [num_evals], "val" [num_evals], "test" [num_evals]}: init, then
+    """(aux, fit(key, g, aux) -> {"loss" [num_evals], "val" [num_evals], "test" [num_evals], "params"
+    (the final parameters)}: init, then
     num_evals = steps / eval_every chunks of eval_every steps (one scan each) with the evaluator
     after every chunk, all one function to jit and vmap over keys. The graph and the training's aux
     arrays are arguments, not constants of the compiled function."""
@@ -228,8 +255,8 @@ def make_fit(model: nn.Module, g: GraphArrays, config: ml_collections.ConfigDict
             carry, losses = jax.lax.scan(step, carry, c * every + jnp.arange(every))
             return carry, {"loss": losses.mean(), **evaluate(carry[0], g)}
 
-        _, curves = jax.lax.scan(chunk, (params, tx.init(params)), jnp.arange(steps // every))
-        return curves
+        (params, _), curves = jax.lax.scan(chunk, (params, tx.init(params)), jnp.arange(steps // every))
+        return {**curves, "params": params}
 
     return aux, fit
 
@@ -240,7 +267,8 @@ def seed_keys(config: ml_collections.ConfigDict) -> jax.Array:
 
 
 def train_model(model: nn.Module, g: GraphArrays, config: ml_collections.ConfigDict) -> dict[str, np.ndarray]:
-    """The curves of `model` per seed: {"loss" | "val" | "test": [num_seeds, num_evals]}."""
+    """The curves of `model` per seed: {"loss" | "val" | "test": [num_seeds, num_evals]}, and "params":
+    the final parameters, stacked over seeds."""
     aux, fit = make_fit(model, g, config)
     return jax.device_get(jax.jit(jax.vmap(fit, in_axes=(0, None, None)))(seed_keys(config), g, aux))
 
@@ -297,6 +325,69 @@ BASELINES: dict[str, Callable[..., tuple[dict[str, Any], np.ndarray | None]]] = 
     "mlp": mlp_baseline, "label_propagation": label_propagation_baseline}
 
 
+# ------------------------------------------------------------------------------ community detection
+
+MESSAGE_LAYERS = (gnn_models.GCNConv, gnn_models.GATConv, gnn_models.SAGEConv)
+
+
+def first_layer_embedding(model: nn.Module, params: Any, g: GraphArrays) -> jax.Array:
+    """[N, H] the output of the model's first message-passing layer (before its activation), full
+    batch, dropout off: the node embedding the trained GNN has learned."""
+    _, state = model.apply(params, g.x, g.senders, g.receivers, train=False,
+                           capture_intermediates=lambda mdl, _: isinstance(mdl, MESSAGE_LAYERS))
+    layers = state.get("intermediates", {})
+    if not layers:
+        raise JaxmlError(f"config.communities: the model {type(model).__name__} has no message-passing layer")
+    return layers[sorted(layers)[0]]["__call__"][0]
+
+
+def kmeans_labels(key: jax.Array, x: jax.Array, k: int) -> jax.Array:
+    """[N] k-means (k-means++, 10 restarts) cluster of every row of x."""
+    return kmeans.kmeans(key, make_points(x), k, n_init=10).labels[:x.shape[0]]
+
+
+SPECTRAL_MAX_NODES = 20_000  # the dense [N, N] adjacency and its eigen-decomposition: 1.6 GB at this size
+
+
+def check_dense_size(num_nodes: int) -> None:
+    if num_nodes > SPECTRAL_MAX_NODES:
+        raise JaxmlError(f"config.communities='spectral' is dense: {num_nodes} nodes exceed {SPECTRAL_MAX_NODES}; "
+                         "drop it for this graph")
+
+
+def dense_adjacency(g: GraphArrays) -> jax.Array:
+    n = g.x.shape[0]
+    check_dense_size(n)
+    return jnp.zeros((n, n), jnp.float32).at[g.receivers, g.senders].set(1.0)
+
+
+# name -> fn(key, g, embeddings [num_seeds, N, H], k) -> community labels [num_seeds or 1, N]
+COMMUNITIES: dict[str, Callable[..., jax.Array]] = {
+    "gnn_kmeans": lambda key, g, emb, k: jnp.stack([kmeans_labels(jax.random.fold_in(key, i), e, k)
+                                                    for i, e in enumerate(emb)]),
+    "spectral": lambda key, g, emb, k: kmeans_labels(key, spectral_embedding(dense_adjacency(g), k), k)[None],
+    "features_kmeans": lambda key, g, emb, k: kmeans_labels(key, g.x, k)[None],
+}
+
+
+def community_summary(config, model: nn.Module, params: Any, g: GraphArrays, num_classes: int) -> dict[str, Any]:
+    """<name>_ari / <name>_nmi (means over seeds, against the true classes of every node) for each
+    name of `config.communities`: "gnn_kmeans", k-means on each seed's `first_layer_embedding`;
+    "spectral", the normalised-adjacency spectral embedding of the graph alone (its k leading
+    eigenvectors; dense, so for graphs of a few thousand nodes) and k-means; "features_kmeans",
+    k-means on the node features alone. k = the number of classes."""
+    detect = {name: choose(COMMUNITIES, name, "config.communities") for name in config.get("communities", ())}
+    emb = (jax.vmap(lambda p: first_layer_embedding(model, p, g))(params)
+           if "gnn_kmeans" in detect else None)
+    out: dict[str, Any] = {}
+    for i, (name, fn) in enumerate(detect.items()):
+        labels = fn(jax.random.fold_in(jax.random.key(int(config.seed)), i), g, emb, num_classes)
+        ari = [float(cluster_metrics.adjusted_rand_index(g.y, l, num_classes, num_classes)) for l in labels]
+        nmi = [float(cluster_metrics.normalized_mutual_info(g.y, l, num_classes, num_classes)) for l in labels]
+        out.update({f"{name}_ari": float(np.mean(ari)), f"{name}_nmi": float(np.mean(nmi))})
+    return out
+
+
 def plot_curves(curves: dict[str, np.ndarray], steps: np.ndarray, title: str, out: Path) -> Path:
     """Test accuracy against steps, mean +- std over seeds, one line per model."""
     plt = pyplot()
@@ -316,6 +407,10 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     model = choose(MODELS, config.model, "config.model")(config, graph.num_classes)
     for name in config.baselines:
         choose(BASELINES, name, "config.baselines")
+    for name in config.get("communities", ()):
+        choose(COMMUNITIES, name, "config.communities")
+    if "spectral" in config.get("communities", ()):
+        check_dense_size(graph.num_nodes)  # before training
     g = on_device(graph, split)
     curves = train_model(model, g, config)
     out: dict[str, Any] = {"model": config.model, "dataset": config.dataset, "training": config.training,
@@ -333,5 +428,6 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     if jax.process_index() == 0:
         steps = int(config.eval_every) * np.arange(1, curves["test"].shape[1] + 1)
         plot_curves(plotted, steps, f"{config.model} on {config.dataset}", Path(workdir) / "plots" / "accuracy.png")
+    out.update(community_summary(config, model, curves["params"], g, graph.num_classes))
     out["summary_plot"] = "plots/accuracy.png"
     return out

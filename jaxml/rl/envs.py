@@ -29,6 +29,7 @@ import numpy as np
 from jaxml.core.config import check_int
 from jaxml.errors import JaxmlError
 from jaxml.rl.envs_dialogue import SlotDialogue
+from jaxml.rl.envs_recsys import SequentialRecsys
 
 Env = Any
 EnvParams = Any
@@ -36,6 +37,7 @@ EnvParams = Any
 # Envs in gymnax's shape that gymnax does not register: id -> a factory of (env, default params).
 EXTRA_ENVS: dict[str, Callable[[], tuple[Env, EnvParams]]] = {
     "SlotDialogue-v0": lambda: (lambda env: (env, env.default_params))(SlotDialogue()),
+    "SeqRecsys-v0": lambda: (lambda env: (env, env.default_params))(SequentialRecsys()),
 }
 
 # Envs whose episodes succeed or fail: env.name -> the return an episode must exceed to count as a

@@ -109,6 +109,36 @@ DIGIT_ATTRIBUTES: np.ndarray = np.array(
 diagonal stroke, curved."""
 DIGIT_ATTRIBUTES.flags.writeable = False
 
+GRID = (5, 3)
+"""The coarse grid (rows, columns) over an image on which the digit attributes are placed."""
+SEGMENT_CELLS: tuple[tuple[int, int] | None, ...] = ((0, 1), (1, 2), (3, 2), (4, 1), (3, 0), (1, 0), (2, 1),
+                                                     None, None, None, None)
+"""Where each attribute of `DIGIT_ATTRIBUTES` lies on `GRID` (None: the shape attributes, anywhere)."""
+
+_GLYPHS = (  # handwritten digits drawn on the 5 x 3 grid, row by row ('#' ink): an open-cornered 0, a
+    # bare vertical 1, a 7 and a 2 with a diagonal, a 4 open at the top, a 9 with a straight stem
+    ".#.#.##.##.#.#.", ".#..#..#..#..#.", "##...#.#.#..###", "##...#.#...###.", "#..#.####..#..#",
+    "####..##...###.", ".#.#..##.#.#.#.", "###..#.#..#..#.", ".#.#.#.#.#.#.#.", ".#.#.#.##..#.#.")
+DIGIT_GLYPHS: np.ndarray = np.array([[float(ch == "#") for ch in g] for g in _GLYPHS], np.float32)
+"""[10, 15] binary attribute table of the digits: ink in each cell of `GRID` (row-major) of the digit as
+handwritten, drawn once from the usual shapes of the ten digits (not fitted to images)."""
+DIGIT_GLYPHS.flags.writeable = False
+GLYPH_CELLS: tuple[tuple[int, int], ...] = tuple(divmod(j, GRID[1]) for j in range(GRID[0] * GRID[1]))
+
+
+class AttributeTable(NamedTuple):
+    """Class-level binary attributes for attribute-based zero-shot transfer: `table` [C, M] and the cell
+    of `GRID` where each attribute is seen (None: the whole image)."""
+
+    table: np.ndarray
+    cells: tuple[tuple[int, int] | None, ...]
+
+
+DIGIT_ATTRIBUTE_TABLES: dict[str, AttributeTable] = {
+    "segments": AttributeTable(DIGIT_ATTRIBUTES, SEGMENT_CELLS),
+    "glyph": AttributeTable(DIGIT_GLYPHS, GLYPH_CELLS),
+}
+
 
 # ------------------------------------------------------------------------------------------ attributes
 

@@ -64,6 +64,11 @@ def test_digit_attribute_table_is_binary_and_tells_every_digit_apart():
     assert len({tuple(r) for r in table.tolist()}) == 10
     np.testing.assert_array_equal(table[8, :7], np.ones(7))   # 8 lights every segment
     np.testing.assert_array_equal(table[1, :7], [0, 1, 1, 0, 0, 0, 0])
+    glyphs = paired.DIGIT_GLYPHS
+    assert glyphs.shape == (10, paired.GRID[0] * paired.GRID[1]) and len({tuple(r) for r in glyphs.tolist()}) == 10
+    np.testing.assert_array_equal(glyphs[1].reshape(paired.GRID)[:, 1], np.ones(5))   # 1: the middle column
+    for t in paired.DIGIT_ATTRIBUTE_TABLES.values():
+        assert len(t.cells) == t.table.shape[1]
 
 
 def test_two_views_split_the_image_and_see_its_edges():

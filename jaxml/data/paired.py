@@ -88,6 +88,8 @@ CLASS_TEXT: dict[str, tuple[ClassText, ...]] = {"fashion_mnist": FASHION_TEXT, "
 BRIGHTNESS_WORDS = ("dark", "grey", "pale")
 SIZE_WORDS = ("small", "medium", "large")
 TEXTURE_WORDS = ("plain", "patterned")
+EXTENT_WORDS = (("squat", "mid-height", "tall"), ("narrow", "mid-width", "wide"))
+"""Words of the ink's bounding-box height and width (terciles), in the captions only with `extent=True`."""
 COLOUR_WORDS = ("red", "blue")
 ARTICLES = ("a", "one", "the")
 KINDS = ("faithful", "ambiguous", "wrong")
@@ -109,10 +111,53 @@ DIGIT_ATTRIBUTES: np.ndarray = np.array(
 diagonal stroke, curved."""
 DIGIT_ATTRIBUTES.flags.writeable = False
 
+GRID = (5, 3)
+"""The coarse grid (rows, columns) over an image on which the digit attributes are placed."""
+SEGMENT_CELLS: tuple[tuple[int, int] | None, ...] = ((0, 1), (1, 2), (3, 2), (4, 1), (3, 0), (1, 0), (2, 1),
+                                                     None, None, None, None)
+"""Where each attribute of `DIGIT_ATTRIBUTES` lies on `GRID` (None: the shape attributes, anywhere)."""
+
+_GLYPHS = (  # handwritten digits drawn on the 5 x 3 grid, row by row ('#' ink): an open-cornered 0, a
+    # bare vertical 1, a 7 and a 2 with a diagonal, a 4 open at the top, a 9 with a straight stem
+    ".#.#.##.##.#.#.", ".#..#..#..#..#.", "##...#.#.#..###", "##...#.#...###.", "#..#.####..#..#",
+    "####..##...###.", ".#.#..##.#.#.#.", "###..#.#..#..#.", ".#.#.#.#.#.#.#.", ".#.#.#.##..#.#.")
+DIGIT_GLYPHS: np.ndarray = np.array([[float(ch == "#") for ch in g] for g in _GLYPHS], np.float32)
+"""[10, 15] binary attribute table of the digits: ink in each cell of `GRID` (row-major) of the digit as
+handwritten, drawn once from the usual shapes of the ten digits (not fitted to images)."""
+DIGIT_GLYPHS.flags.writeable = False
+GLYPH_CELLS: tuple[tuple[int, int], ...] = tuple(divmod(j, GRID[1]) for j in range(GRID[0] * GRID[1]))
+
+
+class AttributeTable(NamedTuple):
+    """Class-level binary attributes for attribute-based zero-shot transfer: `table` [C, M] and the cell
+    of `GRID` where each attribute is seen (None: the whole image)."""
+
+    table: np.ndarray
+    cells: tuple[tuple[int, int] | None, ...]
+
+
+DIGIT_ATTRIBUTE_TABLES: dict[str, AttributeTable] = {
+    "segments": AttributeTable(DIGIT_ATTRIBUTES, SEGMENT_CELLS),
+    "glyph": AttributeTable(DIGIT_GLYPHS, GLYPH_CELLS),
+}
+
 
 # ------------------------------------------------------------------------------------------ attributes
 
 INK = 0.1  # a pixel in [0, 1] above this is ink
+
+
+def ink_extent(images: np.ndarray) -> np.ndarray:
+    """[N, 2] per-image (rows, columns) spanned by the ink's bounding box (0 for an empty image)."""
+    ink = np.asarray(images, np.float32)[..., 0] / 255.0 > INK
+    spans = []
+    for axis in (2, 1):  # rows with ink, then columns with ink
+        rows = ink.any(axis=axis)
+        idx = np.arange(rows.shape[1])
+        first = np.where(rows, idx, rows.shape[1]).min(1)
+        last = np.where(rows, idx, -1).max(1)
+        spans.append(np.maximum(last - first + 1, 0))
+    return np.stack(spans, axis=1).astype(np.float32)
 
 
 def image_statistics(images: np.ndarray) -> np.ndarray:
@@ -133,12 +178,20 @@ class AttributeBins:
     brightness: tuple[float, float]
     size: tuple[float, float]
     texture: tuple[float]
+    extent: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 0.0), (0.0, 0.0))
 
     @classmethod
     def fit(cls, images: np.ndarray) -> "AttributeBins":
         s = image_statistics(images)
         q = lambda col, qs: tuple(float(v) for v in np.quantile(s[:, col], qs))
-        return cls(brightness=q(0, (1 / 3, 2 / 3)), size=q(1, (1 / 3, 2 / 3)), texture=q(2, (0.5,)))
+        e = ink_extent(images)
+        extent = tuple(tuple(float(v) for v in np.quantile(e[:, i], (1 / 3, 2 / 3))) for i in range(2))
+        return cls(brightness=q(0, (1 / 3, 2 / 3)), size=q(1, (1 / 3, 2 / 3)), texture=q(2, (0.5,)), extent=extent)
+
+    def extent_bins(self, images: np.ndarray) -> np.ndarray:
+        """[N, 2] int bins (height, width terciles of the ink's bounding box) of `images`."""
+        e = ink_extent(images)
+        return np.stack([np.digitize(e[:, i], self.extent[i]) for i in range(2)], axis=1).astype(np.int32)
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         """[N, 3] int bins (brightness, size, texture) of `images`."""
@@ -180,8 +233,10 @@ def class_prompt(text: ClassText, template: str = PROMPT_TEMPLATE) -> str:
 
 
 def make_captions(labels: np.ndarray, attributes: np.ndarray, colours: np.ndarray, table: Sequence[ClassText],
-                  noise: CaptionNoise, rng: np.random.Generator) -> tuple[list[str], np.ndarray]:
-    """(captions, kind [N]) for `labels` with image `attributes` [N, 3] and `colours` [N]."""
+                  noise: CaptionNoise, rng: np.random.Generator,
+                  extent: np.ndarray | None = None) -> tuple[list[str], np.ndarray]:
+    """(captions, kind [N]) for `labels` with image `attributes` [N, 3] and `colours` [N]; with `extent`
+    [N, 2] (height and width bins) their words follow the texture, never dropped."""
     n = len(labels)
     u = rng.random(n)
     kind = np.where(u < noise.ambiguous, 1, np.where(u < noise.ambiguous + noise.wrong, 2, 0)).astype(np.int32)
@@ -197,7 +252,10 @@ def make_captions(labels: np.ndarray, attributes: np.ndarray, colours: np.ndarra
             words.append(BRIGHTNESS_WORDS[attributes[i, 0]])
         if keep[i, 2]:
             words.append(SIZE_WORDS[attributes[i, 1]])
-        words += [TEXTURE_WORDS[attributes[i, 2]], COLOUR_WORDS[colours[i]]]
+        words.append(TEXTURE_WORDS[attributes[i, 2]])
+        if extent is not None:
+            words += [EXTENT_WORDS[0][extent[i, 0]], EXTENT_WORDS[1][extent[i, 1]]]
+        words.append(COLOUR_WORDS[colours[i]])
         if kind[i] == 1:
             words.append(f"item, {cls.group}")
         else:
@@ -207,10 +265,11 @@ def make_captions(labels: np.ndarray, attributes: np.ndarray, colours: np.ndarra
     return captions, kind
 
 
-def tokenizer_for(table: Sequence[ClassText]) -> CharTokenizer:
+def tokenizer_for(table: Sequence[ClassText], extent: bool = False) -> CharTokenizer:
     """The character tokenizer of every caption and prompt the word tables can make (`<pad>` = 0)."""
     words = [w for c in table for w in c.words + (c.description, c.group)] + ["a photo of an item"]
     words += list(BRIGHTNESS_WORDS + SIZE_WORDS + TEXTURE_WORDS + COLOUR_WORDS + ARTICLES) + ["item, "]
+    words += [w for ws in EXTENT_WORDS for w in ws] if extent else []
     return CharTokenizer(" ".join(words), specials=(PAD,))
 
 
@@ -267,21 +326,24 @@ def load_images(name: str, *, data_dir: str | None = None, seed: int = 0, fallba
 
 
 def pair_split(split: Split, table: Sequence[ClassText], bins: AttributeBins, noise: CaptionNoise,
-               tokenizer: CharTokenizer, max_len: int, rng: np.random.Generator) -> tuple[Split, list[str]]:
+               tokenizer: CharTokenizer, max_len: int, rng: np.random.Generator,
+               extent: bool = False) -> tuple[Split, list[str]]:
     """One split's images paired with captions: (Split(image, tokens, label, colour, fused_label,
     caption_kind), captions)."""
     images, labels = np.asarray(split["image"]), np.asarray(split["label"]).astype(np.int32)
     colours = rng.integers(0, len(COLOUR_WORDS), len(labels)).astype(np.int32)
-    captions, kind = make_captions(labels, bins(images), colours, table, noise, rng)
+    captions, kind = make_captions(labels, bins(images), colours, table, noise, rng,
+                                   bins.extent_bins(images) if extent else None)
     return Split(image=images, tokens=encode_texts(tokenizer, captions, max_len), label=labels, colour=colours,
                  fused_label=(len(COLOUR_WORDS) * labels + colours).astype(np.int32), caption_kind=kind), captions
 
 
 def paired_dataset(name: str = "fashion_mnist", *, seed: int = 0, data_dir: str | None = None,
                    noise: CaptionNoise = CaptionNoise(), max_len: int = 80, train_size: int = 0,
-                   test_size: int = 0, fallback: bool = True) -> PairedDataset:
+                   test_size: int = 0, fallback: bool = True, extent: bool = False) -> PairedDataset:
     """Images of `name` paired with generated captions (everything a function of `seed`); `train_size` /
-    `test_size` > 0 keep the first that many examples of each split."""
+    `test_size` > 0 keep the first that many examples of each split; `extent` adds the height and width
+    words of the ink (`EXTENT_WORDS`) to every caption."""
     images = load_images(name, data_dir=data_dir, seed=seed, fallback=fallback)
     table = CLASS_TEXT[images.name]
     train, test = images.train, images.test
@@ -290,10 +352,10 @@ def paired_dataset(name: str = "fashion_mnist", *, seed: int = 0, data_dir: str 
     if test_size:
         test = test.take(np.arange(min(test_size, len(test))))
     bins = AttributeBins.fit(np.asarray(train["image"]))
-    tokenizer = tokenizer_for(table)
+    tokenizer = tokenizer_for(table, extent)
     rng = np.random.default_rng(seed)
-    train, train_captions = pair_split(train, table, bins, noise, tokenizer, max_len, rng)
-    test, test_captions = pair_split(test, table, bins, noise, tokenizer, max_len, rng)
+    train, train_captions = pair_split(train, table, bins, noise, tokenizer, max_len, rng, extent)
+    test, test_captions = pair_split(test, table, bins, noise, tokenizer, max_len, rng, extent)
     return PairedDataset(name=images.name, train=train, test=test, num_classes=images.num_classes,
                          class_names=images.class_names, class_text=tuple(table), tokenizer=tokenizer,
                          max_len=max_len, train_captions=tuple(train_captions), test_captions=tuple(test_captions),

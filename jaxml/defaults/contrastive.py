@@ -10,9 +10,10 @@ from jaxml.defaults.training import training_config
 
 def caption_config(**keys) -> ml_collections.ConfigDict:
     """The `captions` group of the paired data (`data.paired`): word dropout 0.15, 20% ambiguous and
-    10% wrong captions, 80 characters; `train_size` / `test_size` > 0 keep the first that many pairs."""
+    10% wrong captions, 80 characters; `train_size` / `test_size` > 0 keep the first that many pairs;
+    `extent` adds the ink's height and width words to every caption."""
     c = ml_collections.ConfigDict({"word_dropout": 0.15, "ambiguous": 0.2, "wrong": 0.1, "max_len": 80,
-                                   "train_size": 0, "test_size": 0})
+                                   "train_size": 0, "test_size": 0, "extent": False})
     c.update(keys)
     return c
 

@@ -145,7 +145,7 @@ def load_pairs(config: ml_collections.ConfigDict) -> paired.PairedDataset:
     c = config.captions
     return paired.paired_dataset(config.dataset, seed=int(config.data_seed), data_dir=config.data_dir or None,
                                  noise=caption_noise(config), max_len=int(c.max_len), train_size=int(c.train_size),
-                                 test_size=int(c.test_size))
+                                 test_size=int(c.test_size), extent=bool(c.get("extent", False)))
 
 
 def held_out_classes(config: ml_collections.ConfigDict, num_classes: int) -> tuple[int, ...]:

@@ -64,6 +64,11 @@ def test_digit_attribute_table_is_binary_and_tells_every_digit_apart():
     assert len({tuple(r) for r in table.tolist()}) == 10
     np.testing.assert_array_equal(table[8, :7], np.ones(7))   # 8 lights every segment
     np.testing.assert_array_equal(table[1, :7], [0, 1, 1, 0, 0, 0, 0])
+    glyphs = paired.DIGIT_GLYPHS
+    assert glyphs.shape == (10, paired.GRID[0] * paired.GRID[1]) and len({tuple(r) for r in glyphs.tolist()}) == 10
+    np.testing.assert_array_equal(glyphs[1].reshape(paired.GRID)[:, 1], np.ones(5))   # 1: the middle column
+    for t in paired.DIGIT_ATTRIBUTE_TABLES.values():
+        assert len(t.cells) == t.table.shape[1]
 
 
 def test_two_views_split_the_image_and_see_its_edges():
@@ -74,3 +79,18 @@ def test_two_views_split_the_image_and_see_its_edges():
     pixels, edges = paired.VIEWS["pixels_edges"](images)
     np.testing.assert_array_equal(pixels, images)
     assert edges.dtype == np.uint8 and edges[0, 0, 0, 0] == 0 and edges.max() == 255
+
+
+def test_extent_words_add_the_ink_box_and_change_nothing_else(pairs):
+    richer = paired.paired_dataset("digits", seed=3, train_size=600, test_size=100, extent=True, max_len=96)
+    np.testing.assert_array_equal(richer.train["colour"], pairs.train["colour"])
+    np.testing.assert_array_equal(richer.train["caption_kind"], pairs.train["caption_kind"])
+    bins = richer.bins.extent_bins(np.asarray(richer.train["image"]))
+    for i in range(20):
+        words = richer.train_captions[i].split()
+        extra = [paired.EXTENT_WORDS[0][bins[i, 0]], paired.EXTENT_WORDS[1][bins[i, 1]]]
+        assert [w for w in words if w not in extra] == pairs.train_captions[i].split()
+        assert all(w in words for w in extra)
+    images = np.zeros((1, 8, 8, 1), np.uint8)
+    images[0, 2:5, 1:7] = 255
+    np.testing.assert_array_equal(paired.ink_extent(images), [[3, 6]])

@@ -175,12 +175,13 @@ SUMS: dict[str, Callable] = {"scatter": cluster_sums, "one_hot": sums_by_one_hot
 
 # The rule table of `lloyd_plan`: rows (smallest k, nearest, sums, most rows per block); the last row
 # whose smallest k is <= k applies. Measured on XLA:CPU (2-core Sapphire Rapids, jax 0.10.2, interleaved
-# A/B rounds; BENCHMARKS.md): at k = 10 argmin in one large block is as fast as anything tried (the
-# two reductions, smaller blocks, one-hot or masked sums); from k = 32 the fused two reductions in
-# blocks of about 4096 rows win (about 2.5x over argmin at k = 32 and 256). Scatter-add beat the one-hot
-# product at k = 10 and 256.
+# A/B rounds; BENCHMARKS.md): at k = 10 argmin in one large block beat the two reductions and smaller
+# blocks, and on the idle machine the one-hot product for the sums beat the scatter-add 1.6x (5.1 vs
+# 8.4 ms an iteration at n = 100k, d = 64); from k = 32 the fused two reductions in blocks of about
+# 4096 rows win (about 2.5x over argmin at k = 32 and 256), and there the scatter-add beat the one-hot
+# product (k = 256).
 TWO_MINS_FROM_K = 32
-PLAN_BY_K = ((1, "argmin", "scatter", 1 << 17), (TWO_MINS_FROM_K, "two_mins", "scatter", 4096))
+PLAN_BY_K = ((1, "argmin", "one_hot", 1 << 17), (TWO_MINS_FROM_K, "two_mins", "scatter", 4096))
 
 # rows per block (auto): a block's [rows, k] distances about BLOCK_FLOATS floats, at most the plan's rows
 BLOCK_FLOATS = 1 << 20

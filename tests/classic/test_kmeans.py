@@ -206,7 +206,8 @@ def test_blocked_two_mins_matches_float64_and_argmin():
 
 
 def test_plan_by_k_and_bad_strategy_names():
-    assert km.lloyd_plan(100_000, 10, 64).nearest == "argmin" and km.lloyd_plan(100_000, 10, 64).rows == 100_000
+    small = km.lloyd_plan(100_000, 10, 64)
+    assert (small.nearest, small.sums, small.rows) == ("argmin", "one_hot", 100_000)
     plan = km.lloyd_plan(1_000_000, 256, 64)
     assert (plan.nearest, plan.sums) == ("two_mins", "scatter") and 4000 < plan.rows <= 4096  # evened out
     for key, kwargs in (("nearest", dict(nearest="argmax")), ("sums", dict(sums="sort"))):

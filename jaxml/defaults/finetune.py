@@ -37,5 +37,8 @@ def base_config() -> ml_collections.ConfigDict:
     c.adapter = ml_collections.ConfigDict({"size": 8, "targets": (r"self_attention/out$", r"mlp/fc2$"),
                                            "learning_rate": 3e-3})
     c.study = ml_collections.ConfigDict({"modes": ("full", "lora", "scratch"), "label_counts": (50, 200, 1000),
-                                         "seeds": (0, 1, 2)})
+                                         "seeds": (0, 1, 2),
+                                         # > 0: fine-tune and score on this fraction of the training
+                                         # chapters instead of the test chapters (choosing settings)
+                                         "validation_fraction": 0.0})
     return c

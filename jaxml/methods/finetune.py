@@ -25,6 +25,9 @@ and, per mode of `config.study.modes` (`MODES`):
 - "lora" / "adapter": the pre-trained trunk frozen (a constant of the step), only the adapters of
   `models.peft` and the head in the train state: in the optimizer state and the checkpoint.
 The same steps, batches and schedule for every mode (its own learning rate).
+`config.study.validation_fraction` > 0 is for choosing settings: that fraction of the training chapters
+(seeded) is scored instead of the test chapters, and the labels are drawn from the rest (pre-training
+is unchanged and shared).
 
 result.json metrics: for every mode and n `<mode>_n<n>_mean/_std/_per_seed` (test accuracy over
 seeds), `trained_params_<mode>` and `trained_fraction_<mode>` (of the classifier's parameters),
@@ -51,6 +54,7 @@ import numpy as np
 import optax
 
 from jaxml.core import loop, transfer
+from jaxml.core.config import check_number
 from jaxml.core.steps import batch_key, classification_sums
 from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data import text as text_lib
@@ -245,6 +249,12 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         timing["pretrain_wall_s"] = round(time.time() - t0, 2)
         result["pretrain_val_loss"] = pre["val_loss"]
         result["pretrain_steps"] = int(config.pretrain.steps)
+    fraction = check_number(config.study.get("validation_fraction", 0.0), "config.study.validation_fraction", 0.0, 0.5)
+    if fraction:  # choosing settings: evaluate on held-out training chapters, never the test chapters
+        data = data.validation_view(fraction, int(config.data_seed))
+        log.info("validation mode: %d training verses, %d validation verses (training chapters); test unused",
+                 len(data.train), len(data.test))
+    result["evaluated_on"] = "validation" if fraction else "test"
     for mode in modes:
         timing[f"{mode}_wall_s"] = 0.0
     for n in counts:

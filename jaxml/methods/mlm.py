@@ -87,7 +87,22 @@ class VerseData:
         self.tokenizer = tok
         self.train = Split(tokens=ids[~is_test], label=labels[~is_test])
         self.test = Split(tokens=ids[is_test], label=labels[is_test])
+        self.train_chapter = chapter_of[~is_test]
         self.num_classes = len(text_lib.KJV_GENRES)
+
+    def validation_view(self, fraction: float, seed: int) -> "VerseData":
+        """A copy for choosing settings without the test chapters: a seeded `fraction` of the training
+        chapters becomes `test` (the validation set), the rest `train`."""
+        if not 0.0 < fraction < 1.0:
+            raise JaxmlError(f"validation fraction {fraction} is not valid; choose a value in (0, 1)")
+        uniq = np.unique(self.train_chapter)
+        chosen = np.random.default_rng([int(seed), 11]).choice(uniq, max(1, int(round(len(uniq) * fraction))),
+                                                              replace=False)
+        is_val = np.isin(self.train_chapter, chosen)
+        view = copy.copy(self)
+        view.train, view.test = self.train.take(np.flatnonzero(~is_val)), self.train.take(np.flatnonzero(is_val))
+        view.train_chapter = self.train_chapter[~is_val]
+        return view
 
     def labelled_subset(self, n: int, seed: int) -> Split:
         if n > len(self.train):

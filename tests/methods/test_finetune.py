@@ -162,3 +162,23 @@ def test_lora_run_keeps_only_adapters_and_head_in_its_state_and_checkpoint(study
 def recipe_init_params(config, data):
     recipe, _ = finetune.make_recipe(config, data, data.labelled_subset(8, 0), "full", None)
     return recipe.init(jax.random.key(0)).params
+
+
+def test_validation_view_holds_out_whole_training_chapters_and_never_the_test_chapters():
+    from jaxml.methods.mlm import VerseData
+
+    data = object.__new__(VerseData)  # the split logic only: 40 chapters of 5 verses, verse i's token = i
+    chapters = np.repeat(np.arange(40), 5)
+    data.train = Split(tokens=np.arange(200)[:, None], label=chapters % 6)
+    data.test = Split(tokens=np.arange(200, 230)[:, None], label=np.zeros(30, np.int32))
+    data.train_chapter = chapters
+    view = data.validation_view(0.25, seed=3)
+    train_ids, val_ids = view.train["tokens"][:, 0], view.test["tokens"][:, 0]
+    assert len(val_ids) == 50 and len(train_ids) == 150  # 10 of 40 chapters, whole
+    assert not set(chapters[train_ids]) & set(chapters[val_ids])
+    assert sorted(np.concatenate([train_ids, val_ids])) == list(range(200))  # the test verses are in neither
+    assert set(view.labelled_subset(20, 0)["tokens"][:, 0]) <= set(train_ids)
+    assert np.array_equal(data.validation_view(0.25, seed=3).test["tokens"], view.test["tokens"])
+    assert len(data.train) == 200  # the original is unchanged
+    with pytest.raises(JaxmlError, match="validation fraction"):
+        data.validation_view(1.0, seed=0)

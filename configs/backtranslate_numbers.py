@@ -12,7 +12,9 @@ Expected:  exact_match_gain >= 0 (back-translation's mean pt exact match minus t
 Reference: back-translation of target-side monolingual text improves low-resource translation
            (Sennrich, Haddow & Birch 2016; docs/references.md#sequences-and-language-models); the
            pass mark (no loss on pt) is a project target.
-Hardware:  2-core CPU, about 25 minutes (one reverse and six forward models).
+Recorded:  (`jaxml reproduce --record --suite full --only backtranslate_numbers`, 2026-12-02, 2-core CPU
+           shared at load 9-13, 1889 s) pt exact match 0.343 +- 0.038 -> 0.697 +- 0.019, chrF 80.2 -> 91.9.
+Hardware:  2-core CPU, about 25 minutes idle (one reverse and six forward models).
 """
 
 from jaxml.defaults.seq2seq import backtranslation_config

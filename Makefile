@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) data
 
-# Debian data packages (Fashion-MNIST IDX files, the KJV text). Without root: built-in data only.
+# Debian data packages (Fashion-MNIST IDX files, the KJV text) and the small KG files (pykeen, --no-deps). Without root: built-in data only.
 data:
-	@bash scripts/install_data.sh
+	@JAXML_PYTHON=$(PY) bash scripts/install_data.sh
 
 # The quick suite, one small experiment per family: a summary table at the end and RESULTS.md, records,
 # plots and workdirs in a fresh runs/demo-<stamp>/ (printed last); tracked files are left alone

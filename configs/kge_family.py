@@ -14,7 +14,7 @@ Expected:  filtered MRR far above random (complex_mrr_over_random >= 10; random 
            weak on the symmetric one-to-many sibling_of, which pulls its overall MRR down).
 Reference: TransE (Bordes et al. 2013), DistMult (Yang et al. 2015), ComplEx (Trouillon et al. 2016),
            RotatE (Sun et al. 2019) and the filtered protocol (docs/references.md#knowledge-graph-embeddings);
-           the targets are this project's, as the Kinships / UMLS files are not available offline
+           the targets are this project's (the real Kinships graph: configs/kge_kinships.py)
            (published small-KG levels for orientation: UMLS DistMult MRR 0.674, Kinship ComplEx-style ~ 0.82).
 Hardware:  2-core CPU, 66 s recorded on the shared VM.
 """

@@ -14,12 +14,20 @@
   (uniform random arms), `--bandit-steps` steps in one jitted scan.
 - recsys_env: the same for the sequential recommender `rl.envs_recsys.SequentialRecsys`
   ("SeqRecsys-v0": users whose boredom and satisfaction drift; sessions auto-reset).
+- recsys: the recommendation table: jaxml's `--recsys-models` (`methods.recsys.MODELS`, one seed) and
+  the `implicit` package's ALS (CPU, conjugate gradient; the `bench` extra) fitted on recsys_synthetic's
+  planted data and random 20 % holdout (`defaults.recsys`; `--recsys-users` / `--recsys-items` scale
+  it), with the same factors, confidence, lambda, sweeps and CG steps for both ALS rows; Recall@20 and
+  NDCG@20 on the held-out items (training items masked, `methods.recsys.evaluate` for every row, the
+  implicit factors scored as jaxml's ALS scores its own) and fit_s, the median fit time (jaxml's after
+  a compiling warm-up fit). Without implicit installed its row says so.
 
 Every timing is the median of `--repeats` calls after the warm-up. No number here is recorded by the
 smoke test; the lead times it on an idle machine:
 
     python scripts/bench_kge_recsys.py                  # the default sizes (1M items, 1M edges, 1024 users)
     python scripts/bench_kge_recsys.py --tiny           # a smoke test at tiny sizes
+    python scripts/bench_kge_recsys.py --only recsys    # the recommendation table, implicit's ALS beside jaxml's
 """
 
 from __future__ import annotations
@@ -150,11 +158,92 @@ def bench_recsys_env(a) -> list[dict]:
              "env_steps_per_s": env_steps_per_s(env, params, env.num_actions, a)}]
 
 
+def recsys_setup(a):
+    """(config, split, TrainData, users, train lists, test lists) of recsys_synthetic's data at the bench size."""
+    import jax.numpy as jnp
+
+    from jaxml.defaults.recsys import recsys_config
+    from jaxml.methods import recsys
+
+    c = recsys_config()
+    c.planted.num_users, c.planted.num_items = a.recsys_users, a.recsys_items
+    c.planted.max_items = min(c.planted.max_items, a.recsys_items)
+    c.planted.min_items = min(c.planted.min_items, c.planted.max_items)
+    c.top_k = min(c.top_k, a.recsys_items)
+    if a.recsys_steps:
+        c.bpr.steps = c.two_tower.steps = a.recsys_steps
+    split = recsys.planted_data(c)
+    tr, te = split.train, split.test
+    freq = np.bincount(tr.items, minlength=tr.num_items) / len(tr.items)
+    data = recsys.TrainData(jnp.asarray(tr.users), jnp.asarray(tr.items), jnp.asarray(freq, jnp.float32))
+    users = np.unique(te.users).astype(np.int32)
+    lists = [jnp.asarray(recsys.item_lists(x.users, x.items, tr.num_users)[users]) for x in (tr, te)]
+    return c, split, data, jnp.asarray(users), lists
+
+
+def implicit_als_fit(c, split, threads: int):
+    """fit() -> {"user", "item"} factors of the implicit package's CPU ALS with jaxml's ALS settings.
+    implicit takes each stored value as the confidence c_ui itself (A_u = Y^T Y + lambda I + sum (c - 1)
+    y y^T, b_u = sum c y), so jaxml's c = 1 + alpha for an observed pair is its alpha = 1 + config.als.alpha."""
+    import scipy.sparse
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    tr = split.train
+    user_items = scipy.sparse.csr_matrix((np.ones(len(tr.users), np.float32), (tr.users, tr.items)),
+                                         shape=(tr.num_users, tr.num_items))
+
+    def fit():
+        model = AlternatingLeastSquares(factors=c.als.dim, regularization=c.als.l2, alpha=1.0 + c.als.alpha,
+                                        iterations=c.als.sweeps, use_cg=True, calculate_training_loss=False,
+                                        num_threads=threads, random_state=0)
+        model.cg_steps = c.als.cg_steps  # an attribute, not a constructor argument (3 by default)
+        model.fit(user_items, show_progress=False)
+        return {"user": np.asarray(model.user_factors), "item": np.asarray(model.item_factors)}
+
+    return fit
+
+
+def bench_recsys(a) -> list[dict]:
+    import importlib.metadata
+    import importlib.util
+
+    import jax
+
+    from jaxml.methods import recsys
+
+    c, split, data, users, lists = recsys_setup(a)
+    k = int(c.top_k)
+    size = {"users": split.train.num_users, "items": split.train.num_items, "train": len(split.train.users),
+            "test": len(split.test.users)}
+
+    def quality(model, params):
+        recall, ndcg, _ = jax.device_get(recsys.evaluate(model, k, int(c.eval_chunk))(params, users, *lists))
+        return {f"recall_at_{k}": float(recall.mean()), f"ndcg_at_{k}": float(ndcg.mean())}
+
+    rows = []
+    for name in a.recsys_models:
+        model = recsys.MODELS[name](c, size["users"], size["items"])
+        fit = jax.jit(model.fit)
+        seconds = timed(fit, jax.random.key(0), data, repeats=a.repeats)
+        rows.append({"bench": "recsys", "model": name, "impl": "jaxml", **size,
+                     **quality(model, fit(jax.random.key(0), data)), "fit_s": seconds})
+    if importlib.util.find_spec("implicit") is None:
+        rows.append({"bench": "recsys", "model": "als", "impl": "implicit", **size,
+                     "skipped": "the implicit package is not installed (pip install implicit, or the bench extra)"})
+        return rows
+    fit = implicit_als_fit(c, split, a.implicit_threads)
+    seconds = timed(fit, repeats=a.repeats)
+    als = recsys.MODELS["als"](c, size["users"], size["items"])  # its score: user factors . item factors
+    rows.append({"bench": "recsys", "model": "als", "impl": f"implicit {importlib.metadata.version('implicit')}",
+                 **size, **quality(als, jax.tree.map(jax.numpy.asarray, fit())), "fit_s": seconds})
+    return rows
+
+
 BENCHES = {"kge": bench_kge, "topk": bench_topk, "gcn": bench_gcn, "bandit": bench_bandit,
-           "recsys_env": bench_recsys_env}
+           "recsys_env": bench_recsys_env, "recsys": bench_recsys}
 TINY = dict(kge_entities=50, kge_relations=3, kge_dim=8, kge_batch=16, kge_negatives=4, kge_steps=3, items=500,
             embed_dim=8, query_batch=4, query_chunks=2, top_k=5, edges=400, gcn_features=4, users=8, arms=3,
-            context_dim=2, bandit_steps=3, repeats=1)
+            context_dim=2, bandit_steps=3, repeats=1, recsys_users=60, recsys_items=40, recsys_steps=5)
 
 
 def main(argv=None) -> list[dict]:
@@ -179,6 +268,11 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--arms", type=int, default=10)
     p.add_argument("--context-dim", type=int, default=10)
     p.add_argument("--bandit-steps", type=int, default=1000)
+    p.add_argument("--recsys-models", nargs="*", default=["popularity", "bpr_mf", "two_tower_logq", "als"])
+    p.add_argument("--recsys-users", type=int, default=2000)  # recsys_synthetic's sizes
+    p.add_argument("--recsys-items", type=int, default=1000)
+    p.add_argument("--recsys-steps", type=int, default=0, help="BPR / two-tower Adam steps (0: the config's)")
+    p.add_argument("--implicit-threads", type=int, default=0, help="the implicit package's threads (0: all cores)")
     p.add_argument("--repeats", type=int, default=3)
     a = p.parse_args(argv)
     if a.tiny:

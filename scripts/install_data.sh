@@ -1,7 +1,21 @@
 #!/usr/bin/env bash
-# Installs the Debian data packages jaxml uses when they are missing (Fashion-MNIST, the KJV text,
-# the espeak-ng speech synthesiser); never fails the build.
+# Installs the data jaxml uses when it is missing: the Kinships / UMLS / Nations knowledge-graph files
+# (the pykeen wheel's data files, installed without its dependencies into the venv), and the Debian data
+# packages (Fashion-MNIST, the KJV text, the espeak-ng speech synthesiser); never fails the build.
 set -u
+# The small knowledge graphs: pykeen's wheel ships their train/valid/test files; --no-deps keeps torch
+# out, and jaxml reads the files without importing pykeen (jaxml/data/small_kgs.py).
+py="${JAXML_PYTHON:-.venv/bin/python}"
+pykeen_pin="pykeen==1.11.1"
+if [ ! -x "$py" ]; then
+  echo "[jaxml] data: no Python at $py; the Kinships/UMLS/Nations experiments and tests will be skipped. Install their files with: pip install --no-deps $pykeen_pin"
+elif "$py" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("pykeen") is None)' 2>/dev/null; then
+  echo "[jaxml] data: the Kinships/UMLS/Nations files (pykeen) are installed."
+elif "$py" -m pip install --quiet --no-deps "$pykeen_pin" >/dev/null 2>&1; then
+  echo "[jaxml] data: installed the Kinships/UMLS/Nations files ($pykeen_pin, without its dependencies)"
+else
+  echo "[jaxml] data: pip could not install $pykeen_pin (no registry?); the Kinships/UMLS/Nations experiments and tests will be skipped. Install with: $py -m pip install --no-deps $pykeen_pin, or put the files in \$JAXML_DATA_DIR/<name>/"
+fi
 missing=()
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing+=(dataset-fashion-mnist)
 command -v bible >/dev/null 2>&1 || missing+=(bible-kjv)

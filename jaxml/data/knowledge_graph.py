@@ -1,9 +1,9 @@
 """A generated family-tree knowledge graph with rule-derived relations, split for link prediction.
 
-No package on the registries ships the Nations / Kinships / UMLS files offline, so `family_tree`
-builds a Kinships-like graph instead (docs/references.md#knowledge-graph-embeddings): deterministic
-from its seed (numpy `default_rng`), `num_families` disjoint family trees of `generations`
-generations. Generation 0 is one couple per family; every couple has 1 to `max_children` children;
+`family_tree` builds a Kinships-like graph whose relation patterns are known by construction (the
+real Kinships / UMLS / Nations files are read by data/small_kgs.py;
+docs/references.md#knowledge-graph-embeddings): deterministic from its seed (numpy `default_rng`),
+`num_families` disjoint family trees of `generations` generations. Generation 0 is one couple per family; every couple has 1 to `max_children` children;
 each child marries, with probability `marriage_prob`, a new in-law (an entity with no recorded
 parents), and those couples have the next generation's children. Every person is one entity.
 

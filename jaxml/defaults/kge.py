@@ -11,7 +11,9 @@ def kge_config() -> ml_collections.ConfigDict:
     self-adversarial weights, Adam, 3 seeds."""
     c = ml_collections.ConfigDict()
     c.method = "kge"
-    c.dataset = "family_tree"
+    c.dataset = "family_tree"    # or "kinships", "umls", "nations" (their files: data.small_kgs)
+    c.data_dir = ""              # a folder with <dataset>/{train,valid,test}.txt, searched first ("" for none)
+    c.eval_split = "test"        # the split ranked; "valid" to tune hyper-parameters
     c.family = ml_collections.ConfigDict(dict(num_families=40, generations=4, max_children=3, marriage_prob=0.8,
                                               valid_fraction=0.05, test_fraction=0.1))
     c.data_seed = 0

@@ -11,9 +11,11 @@ def recsys_config() -> ml_collections.ConfigDict:
     user; popularity, BPR-MF, the two-tower model without and with the log-Q correction, and ALS; 3 seeds."""
     c = ml_collections.ConfigDict()
     c.method = "recsys"
-    c.dataset = "planted"
+    c.dataset = "planted"        # or "movielens" (TFDS, config.movielens; a network the first time)
     c.planted = ml_collections.ConfigDict(dict(num_users=2000, num_items=1000, dim=16, min_items=10, max_items=40,
                                                popularity_skew=0.7, temperature=0.35))
+    c.movielens = ml_collections.ConfigDict(dict(name="100k-ratings", min_rating=4.0, size=0, data_dir=""))
+    # dataset="movielens": TFDS movielens/<name>, ratings >= min_rating stars (size > 0: the first size ratings)
     c.holdout = "random"         # or "leave_last_out" (data.implicit_feedback.HOLDOUTS)
     c.holdout_fraction = 0.2     # random: each user's share of test items
     c.data_seed = 0

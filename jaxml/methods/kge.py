@@ -30,10 +30,13 @@ function: a `lax.map` over chunks of queries, each scoring its chunk against all
 mean of 1 / rank, Hits@k the fraction of ranks <= k, over both directions.
 
 `train(config, workdir)` trains every model of `config.models` for `config.num_seeds` seeds (`vmap`-ed;
-each run one `lax.scan` of Adam steps on uniformly drawn training batches) on `config.dataset`.
-result.json per model: `<model>_mrr` (+ `_std`, `_per_seed`), `<model>_hits_at_{1,3,10}`, per
-relation pattern `<model>_mrr_<pattern>` (over the test triples whose relation has that pattern,
-data.knowledge_graph.PATTERNS) and per relation `<model>_mrr_by_relation`; `random_mrr`, the expected
+each run one `lax.scan` of Adam steps on uniformly drawn training batches) on `config.dataset` (a value
+of `DATASETS`: the generated "family_tree", or the files of "kinships", "umls", "nations" found by
+data.small_kgs, searched from `config.data_dir` first) and ranks `config.eval_split` ("test"; "valid"
+to tune hyper-parameters). result.json per model: `<model>_mrr` (+ `_std`, `_per_seed`),
+`<model>_hits_at_{1,3,10}`, per relation pattern `<model>_mrr_<pattern>` (over the ranked triples whose
+relation has that pattern: data.knowledge_graph.PATTERNS for the family tree, the patterns
+data.small_kgs.observed_patterns measures for the benchmarks) and per relation `<model>_mrr_by_relation`; `random_mrr`, the expected
 filtered MRR of a uniformly random ranking (about 1 / |E| times log |E|); `<model>_mrr_over_random`;
 `<model>_minus_<baseline>_mrr` (and `_<pattern>`) for `config.mrr_baseline`; `summary_plot`: plots/mrr_by_pattern.png.
 """
@@ -52,7 +55,7 @@ import optax
 from jaxml.core.config import check_int, check_number
 from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.registry import choose
-from jaxml.data import knowledge_graph
+from jaxml.data import knowledge_graph, small_kgs
 from jaxml.errors import JaxmlError
 
 
@@ -307,8 +310,19 @@ def family_data(config: ml_collections.ConfigDict) -> knowledge_graph.KnowledgeG
         check_number(f.test_fraction, "config.family.test_fraction", 0.0, 0.5), int(config.data_seed))
 
 
-DATASETS: dict[str, Callable[[ml_collections.ConfigDict], knowledge_graph.KnowledgeGraph]] = {"family_tree": family_data}
-PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {"family_tree": knowledge_graph.PATTERNS}
+def benchmark_data(name: str) -> Callable[[ml_collections.ConfigDict], knowledge_graph.KnowledgeGraph]:
+    """The loader of small benchmark KG `name` (data.small_kgs), searched from `config.data_dir`."""
+    return lambda config: small_kgs.load(small_kgs.find_directory(name, config.get("data_dir") or None))
+
+
+DATASETS: dict[str, Callable[[ml_collections.ConfigDict], knowledge_graph.KnowledgeGraph]] = {
+    "family_tree": family_data, **{name: benchmark_data(name) for name in small_kgs.NAMES}}
+# each dataset's relation -> patterns: the family tree's by construction, the benchmarks' measured
+PATTERNS: dict[str, Callable[[knowledge_graph.KnowledgeGraph], dict[str, tuple[str, ...]]]] = {
+    "family_tree": lambda kg: knowledge_graph.PATTERNS, **{name: small_kgs.observed_patterns for name in small_kgs.NAMES}}
+# the split ranked by `train`: "test" for the recorded numbers, "valid" to tune hyper-parameters on
+EVAL_SPLITS: dict[str, Callable[[knowledge_graph.KnowledgeGraph], np.ndarray]] = {
+    "test": lambda kg: kg.test, "valid": lambda kg: kg.valid}
 
 
 def plot_patterns(per_pattern: dict[str, dict[str, float]], patterns: tuple[str, ...], out: Path) -> Path:
@@ -326,7 +340,11 @@ def plot_patterns(per_pattern: dict[str, dict[str, float]], patterns: tuple[str,
 
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
     kg = choose(DATASETS, config.dataset, "config.dataset")(config)
-    patterns = PATTERNS[config.dataset]
+    patterns = PATTERNS[config.dataset](kg)
+    split_name = config.get("eval_split", "test")
+    evaluated = choose(EVAL_SPLITS, split_name, "config.eval_split")(kg)
+    if not len(evaluated):
+        raise JaxmlError(f"config.eval_split={split_name!r}: the {split_name} split of {config.dataset} is empty")
     scorers = {name: choose(SCORES, name, "config.models")(config) for name in config.models}
     if not scorers:
         raise JaxmlError(f"config.models=() is empty; choose from {', '.join(SCORES)}")
@@ -335,15 +353,16 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
                          f"{', '.join(scorers)}")
     num_seeds = check_int(config.num_seeds, "config.num_seeds", 1)
     chunk = check_int(config.eval_chunk, "config.eval_chunk", 1)
-    tail_q, head_q = (queries(kg.test, kg.all_triples, side) for side in (True, False))
+    tail_q, head_q = (queries(evaluated, kg.all_triples, side) for side in (True, False))
     keys = jax.vmap(jax.random.key)(int(config.seed) + jnp.arange(num_seeds))
     train_triples = jnp.asarray(kg.train)
-    rel_of_query = np.concatenate([kg.test[:, 1], kg.test[:, 1]])
+    rel_of_query = np.concatenate([evaluated[:, 1], evaluated[:, 1]])
     out: dict[str, Any] = {"dataset": config.dataset, "num_entities": kg.num_entities,
                            "num_relations": kg.num_relations, "num_train": len(kg.train), "num_valid": len(kg.valid),
-                           "num_test": len(kg.test), "num_seeds": num_seeds, "steps": int(config.steps),
+                           "num_test": len(kg.test), "eval_split": split_name, "num_seeds": num_seeds, "steps": int(config.steps),
                            "random_mrr": random_mrr(tail_q, head_q, kg.num_entities)}
-    pattern_names = tuple(p for p in knowledge_graph.PATTERN_NAMES if any(p in v for v in patterns.values()))
+    pattern_names = tuple(p for p in knowledge_graph.PATTERN_NAMES
+                          if np.isin(rel_of_query, [i for i, rel in enumerate(kg.relations) if p in patterns[rel]]).any())
     per_pattern: dict[str, dict[str, float]] = {}
     for name, fn in scorers.items():
         params, losses = jax.jit(jax.vmap(make_fit(fn, config, kg.num_entities, kg.num_relations),
@@ -358,7 +377,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         out[f"{name}_mrr_std"] = float(np.std([s["mrr"] for s in seeds]))
         out[f"{name}_mrr_per_seed"] = [s["mrr"] for s in seeds]
         out[f"{name}_final_loss"] = float(np.mean(np.asarray(losses)[:, -100:]))
-        by_relation = {rel: float(np.mean(1.0 / ranks[:, rel_of_query == i])) for i, rel in enumerate(kg.relations)}
+        by_relation = {rel: float(np.mean(1.0 / ranks[:, rel_of_query == i])) for i, rel in enumerate(kg.relations)
+                       if np.any(rel_of_query == i)}
         out[f"{name}_mrr_by_relation"] = by_relation
         per_pattern[name] = {}
         for p in pattern_names:

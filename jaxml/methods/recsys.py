@@ -27,7 +27,9 @@ sum_{hits at rank j} 1 / log2(j + 1) over the ideal sum_{j <= min(K, n_test)} 1 
 averaged over users with a test item; coverage@K, the fraction of all items in someone's top K.
 
 `train(config, workdir)` fits every model of `config.models` for `config.num_seeds` seeds (`vmap`-ed;
-the data fixed by data_seed). result.json per model: `<model>_recall_at_<K>`, `_ndcg_at_<K>` (means;
+the data fixed by data_seed) on `config.dataset`: "planted" (data.implicit_feedback), or "movielens",
+TFDS MovieLens ratings of at least `config.movielens.min_rating` stars (data.tfds_movielens; needs
+tensorflow_datasets, and a network the first time). result.json per model: `<model>_recall_at_<K>`, `_ndcg_at_<K>` (means;
 `_std`, `_per_seed`), `_coverage_at_<K>`; `<model>_<metric>_vs_popularity` (ratios) when popularity
 runs; `logq_effect_<metric>` = two_tower_logq - two_tower when both run; `summary_plot`:
 plots/recall.png.
@@ -47,7 +49,7 @@ import optax
 from jaxml.core.config import check_int, check_number
 from jaxml.core.plots import pyplot, save_figure
 from jaxml.core.registry import choose
-from jaxml.data import implicit_feedback
+from jaxml.data import implicit_feedback, tfds_movielens
 from jaxml.errors import JaxmlError
 
 
@@ -306,12 +308,27 @@ def planted_data(config: ml_collections.ConfigDict) -> implicit_feedback.Split:
         check_int(p.max_items, "config.planted.max_items", 2),
         check_number(p.popularity_skew, "config.planted.popularity_skew", 0.0),
         check_number(p.temperature, "config.planted.temperature", 1e-6), int(config.data_seed))
+    return held_out(config, x)
+
+
+def held_out(config: ml_collections.ConfigDict, x: implicit_feedback.Interactions) -> implicit_feedback.Split:
+    """`x` split by `config.holdout` (seeded by data_seed + 1)."""
     how = choose(implicit_feedback.HOLDOUTS, config.holdout, "config.holdout")
     fraction = check_number(config.holdout_fraction, "config.holdout_fraction", 0.0, 1.0)
     return implicit_feedback.holdout(x, how, fraction, int(config.data_seed) + 1)
 
 
-DATASETS: dict[str, Callable[[ml_collections.ConfigDict], implicit_feedback.Split]] = {"planted": planted_data}
+def movielens_data(config: ml_collections.ConfigDict) -> implicit_feedback.Split:
+    """TFDS movielens/<config.movielens.name> as implicit feedback (data.tfds_movielens), held out."""
+    m = config.movielens
+    feedback = tfds_movielens.load_movielens(
+        m.name, check_number(m.min_rating, "config.movielens.min_rating", 0.0),
+        size=check_int(m.size, "config.movielens.size", 0), data_dir=m.data_dir or None)
+    return held_out(config, feedback.interactions)
+
+
+DATASETS: dict[str, Callable[[ml_collections.ConfigDict], implicit_feedback.Split]] = {
+    "planted": planted_data, "movielens": movielens_data}
 
 
 def plot_recall(per_seed: dict[str, np.ndarray], k: int, out: Path) -> Path:

@@ -162,3 +162,19 @@ def test_bad_keys_are_one_clear_error(tmp_path):
         kge.SCORES["transe"](tiny_config(transe_norm=3))
     with pytest.raises(JaxmlError, match="config.dim=15 must be even"):
         kge.SCORES["complex"](tiny_config()).init(jax.random.key(0), 3, 2, 15)
+
+
+def test_a_benchmark_kg_from_files_ranks_the_valid_split(tmp_path):
+    # a Kinships-like folder: three generations, parent_of / child_of (antisymmetric, inverse), married_to
+    kg = kgdata.family_tree(num_families=3, generations=3, seed=1)
+    folder = tmp_path / "kinships"
+    folder.mkdir()
+    for split, rows in (("train", kg.train), ("valid", kg.valid), ("test", kg.test)):
+        (folder / f"{split}.txt").write_text("".join(f"p{h}\t{kg.relations[r]}\tp{t}\n" for h, r, t in rows))
+    c = tiny_config(dataset="kinships", data_dir=str(tmp_path), eval_split="valid", models=("distmult",), steps=30)
+    out = kge.train(c, tmp_path / "work")
+    assert (out["num_train"], out["num_valid"], out["eval_split"]) == (len(kg.train), len(kg.valid), "valid")
+    assert out["num_relations"] == len(set(kg.all_triples[:, 1].tolist())) and 0 < out["distmult_mrr"] <= 1
+    assert "distmult_mrr_symmetric" in out and "distmult_mrr_antisymmetric" in out  # measured patterns
+    with pytest.raises(JaxmlError, match="config.eval_split='train' is not valid; choose one of test, valid"):
+        kge.train(tiny_config(eval_split="train"), tmp_path)

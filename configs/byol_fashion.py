@@ -23,7 +23,7 @@ from pathlib import Path
 from jaxml.experiments import load_module
 
 EXPECTED = {"metric": "probe_linear_all", "at_least": 0.85,
-            "reference": "BYOL (Grill et al. 2020) linear evaluation; random-init control in the row (random_linear_all)"}
+            "reference": "BYOL (Grill et al. 2020) linear evaluation; random-init control: random_linear_all"}
 SUITES = ("full",)
 
 

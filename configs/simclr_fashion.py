@@ -3,12 +3,12 @@ and kNN on its frozen pooled features with 10 / 100 labels per class and with al
 
 Encoder: conv32-pool-conv64-pool-conv128-pool with batch normalisation, global average pool, Dense
 128 (the representation h; 109k parameters); projector 256-64 with batch standardisation; NT-Xent at
-τ = 0.2 over the global batch of 256 (all-gathered across devices: 510 negatives per anchor). Views: random resized
-crop (area 0.3-1, aspect 3/4-4/3), horizontal flip (a mirrored garment is the same garment),
-brightness and contrast ±0.4. AdamW 2e-3, 100 warm-up steps, cosine, 3000 steps. The probes run on the
-clean images; the same probes on the encoder at its random initialisation and a supervised CNN (the
-same encoder + a linear head, 500 steps with 2-px shifts) on the 100 labels of the 10-per-class probe
-are the controls. `--config.probe.validation=10000` holds 10k training images out as the probes' test
+τ = 0.2 over the global batch of 256 (all-gathered across devices: 510 negatives per anchor). Views:
+random resized crop (area 0.3-1, aspect 3/4-4/3), horizontal flip (a mirrored garment is the same
+garment), brightness and contrast ±0.4. AdamW 2e-3, 100 warm-up steps, cosine, 3000 steps. The
+probes run on the clean images; the same probes on the encoder at its random initialisation and a
+supervised CNN (the same encoder + a linear head, 500 steps with 2-px shifts) on the 100 labels of the
+10-per-class probe are the controls. `--config.probe.validation=10000` holds 10k training images out as the probes' test
 split (settings were chosen that way, never on the test set).
 
 Command:   jaxml train simclr_fashion
@@ -32,7 +32,7 @@ Hardware:  2-core CPU. A step of this encoder costs about 1.9x one of the former
 from jaxml.defaults.ssl import base_config
 
 EXPECTED = {"metric": "probe_linear_all", "at_least": 0.85,
-            "reference": "SimCLR (Chen et al. 2020) linear evaluation; random-init control in the row (random_linear_all)"}
+            "reference": "SimCLR (Chen et al. 2020) linear evaluation; random-init control: random_linear_all"}
 SUITES = ("full",)
 
 

@@ -25,7 +25,7 @@ def base_config(objective: str = "simclr") -> ml_collections.ConfigDict:
                                          "contrast": 0.4, "cutout": 0, "noise": 0.0})
     c.probe = ml_collections.ConfigDict({"labels_per_class": (10, 100, 0), "steps": 500, "learning_rate": 0.01,
                                          "weight_decay": 1e-4, "knn_k": 20, "knn_temperature": 0.07,
-                                         "batch_size": 1000})
+                                         "batch_size": 1000, "validation": 0})
     c.baseline = ml_collections.ConfigDict({"per_class": 10, "steps": 300, "batch_size": 50, "learning_rate": 2e-3,
                                             "weight_decay": 1e-4, "warmup_steps": 30, "shift": 1})
     c.learning_rate = 2e-3

@@ -29,6 +29,8 @@ clean images (no augmentation) -> a linear probe (`core.probe.linear_probe_accur
 per class (0 = all labels). After training `train` scores the same probes on the same encoder at its
 random initialisation and, with `baseline.steps > 0`, trains a supervised classifier (the encoder and a
 linear head, end to end, with shifts) on `baseline.per_class` labels per class, the labels of that probe.
+With `probe.validation` = n > 0, n training images (drawn by `data_seed`) take the test split's place
+everywhere -- pre-training, probes and both controls -- so settings are chosen without the test images.
 
 result.json metrics: `probe_linear_<n>` and `probe_knn_<n>` (n = 10, 100, ..., `all`), the same as
 `random_linear_<n>` / `random_knn_<n>` for the random encoder, `gain_linear_<n>` = probe − random,
@@ -38,6 +40,7 @@ result.json metrics: `probe_linear_<n>` and `probe_knn_<n>` (n = 10, 100, ..., `
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
@@ -57,7 +60,7 @@ from jaxml.core.registry import choose
 from jaxml.core.steps import Normaliser, apply_gradients
 from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data.augment import view_augment
-from jaxml.data.datasets import Dataset, Split, per_class_subset
+from jaxml.data.datasets import Dataset, Split, hold_out, per_class_subset
 from jaxml.defaults.training import supervised_config
 from jaxml.errors import JaxmlError
 from jaxml.models.build import build_model
@@ -348,9 +351,21 @@ def make_recipe(config: ml_collections.ConfigDict, data: Dataset) -> loop.Recipe
                        main_metric="linear_all", evaluators=evaluators)
 
 
+def load_data(config: ml_collections.ConfigDict) -> Dataset:
+    """The dataset; with `probe.validation` = n > 0, n training images (drawn by `data_seed`) are held
+    out and replace the test split, for pre-training, probes and controls alike: a run that chooses
+    settings never sees the test images."""
+    data = supervised.load_data(config)
+    n = config_lib.check_int(config.probe.validation, "config.probe.validation", minimum=0)
+    if n == 0:
+        return data
+    rest, held = hold_out(data.train, n, int(config.data_seed), "config.probe.validation")
+    return dataclasses.replace(data, train=rest, test=held)
+
+
 def recipe_for(config: ml_collections.ConfigDict) -> loop.Recipe:
     """The training recipe (`jaxml bench`, `jaxml eval`)."""
-    return make_recipe(config, supervised.load_data(config))
+    return make_recipe(config, load_data(config))
 
 
 def evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
@@ -384,7 +399,7 @@ def baseline_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigD
 
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
     workdir = Path(workdir)
-    data = supervised.load_data(config)
+    data = load_data(config)
     recipe = make_recipe(config, data)
     state, final = loop.run(recipe, config, workdir, desc=config.ssl.objective)
     mesh = sharding_lib.make_mesh(config.parallel)

@@ -181,3 +181,16 @@ def test_simclr_in_the_loop_on_8_devices_trains_as_on_one(tmp_path):
         state, _ = loop.run(recipe, c, tmp_path / f"d{devices}")
         finals[devices] = jax.device_get(state.online.params)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-6), finals[1], finals[8])
+
+
+def test_probe_validation_holds_out_training_images_as_the_test_split():
+    c = tiny_config("simclr", dataset="digits")
+    full = ssl.load_data(c)
+    c.probe.validation = 200
+    held = ssl.load_data(c)
+    assert len(held.test) == 200 and len(held.train) == len(full.train) - 200
+    rows = lambda s: {bytes(x) for x in np.asarray(s["image"]).reshape(len(s), -1)}
+    assert rows(held.test) | rows(held.train) == rows(full.train)
+    c.probe.validation = len(full.train)
+    with pytest.raises(JaxmlError, match="config.probe.validation"):
+        ssl.load_data(c)

@@ -57,11 +57,13 @@ def pseudo_label_config() -> ml_collections.ConfigDict:
 def active_config() -> ml_collections.ConfigDict:
     """sklearn digits (stratified 80 / 20 split): the 1437 training images as the pool; 20 random
     initial labels, 20 queried per round up to 200, 5 seeds; a one-hidden-layer MLP with dropout retrained
-    from scratch each round; every acquisition strategy."""
+    from scratch each round (300 full-batch AdamW steps); every acquisition strategy."""
     c = ml_collections.ConfigDict()
     c.method = "active"
-    c.dataset = "digits"
-    c.data_seed = 0
+    c.dataset = "digits"     # or fashion_mnist
+    c.data_dir = ""          # fashion_mnist's IDX files ('' = the system / JAXML_DATA_DIR locations)
+    c.data_seed = 0          # digits' train / test split and the pool subset
+    c.pool_size = 0          # 0: every training image is in the pool; else this many, drawn by data_seed
     c.seed = 0               # initial labels of seed s: default_rng(seed + s); the training / scoring keys
     c.num_seeds = 5
     c.strategies = ("random", "least_confidence", "margin", "entropy", "bald", "kcenter")
@@ -70,8 +72,11 @@ def active_config() -> ml_collections.ConfigDict:
     c.max_labels = 200
     c.report_labels = (100, 200)  # where margin is compared with random (the target)
     c.warm_start = False     # True: each round starts from the previous round's weights
-    c.model = ml_collections.ConfigDict(dict(hidden=(128,), dropout=0.2))
-    c.steps = 300            # full-batch AdamW steps per round
+    c.model = ml_collections.ConfigDict(dict(name="mlp", hidden=(128,), dropout=0.2))  # models.MODELS: mlp, cnn
+    c.dtype = "float32"
+    c.steps = 300            # AdamW steps per round
+    c.train_batch = 0        # 0: full batch over the labelled points; else minibatches of this many
+    c.score_chunk = 0        # 0: the pool / test images in one pass; else chunks of this many (lax.map)
     c.learning_rate = 3e-3
     c.weight_decay = 1e-3
     c.mc_samples = 20        # MC-dropout samples of the pool predictions (bald)

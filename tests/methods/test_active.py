@@ -99,7 +99,37 @@ def test_never_requeries_and_resumes_to_the_same_queries(tmp_path):
 @pytest.mark.parametrize("key,value,match", [("strategies", ("margins",), "config.strategies"),
                                              ("max_labels", 45, "config.max_labels"),
                                              ("report_labels", (25,), "config.report_labels"),
-                                             ("strategies", ("bald",), "config.model.dropout")])
+                                             ("strategies", ("bald",), "config.model.dropout"),
+                                             ("dataset", "mnist", "config.dataset='mnist' is not valid; choose one "
+                                                                  "of digits, fashion_mnist")])
 def test_bad_config_names_the_key(tmp_path, key, value, match):
     with pytest.raises(JaxmlError, match=match):
         active.train(tiny(**{key: value}), tmp_path)
+
+
+def test_chunked_pass_equals_one_pass():
+    x = jnp.arange(7 * 3, dtype=jnp.float32).reshape(7, 3)
+    fn = lambda c, a: jnp.stack([a * 2.0, a + 1.0])  # [2, n, 3]: the example axis is 1
+    np.testing.assert_array_equal(np.asarray(active.chunked(fn, x, 3, axis=1)), np.asarray(fn(None, x)))
+    np.testing.assert_array_equal(np.asarray(active.chunked(lambda c, a: a.sum(-1), x, 4, axis=0)),
+                                  np.asarray(x.sum(-1)))
+
+
+def test_cnn_rounds_with_minibatches_and_chunked_mc_dropout_scoring(tmp_path):
+    """The active_fashion path on 8x8 digits: a CNN with dropout, minibatch training, BALD's MC-dropout
+    pool scoring in chunks, a pool subset; queries stay distinct and a run resumed after 2 rounds keeps them."""
+    config = tiny(strategies=("bald",), steps=5, train_batch=16, score_chunk=64, pool_size=300, mc_samples=2,
+                  max_labels=30, report_labels=(30,))
+    config.model = dict(name="cnn", features=(4,), convs_per_stage=1, dense=(8,), dropout=0.25, batch_norm=False)
+    ds = active.load_dataset("digits", seed=0)
+    pool = active.pool_split(ds.train, 300, 0)
+    assert len(pool) == 300 and len(active.pool_split(ds.train, 0, 0)) == len(ds.train)
+    cnn_inputs = active.INPUTS["cnn"]
+    data = (cnn_inputs(pool), np.asarray(pool["label"]), cnn_inputs(ds.test)[:100], np.asarray(ds.test["label"])[:100],
+            10)
+    assert data[0].shape == (300, 8, 8, 1)
+    partial = active.run_strategy(config, "bald", data, tmp_path, stop_after=2)
+    done = active.run_strategy(config, "bald", data, tmp_path)
+    assert done["accuracy"].shape == (2, 3) and np.all((done["accuracy"] >= 0) & (done["accuracy"] <= 1))
+    assert all(len(set(row.tolist())) == 30 for row in done["indices"])
+    np.testing.assert_array_equal(partial["accuracy"], done["accuracy"][:, :2])

@@ -2,8 +2,9 @@
 batches (the way an eager training script scores a pool).
 
 Both sides score the same pool with the same trained-shape parameters of every seed:
-- one pass: `jit(vmap(score))` over seeds; the whole pool in one call, MC-dropout samples vmapped
-  inside, scores left on the device;
+- one pass: `jit(vmap(score))` over seeds, the whole pool in one call, MC-dropout samples vmapped
+  inside, scores left on the device; with `--chunks`, also the same pass scoring the pool in chunks
+  under `lax.map` inside the one program (`methods.active.chunked`, what `config.score_chunk` does);
 - loop: for each seed, for each batch of `--batch` pool points, a jitted forward pass (the same
   model; MC-dropout samples vmapped inside it too), probabilities copied to the host and scored in
   numpy, then concatenated.
@@ -25,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxml.methods import acquisition
+from jaxml.methods.active import chunked
 from jaxml.models.cnn import CNN
 from jaxml.models.mlp import MLP
 
@@ -53,6 +55,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--samples", type=int, default=20, help="MC-dropout samples (bald)")
     ap.add_argument("--batch", type=int, default=256, help="pool points per call of the loop")
+    ap.add_argument("--chunks", type=int, nargs="*", default=(0, 256),
+                    help="one-pass variants: 0 = the whole pool at once, else chunks of this many points")
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
 
@@ -67,9 +71,14 @@ def main() -> None:
         ks = jax.random.split(key, samples)
         return jax.vmap(lambda k: jax.nn.softmax(model.apply(params, x, train=True, rngs={"dropout": k})))(ks)
 
-    def one_pass(strategy, samples):
+    def one_pass(strategy, samples, chunk):
         score = JAX_SCORES[strategy]
-        return jax.jit(jax.vmap(lambda p, k: score(k, probs(p, k, x_pool, samples))))
+
+        def seed_scores(p, k):  # chunk c's dropout from fold_in(k, c), as the loop's batch b
+            return chunked(lambda c, x: score(k, probs(p, k if c is None else jax.random.fold_in(k, c), x, samples)),
+                           x_pool, chunk, axis=0)
+
+        return jax.jit(jax.vmap(seed_scores))
 
     batch_probs = jax.jit(probs, static_argnums=3)
     n_batches = -(-args.pool // args.batch)
@@ -85,41 +94,45 @@ def main() -> None:
         return np.stack(out)
 
     cases = [("margin", 1), ("bald", args.samples)]
-    passes = {c: one_pass(*c) for c in cases}
+    passes = {(c, k): one_pass(*c, k) for c in cases for k in args.chunks}
     ref = loop("margin", 1)
-    got = np.asarray(passes[("margin", 1)](params, keys))
-    np.testing.assert_allclose(got, ref, atol=1e-5)
-    for c in cases:  # compile and warm both sides
-        jax.block_until_ready(passes[c](params, keys))
+    for k in args.chunks:
+        np.testing.assert_allclose(np.asarray(passes[(("margin", 1), k)](params, keys)), ref, atol=1e-5)
+    for c in cases:  # compile and warm every side
+        for k in args.chunks:
+            jax.block_until_ready(passes[(c, k)](params, keys))
         loop(*c)
 
-    times: dict[tuple, dict[str, list[float]]] = {c: {"pass": [], "loop": []} for c in cases}
+    sides = [f"pass{k}" for k in args.chunks] + ["loop"]
+    times: dict[tuple, dict[str, list[float]]] = {c: {side: [] for side in sides} for c in cases}
     for r in range(args.rounds):
         for c in cases:
-            order = ("pass", "loop") if r % 2 == 0 else ("loop", "pass")
-            for side in order:
+            for side in (sides if r % 2 == 0 else sides[::-1]):
                 t0 = time.perf_counter()
-                if side == "pass":
-                    jax.block_until_ready(passes[c](params, keys))
-                else:
+                if side == "loop":
                     loop(*c)
+                else:
+                    jax.block_until_ready(passes[(c, int(side[4:]))](params, keys))
                 times[c][side].append(time.perf_counter() - t0)
 
     rows = []
     scored = args.pool * args.seeds
     print(f"{args.model} pool {args.pool} x {args.seeds} seeds, shape {tuple(args.shape)}, loop batch {args.batch}, "
           f"{args.rounds} interleaved rounds, {jax.devices()[0].device_kind}")
-    print("| scoring | samples | one pass ex/s | loop ex/s | speed-up (range) |")
-    print("|---|---|---|---|---|")
+    print("| scoring | samples | one pass | one pass ex/s | loop ex/s | speed-up over the loop (range) |")
+    print("|---|---|---|---|---|---|")
     for c in cases:
-        tp, tl = np.array(times[c]["pass"]), np.array(times[c]["loop"])
-        ratios = tl / tp
-        row = {"strategy": c[0], "samples": c[1], "pass_ex_per_s": scored / np.median(tp),
-               "loop_ex_per_s": scored / np.median(tl), "speedup": float(np.median(ratios)),
-               "speedup_min": float(ratios.min()), "speedup_max": float(ratios.max())}
-        rows.append(row)
-        print(f"| {c[0]} | {c[1]} | {row['pass_ex_per_s']:.0f} | {row['loop_ex_per_s']:.0f} | "
-              f"{row['speedup']:.2f}x ({row['speedup_min']:.2f}-{row['speedup_max']:.2f}) |")
+        tl = np.array(times[c]["loop"])
+        for k in args.chunks:
+            tp = np.array(times[c][f"pass{k}"])
+            ratios = tl / tp
+            row = {"strategy": c[0], "samples": c[1], "chunk": k, "pass_ex_per_s": scored / np.median(tp),
+                   "loop_ex_per_s": scored / np.median(tl), "speedup": float(np.median(ratios)),
+                   "speedup_min": float(ratios.min()), "speedup_max": float(ratios.max())}
+            rows.append(row)
+            what = "whole pool" if not k else f"chunks of {k}"
+            print(f"| {c[0]} | {c[1]} | {what} | {row['pass_ex_per_s']:.0f} | {row['loop_ex_per_s']:.0f} | "
+                  f"{row['speedup']:.2f}x ({row['speedup_min']:.2f}-{row['speedup_max']:.2f}) |")
     print(json.dumps(rows))
 
 

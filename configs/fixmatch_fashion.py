@@ -19,8 +19,10 @@ Tuning:    on 10,000 training images held out as a validation set (1 seed, 1000 
            λ_u 1: 0.8099; λ_u 2: 0.8171; λ_u 4: 0.8183; τ 0.9 λ_u 2: 0.8195; τ 0.9 λ_u 4: 0.8148; τ 0.9
            λ_u 2 with flips in the weak view (both runs): 0.8141 vs supervised 0.7761. The supervised
            control has no τ or λ_u, so it is the recorded control unchanged.
-Hardware:  2-core CPU. Recorded with τ 0.95, λ_u 1 (2026-12-01, 799 s): gain 0.035 (missed); not yet
-           re-recorded with τ 0.9, λ_u 2 (the same cost, 13-15 min); needs Debian's
+Recorded:  (`jaxml reproduce --record --suite full --only fixmatch_fashion`, 2026-12-02, shared 2-core CPU,
+           2808 s) missed: FixMatch 0.8291 +- 0.0026 vs supervised 0.7894 +- 0.0034, gain 0.040 (with τ
+           0.95, λ_u 1 on 2026-12-01: 0.8242, gain 0.035).
+Hardware:  2-core CPU, 13-15 min on free cores (799 s recorded once); needs Debian's
            dataset-fashion-mnist (or JAXML_DATA_DIR).
 """
 

@@ -69,7 +69,7 @@ class Jaxml:
         self.name = name
         self.x, self.w = jnp.asarray(x), jnp.ones(len(x), jnp.float32)
         self.init = jnp.asarray(init)
-        self.plan = lloyd_plan(len(x), len(init), x.shape[1], block_size, nearest, sums)
+        self.plan = lloyd_plan(len(x), len(init), block_size, nearest, sums)
 
         def run(x, w, centers):
             blocks = to_blocks(x, sq_norms(x), w, centers.shape[0], 1, block_size, nearest, sums)

@@ -203,12 +203,11 @@ class LloydPlan:
     sums: str
 
 
-def block_rows(n_local: int, k: int, d: int, block_size: int = 0) -> int:
+def block_rows(n_local: int, k: int, block_size: int = 0) -> int:
     """Rows per block for n_local points per shard: `block_size` if > 0 (at most n_local, rounded up to
     8), else about BLOCK_FLOATS / k rows (at least MIN_BLOCK, at most PLAN_BY_K's rows for k), evened
-    out over the blocks so that the padding is under 8 rows per block. d does not enter: what a
-    block's size bounds is its [rows, k] distances."""
-    del d
+    out over the blocks so that the padding is under 8 rows per block. The dimension does not enter:
+    what a block's size bounds is its [rows, k] distances."""
     round8 = lambda r: -(-r // 8) * 8
     if block_size > 0:
         return min(round8(block_size), round8(n_local))
@@ -217,7 +216,7 @@ def block_rows(n_local: int, k: int, d: int, block_size: int = 0) -> int:
     return round8(-(-n_local // blocks))
 
 
-def lloyd_plan(n_local: int, k: int, d: int, block_size: int = 0, nearest: str | None = None,
+def lloyd_plan(n_local: int, k: int, block_size: int = 0, nearest: str | None = None,
                sums: str | None = None) -> LloydPlan:
     """The plan for n_local points per shard and k centres: `block_rows`, and the strategies of
     PLAN_BY_K unless named (`nearest`, `sums`: one JaxmlError for an unknown name)."""
@@ -226,7 +225,7 @@ def lloyd_plan(n_local: int, k: int, d: int, block_size: int = 0, nearest: str |
     sums = by_k_sums if sums is None else sums
     choose(NEAREST, nearest, "nearest")
     choose(SUMS, sums, "sums")
-    return LloydPlan(block_rows(n_local, k, d, block_size), nearest, sums)
+    return LloydPlan(block_rows(n_local, k, block_size), nearest, sums)
 
 
 @jax.tree_util.register_dataclass
@@ -260,9 +259,9 @@ def to_blocks(x: jax.Array, x_sq: jax.Array, w: jax.Array, k: int, shards: int =
               nearest: str | None = None, sums: str | None = None) -> Blocks:
     """x [n_pad, d] (n_pad a multiple of `shards`: the points' batch shards, each shard's rows kept on
     its device) as `Blocks` laid out by `lloyd_plan` (its strategies by k unless named)."""
-    n_pad, d = x.shape
+    n_pad = x.shape[0]
     n_local = n_pad // shards
-    plan = lloyd_plan(n_local, k, d, block_size, nearest, sums)
+    plan = lloyd_plan(n_local, k, block_size, nearest, sums)
     length = -(-n_local // plan.rows) * plan.rows
     pad = lambda a: jnp.pad(a.reshape((shards, n_local) + a.shape[1:]),
                             ((0, 0), (0, length - n_local)) + ((0, 0),) * (a.ndim - 1))

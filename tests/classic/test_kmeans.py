@@ -206,22 +206,22 @@ def test_blocked_two_mins_matches_float64_and_argmin():
 
 
 def test_plan_by_k_and_bad_strategy_names():
-    small = km.lloyd_plan(100_000, 10, 64)
+    small = km.lloyd_plan(100_000, 10)
     assert (small.nearest, small.sums, small.rows) == ("argmin", "one_hot", 100_000)
-    plan = km.lloyd_plan(1_000_000, 256, 64)
+    plan = km.lloyd_plan(1_000_000, 256)
     assert (plan.nearest, plan.sums) == ("two_mins", "scatter") and 4000 < plan.rows <= 4096  # evened out
     for key, kwargs in (("nearest", dict(nearest="argmax")), ("sums", dict(sums="sort"))):
         with pytest.raises(JaxmlError, match=rf"^{key}\b") as err:
-            km.lloyd_plan(100, 4, 2, **kwargs)
+            km.lloyd_plan(100, 4, **kwargs)
         assert ", ".join(getattr(km, key.upper())) in str(err.value)
 
 
 def test_block_rows_default_and_override():
-    assert km.block_rows(100_000, 10, 64) % 8 == 0 and km.block_rows(100_000, 10, 64) <= km.MAX_BLOCK
-    rows = km.block_rows(100_000, 10, 64)
+    assert km.block_rows(100_000, 10) % 8 == 0 and km.block_rows(100_000, 10) <= km.MAX_BLOCK
+    rows = km.block_rows(100_000, 10)
     assert -(-100_000 // rows) * rows - 100_000 < 8 * -(-100_000 // rows)  # padding under 8 rows a block
-    assert km.block_rows(1_000_000, 256, 64) * 256 <= 2 * km.BLOCK_FLOATS
-    assert km.block_rows(301, 4, 3) == 304 and km.block_rows(301, 4, 3, block_size=50) == 56
+    assert km.block_rows(1_000_000, 256) * 256 <= 2 * km.BLOCK_FLOATS
+    assert km.block_rows(301, 4) == 304 and km.block_rows(301, 4, block_size=50) == 56
 
 
 def test_fit_with_small_blocks_matches_one_block():

@@ -113,6 +113,8 @@ def cmd_train(args, overrides: list[str]) -> int:
     # The config (light: no jax) and the workdir's lock come before the heavy imports: a bad
     # override or a busy workdir is refused at once, and a refused config leaves no workdir.
     name, config = experiments.load_experiment_config(args.experiment, overrides)
+    from jaxml.core.platform import devices_requested, request_host_devices
+    request_host_devices(devices_requested(config))  # before jax starts: CPU devices the config spreads over
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     workdir = Path(args.workdir or f"runs/{name}-{stamp}")
     with WorkdirSession(workdir, is_primary=primary):

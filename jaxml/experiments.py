@@ -217,8 +217,11 @@ def run_training(name: str, config, workdir: str | Path) -> dict[str, Any]:
         if previous is not None and (previous.get("name"), previous.get("method")) != (name, config.method):
             raise JaxmlError(f"workdir {workdir} holds a run of {previous.get('name')} (method "
                              f"{previous.get('method')}), not {name}; use another --workdir")
-        # Methods without a `parallel` group run on one device (the RL runner, until multi-device lands).
-        mesh = parallel.make_mesh(int(config.parallel.num_devices) if "parallel" in config else 1)
+        # The devices the run is spread over, for its record: `parallel.num_devices` (0: all visible)
+        # times the RL runner's `parallel.seed_devices`; a method without a `parallel` group uses one.
+        par = config.get("parallel", None) or {}
+        num = int(par.get("num_devices", 1))
+        mesh = parallel.make_mesh(num * int(par.get("seed_devices", 1)) if num else 0)
         t0 = time.time()
         metrics = train_fn(config.method)(config, workdir)
         session.commit_config()

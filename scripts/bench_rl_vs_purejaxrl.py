@@ -15,7 +15,11 @@ training-episode return over the last 10% of iterations and the greedy return of
 network on 10 fresh episodes (jaxml's `envs.evaluate` for both).
 
     python scripts/bench_rl_vs_purejaxrl.py --purejaxrl-dir /tmp/purejaxrl --extra-path /tmp/fbx \\
-        --algos dqn,ppo --rounds 3
+        --algos dqn,ppo --rounds 3 [--seeds 8] [--devices 2]
+
+jaxml also runs over `--devices` host devices (default 2; on this 2-core CPU, two cores working at
+once): with several seeds, the seeds spread over the devices (`parallel.seed_devices`); with one
+seed, PPO's envs (`parallel.num_devices`, Anakin). PureJaxRL runs as it is written, on one device.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
+import ml_collections  # noqa: E402
 import numpy as np  # noqa: E402
 
+from jaxml.core.platform import request_host_devices  # noqa: E402
 from rl_bench_common import (JaxmlRun, greedy_eval_fn, header, last_fraction_mean,  # noqa: E402
                              ratio_summary, timed)
 
@@ -71,25 +77,48 @@ class PureJaxRLRun:
         return timed(lambda: self.compiled(self._keys(seed)))
 
 
-def compare(name: str, jx: JaxmlRun, pj: PureJaxRLRun, rounds: int, pj_returns, pj_greedy) -> None:
-    s = f" x{jx.num_seeds} seeds vmapped" if jx.num_seeds > 1 else ""
-    print(f"  {name}{s}: compile jaxml {jx.compile_s:.1f} s, PureJaxRL {pj.compile_s:.1f} s; "
-          f"{jx.env_steps} env steps per call", flush=True)
-    a, b = [], []
+def compare(name: str, variants: list[tuple[str, JaxmlRun]], pj: PureJaxRLRun, rounds: int, pj_returns,
+            pj_greedy) -> None:
+    """Interleaved rounds: every jaxml variant, then PureJaxRL, round r with seed r; each variant's
+    env-steps/s ratio to PureJaxRL's in the same round."""
+    n = pj.num_seeds
+    s = f" x{n} seeds vmapped" if n > 1 else ""
+    compiles = ", ".join(f"jaxml[{label}] {jx.compile_s:.1f} s" for label, jx in variants)
+    print(f"  {name}{s}: compile {compiles}, PureJaxRL {pj.compile_s:.1f} s; "
+          f"{pj.env_steps} env steps per call", flush=True)
+    rates: dict[str, list[float]] = {label: [] for label, _ in variants}
+    base = []
+    width = max(len(label) for label, _ in variants) + 8
     for r in range(rounds):
-        dt, state, m = jx.run(seed=r)
-        g = jx.greedy_return(state)
-        a.append(jx.env_steps / dt)
-        print(f"    round {r} jaxml      {dt:7.2f} s {jx.env_steps / dt:9.0f} steps/s  train return "
-              f"(last 10%) {last_fraction_mean(m['return']).mean():6.1f}  greedy mean {g.mean():6.1f}"
-              f" min {g.min():6.1f}", flush=True)
+        for label, jx in variants:
+            dt, state, m = jx.run(seed=r)
+            g = jx.greedy_return(state)
+            rates[label].append(jx.env_steps / dt)
+            print(f"    round {r} {'jaxml[' + label + ']':<{width}} {dt:7.2f} s {jx.env_steps / dt:9.0f} steps/s  "
+                  f"train return (last 10%) {last_fraction_mean(m['return']).mean():6.1f}  greedy mean "
+                  f"{g.mean():6.1f} min {g.min():6.1f}", flush=True)
         dt, out = pj.run(seed=r)
         g = np.atleast_1d(pj_greedy(out))
-        b.append(pj.env_steps / dt)
-        print(f"    round {r} PureJaxRL  {dt:7.2f} s {pj.env_steps / dt:9.0f} steps/s  train return "
+        base.append(pj.env_steps / dt)
+        print(f"    round {r} {'PureJaxRL':<{width}} {dt:7.2f} s {pj.env_steps / dt:9.0f} steps/s  train return "
               f"(last 10%) {np.mean(pj_returns(out)):6.1f}  greedy mean {g.mean():6.1f}"
               f" min {g.min():6.1f}", flush=True)
-    print(f"    jaxml / PureJaxRL env-steps/s: {ratio_summary(a, b)}", flush=True)
+    for label, _ in variants:
+        print(f"    jaxml[{label}] / PureJaxRL env-steps/s: {ratio_summary(rates[label], base)}", flush=True)
+
+
+def variants_for(agent: str, c, n: int, devices: int) -> list[tuple[str, JaxmlRun]]:
+    """jaxml on one device, and over `devices` devices: the seeds spread over them (the runner's
+    `parallel.seed_devices`) when there are several seeds, one seed's envs (PPO's Anakin,
+    `parallel.num_devices`) when there is one; DQN has no one-seed mesh variant."""
+    out = [("1 device", JaxmlRun(agent, c, num_seeds=n))]
+    if devices > 1 and n > 1 and n % devices == 0:
+        out.append((f"seeds over {devices} devices", JaxmlRun(agent, c, num_seeds=n, seed_devices=devices)))
+    elif devices > 1 and n == 1 and agent == "ppo" and c.num_envs % devices == 0:
+        anakin = ml_collections.ConfigDict(c.to_dict())
+        anakin.parallel.num_devices = devices
+        out.append((f"envs over {devices} devices", JaxmlRun(agent, anakin, num_seeds=n)))
+    return out
 
 
 def main() -> None:
@@ -99,11 +128,14 @@ def main() -> None:
     p.add_argument("--algos", default="dqn,ppo")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--seeds", type=int, default=1, help="seeds vmapped in one program, both sides")
+    p.add_argument("--devices", type=int, default=2,
+                   help="host devices for jaxml's mesh variants (1: one-device runs only); PureJaxRL uses one")
     p.add_argument("--dqn-steps", type=int, default=500_000)
     p.add_argument("--ppo-steps", type=int, default=500_000)
     p.add_argument("--dqn-vanilla", action="store_true",
                    help="jaxml's DQN with double_q=False: PureJaxRL's two-pass target (equal algorithms)")
     args = p.parse_args()
+    request_host_devices(args.devices)  # before jax creates its backend
 
     sys.path.insert(0, os.path.abspath(args.purejaxrl_dir))
     if args.extra_path:
@@ -121,8 +153,8 @@ def main() -> None:
         c = dqn.default_config()
         c.total_env_steps = args.dqn_steps
         c.double_q = not args.dqn_vanilla
-        jx = JaxmlRun("dqn", c, num_seeds=n)
-        pj = PureJaxRLRun(pj_dqn, purejaxrl_dqn_config(c), n, jx.env_steps // n)
+        variants = variants_for("dqn", c, n, args.devices)
+        pj = PureJaxRLRun(pj_dqn, purejaxrl_dqn_config(c), n, variants[0][1].env_steps // n)
         net = pj_dqn.QNetwork(action_dim=2)
 
         def greedy(out):
@@ -132,7 +164,7 @@ def main() -> None:
                 return one(params)
             return [one(jax.tree.map(lambda x: x[i], params)) for i in range(n)]
 
-        compare("DQN", jx, pj, args.rounds,
+        compare("DQN", variants, pj, args.rounds,
                 lambda out: last_fraction_mean(out["metrics"]["returns"]), greedy)
 
     if "ppo" in algos:
@@ -145,8 +177,8 @@ def main() -> None:
 
         c = ppo.default_config()
         c.total_env_steps = args.ppo_steps
-        jx = JaxmlRun("ppo", c, num_seeds=n)
-        pj = PureJaxRLRun(pj_ppo, purejaxrl_ppo_config(c), n, jx.env_steps // n)
+        variants = variants_for("ppo", c, n, args.devices)
+        pj = PureJaxRLRun(pj_ppo, purejaxrl_ppo_config(c), n, variants[0][1].env_steps // n)
         net = pj_ppo.ActorCritic(2, activation=c.activation)
 
         def greedy(out):
@@ -161,7 +193,7 @@ def main() -> None:
             r = np.asarray(out["metrics"]["returned_episode_returns"], np.float64)
             return last_fraction_mean(r.mean(axis=(-1, -2)))
 
-        compare("PPO", jx, pj, args.rounds, train_returns, greedy)
+        compare("PPO", variants, pj, args.rounds, train_returns, greedy)
 
 
 if __name__ == "__main__":

@@ -22,12 +22,12 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-MACHINE_NOTE = "2-core Xeon VM, no GPU, shared with other jobs during this run"
-
-
 def header(title: str) -> str:
-    return (f"{title}\n  jax {jax.__version__}, backend {jax.default_backend()}, "
-            f"{os.cpu_count()} cpu cores, python {platform.python_version()}; {MACHINE_NOTE}")
+    """The title, versions, devices and the 1-minute load average at the start (a busy machine
+    shows here: these scripts time one job at a time)."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{title}\n  jax {jax.__version__}, backend {jax.default_backend()} x{jax.device_count()}, "
+            f"{os.cpu_count()} cpu cores, python {platform.python_version()}; load average {load:.2f} at start")
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -66,7 +66,9 @@ class JaxmlRun:
     iterations, optionally vmapped over `num_seeds` keys. `run(seed)` returns (seconds, state,
     metrics); env steps per call = `env_steps` (all seeds together)."""
 
-    def __init__(self, agent: str, config, num_seeds: int = 1):
+    def __init__(self, agent: str, config, num_seeds: int = 1, seed_devices: int = 1):
+        from jaxml.rl.runner import over_seeds, seed_mesh
+
         self.mod, per_iter = jaxml_agent(agent)
         self.config = config
         self.num_seeds = num_seeds
@@ -74,7 +76,10 @@ class JaxmlRun:
         iters = int(config.total_env_steps) // per_iter(config)
         self.env_steps = iters * per_iter(config) * num_seeds
         one = lambda k: chunk(init(k), iters)
-        fn = jax.vmap(one) if num_seeds > 1 else one
+        if seed_devices > 1:  # the runner's seed mesh: each device vmaps its block of the seeds
+            fn = over_seeds(one, seed_mesh(seed_devices))
+        else:
+            fn = jax.vmap(one) if num_seeds > 1 else one
         key = self._keys(0)
         t = time.perf_counter()
         self.compiled = jax.jit(fn).lower(key).compile()

@@ -209,16 +209,29 @@ def summary_table(records: list[dict[str, Any]], skipped: list[str] = ()) -> str
     return "\n".join(lines) + "\n"
 
 
+def _devices_requested(name: str, overrides: list[str]) -> int:
+    """The devices experiment `name` asks for (1 if its config does not load: the run loop says why)."""
+    from jaxml.core.platform import devices_requested
+    from jaxml.experiments import load_experiment_config
+    try:
+        return devices_requested(load_experiment_config(name, overrides)[1])
+    except JaxmlError:
+        return 1
+
+
 def run_suite(suite: str, *, runs_dir: Path, out: Path, overrides: list[str], only: list[str] | None = None,
               results_dir: Path | None = None, record_only: bool = False) -> list[dict[str, Any]]:
     """Runs the suite's experiments (fresh workdirs in `runs_dir`), writes their records to `results_dir`
     (default `out.parent/docs/results`) and learning curves to `results_dir.parent/plots`, regenerates
     `out` from every record there. With `record_only`, records runs already finished in
     `<runs_dir>/<name>` instead of training."""
+    from jaxml.core.platform import request_host_devices
     from jaxml.core.run import check_not_busy
     from jaxml.experiments import load_experiment_config, run_training
 
     infos = select(suite, only)
+    if not record_only:
+        request_host_devices(max([1] + [_devices_requested(i.name, overrides) for i in infos]))
     results_dir = results_dir or out.parent / "docs" / "results"
     plots_dir = results_dir.parent / "plots"
     results_dir.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,9 @@ The agent contract (every module in AGENTS follows it):
 - `greedy_eval(config, state, key) -> dict` with `return_mean` (plus any other scalars to log).
 
 This runner `vmap`s init, train_chunk and greedy_eval over `config.num_seeds` seeds (with
-`config.seed_loop`, train_chunk runs the seeds one after another instead, see `seeds_in_turn`), runs
+`config.seed_loop`, train_chunk runs the seeds one after another instead, see `seeds_in_turn`;
+with `config.parallel.seed_devices = S > 1` the seeds are spread over a 1-D mesh of S devices, axis
+"seed", each device running the vmap of its `num_seeds // S` seeds, see `over_seeds`), runs
 `eval_every // steps_per_iteration` iterations per compiled call, then evaluates every seed on
 separate eval envs, logs (process 0), saves a checkpoint (keyed by env steps) and honours
 SIGTERM. Re-running on the same workdir resumes; the result equals an uninterrupted run (tested).
@@ -41,6 +43,8 @@ import jax
 import ml_collections
 import numpy as np
 
+from jax.sharding import Mesh, PartitionSpec as P
+
 from jaxml.core.metrics import read_metrics
 from jaxml.core.run import Run
 from jaxml.errors import JaxmlError
@@ -51,6 +55,7 @@ AGENTS = {"dqn": "jaxml.rl.dqn", "qlearning": "jaxml.rl.qlearning", "reinforce":
           "ppo": "jaxml.rl.ppo", "ddpg": "jaxml.rl.ddpg", "td3": "jaxml.rl.ddpg",
           "sac": "jaxml.rl.sac", "rppo": "jaxml.rl.rppo"}
 EPISODE_KEYS = ("return", "length", "episodes", "env_steps")
+SEED_AXIS = "seed"
 
 
 def steps_per_iteration(config: ml_collections.ConfigDict) -> int:
@@ -104,6 +109,47 @@ def seeds_in_turn(fn, num_seeds: int):
     return run
 
 
+def seed_devices(config: ml_collections.ConfigDict) -> int:
+    """`config.parallel.seed_devices` (1 when absent), checked against the seeds and the other switches."""
+    n = int(config.get("parallel", {}).get("seed_devices", 1))
+    num_seeds = int(config.num_seeds)
+    if n < 1:
+        raise JaxmlError(f"config.parallel.seed_devices={n} must be >= 1")
+    if n > 1:
+        if num_seeds % n:
+            raise JaxmlError(f"config.parallel.seed_devices={n} must divide config.num_seeds={num_seeds} "
+                             "(every device runs the same number of seeds)")
+        if config.get("seed_loop", False):
+            raise JaxmlError("config.seed_loop=True runs the seeds in turn on one device; "
+                             "it cannot be combined with config.parallel.seed_devices > 1")
+        anakin = int(config.get("parallel", {}).get("num_devices", 1))
+        if anakin > 1:
+            raise JaxmlError(f"config.parallel.seed_devices={n} and config.parallel.num_devices={anakin}: "
+                             "spread either the seeds or one seed's envs over devices, not both")
+    return n
+
+
+def seed_mesh(n: int) -> Mesh | None:
+    """The 1-D "seed" mesh over the first `n` devices (None for one device)."""
+    if n == 1:
+        return None
+    devices = jax.devices()
+    if n > len(devices):
+        raise JaxmlError(f"config.parallel.seed_devices={n} but only {len(devices)} devices are visible; on a CPU "
+                         f"`jaxml train` makes them (or set XLA_FLAGS=--xla_force_host_platform_device_count={n})")
+    return Mesh(np.asarray(devices[:n]), (SEED_AXIS,))
+
+
+def over_seeds(fn, mesh: Mesh | None, donate: bool = False):
+    """`jax.jit(jax.vmap(fn))`; over a "seed" mesh, each device vmaps `fn` over its own block of the
+    seeds (every argument and output carries the seed axis first), with no communication."""
+    batched = jax.vmap(fn)
+    if mesh is not None:
+        batched = jax.shard_map(batched, mesh=mesh, in_specs=P(SEED_AXIS), out_specs=P(SEED_AXIS),
+                                check_vma=False)
+    return jax.jit(batched, donate_argnums=0 if donate else ())
+
+
 def _agent(method: str):
     if method not in AGENTS:
         raise JaxmlError(f"config.method={method!r} is not an RL agent; choose one of {', '.join(AGENTS)}")
@@ -120,15 +166,16 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     if every <= 0 or every % per_iter or total % every:
         raise JaxmlError(f"config.eval_every={every} must be a positive multiple of the env steps per "
                          f"iteration ({per_iter}) that divides total_env_steps={total}")
+    mesh = seed_mesh(seed_devices(config))
     agent_config = agent.Config.from_config(config)
     init, train_chunk = agent.make_train(agent_config)
     seed_keys = jax.random.split(jax.random.key(int(config.seed)), num_seeds)
     eval_key = jax.random.fold_in(jax.random.key(int(config.seed)), 1)
-    init_all = jax.jit(jax.vmap(init))
+    init_all = over_seeds(init, mesh)
     chunk_all = seeds_in_turn(lambda s: train_chunk(s, every // per_iter), num_seeds) \
         if config.get("seed_loop", False) else \
-        jax.jit(jax.vmap(lambda s: train_chunk(s, every // per_iter)), donate_argnums=0)
-    eval_all = jax.jit(jax.vmap(lambda s, k: agent.greedy_eval(agent_config, s, k)))
+        over_seeds(lambda s: train_chunk(s, every // per_iter), mesh, donate=True)
+    eval_all = over_seeds(lambda s, k: agent.greedy_eval(agent_config, s, k), mesh)
 
     with Run(workdir, total=total, config=config, desc=f"{config.get('name', config.method)} env steps",
              unit="env step", checkpoint=bool(config.checkpoint), keep=int(config.keep_checkpoints),

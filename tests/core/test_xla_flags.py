@@ -61,3 +61,37 @@ def test_cli_main_applies_the_workarounds(monkeypatch, capsys):
     assert cli.main(["list"]) == 0
     assert os.environ["XLA_FLAGS"] == f"{CPU_SCHEDULER_FLAG}=true"
     capsys.readouterr()
+
+
+def test_host_devices_come_from_the_config_before_jax_starts():
+    """`devices_requested` reads parallel.seed_devices x parallel.num_devices; `request_host_devices`
+    adds XLA's host-device flag unless XLA_FLAGS already names it or there is nothing to ask; in this
+    process jax has started, so it is too late and the environment is left alone."""
+    import ml_collections
+
+    from jaxml.core.platform import HOST_DEVICES_FLAG, devices_requested, request_host_devices
+
+    ask = lambda **p: devices_requested(ml_collections.ConfigDict({"parallel": p}))
+    assert ask(seed_devices=2) == 2 and ask(seed_devices=2, num_devices=3) == 6
+    assert ask(num_devices=0) == 1 and devices_requested(ml_collections.ConfigDict({})) == 1
+    env = {"XLA_FLAGS": "--a=1"}
+    assert not request_host_devices(1, env) and env == {"XLA_FLAGS": "--a=1"}
+    import jax
+    jax.devices()  # the backend exists: the flag could no longer take effect
+    assert not request_host_devices(2, env) and env == {"XLA_FLAGS": "--a=1"}
+    env = {"XLA_FLAGS": f"{HOST_DEVICES_FLAG}=8"}
+    assert not request_host_devices(2, env) and env["XLA_FLAGS"] == f"{HOST_DEVICES_FLAG}=8"
+
+
+def test_jaxml_train_makes_the_host_devices_a_config_spreads_over(tmp_path):
+    """A fresh process with no XLA_FLAGS: `jaxml train` with parallel.seed_devices=2 records 'cpu x2'."""
+    import json
+    from conftest import jaxml_cmd
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    out = subprocess.run(jaxml_cmd("train", "qlearning_frozenlake", "--workdir", str(tmp_path / "w"),
+                                   "--config.num_seeds=2", "--config.parallel.seed_devices=2",
+                                   "--config.total_env_steps=2000", "--config.eval_every=1000",
+                                   "--config.tensorboard=false"),
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1])["devices"] == "cpu x2"

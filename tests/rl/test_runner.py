@@ -127,3 +127,30 @@ def test_seed_loop_equals_vmapped_seeds(tmp_path):
     assert len(set(results[True]["eval_return_per_seed"])) > 1 or results[True]["eval_return"] > 0
     for a, b in zip(jax.tree.leaves(states[False]), jax.tree.leaves(states[True])):
         np.testing.assert_allclose(plain(a), plain(b), rtol=1e-6, atol=1e-6)
+
+
+def test_seed_mesh_equals_one_device(tmp_path):
+    """config.parallel.seed_devices=2 spreads 4 seeds over 2 devices (2 each): the same per-seed eval
+    returns and final states as 4 seeds vmapped on one device (states to float rounding: XLA orders a
+    few reductions differently for a batch of 2 than of 4); a bad split is one clear line."""
+    from jaxml import experiments
+    from jaxml.errors import JaxmlError
+    from jaxml.rl import runner
+
+    small = ["--config.total_env_steps=3000", "--config.eval_every=1500", "--config.num_seeds=4",
+             "--config.learning_starts=500", "--config.buffer_size=1000", "--config.eval_episodes=2",
+             "--config.tensorboard=false"]
+    results, states = {}, {}
+    for devices in (1, 2):
+        _, config = experiments.load_experiment_config(
+            "dqn_cartpole", small + [f"--config.parallel.seed_devices={devices}"])
+        results[devices] = runner.train(config, tmp_path / str(devices))
+        states[devices] = final_state(tmp_path / str(devices))
+    assert results[2]["eval_return_per_seed"] == results[1]["eval_return_per_seed"]
+    assert results[2]["eval_auc"] == results[1]["eval_auc"]
+    for a, b in zip(jax.tree.leaves(states[1]), jax.tree.leaves(states[2])):
+        np.testing.assert_allclose(plain(a), plain(b), rtol=1e-5, atol=1e-6)
+    _, config = experiments.load_experiment_config("dqn_cartpole", small + ["--config.parallel.seed_devices=3"])
+    with pytest.raises(JaxmlError, match="seed_devices=3 must divide config.num_seeds=4"):
+        runner.train(config, tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()

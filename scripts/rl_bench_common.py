@@ -67,7 +67,7 @@ class JaxmlRun:
     metrics); env steps per call = `env_steps` (all seeds together)."""
 
     def __init__(self, agent: str, config, num_seeds: int = 1, seed_devices: int = 1):
-        from jaxml.rl.runner import over_seeds, seed_mesh
+        from jaxml.rl.runner import over_seeds, place_seeds, seed_mesh
 
         self.mod, per_iter = jaxml_agent(agent)
         self.config = config
@@ -76,13 +76,16 @@ class JaxmlRun:
         iters = int(config.total_env_steps) // per_iter(config)
         self.env_steps = iters * per_iter(config) * num_seeds
         one = lambda k: chunk(init(k), iters)
-        if seed_devices > 1:  # the runner's seed mesh: each device vmaps its block of the seeds
-            fn = over_seeds(one, seed_mesh(seed_devices))
-        else:
-            fn = jax.vmap(one) if num_seeds > 1 else one
         key = self._keys(0)
         t = time.perf_counter()
-        self.compiled = jax.jit(fn).lower(key).compile()
+        if seed_devices > 1:  # the runner's seed mesh: a one-device init (see over_seeds), then each device
+            mesh = seed_mesh(seed_devices)  # runs the vmap of its block of the seeds
+            init_all = jax.jit(jax.vmap(init)).lower(key).compile()
+            chunk_all = over_seeds(lambda s: chunk(s, iters), mesh).lower(place_seeds(init_all(key), mesh)).compile()
+            self.compiled = lambda keys: chunk_all(place_seeds(init_all(keys), mesh))
+        else:
+            fn = jax.vmap(one) if num_seeds > 1 else one
+            self.compiled = jax.jit(fn).lower(key).compile()
         self.compile_s = time.perf_counter() - t
 
     def _keys(self, seed: int):

@@ -43,7 +43,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from jax.sharding import Mesh, PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jaxml.core.metrics import read_metrics
 from jaxml.core.run import Run
@@ -142,12 +142,24 @@ def seed_mesh(n: int) -> Mesh | None:
 
 def over_seeds(fn, mesh: Mesh | None, donate: bool = False):
     """`jax.jit(jax.vmap(fn))`; over a "seed" mesh, each device vmaps `fn` over its own block of the
-    seeds (every argument and output carries the seed axis first), with no communication."""
+    seeds (every argument and output carries the seed axis first), with no communication.
+
+    Not for `init`: a batched LAPACK call (the QR of an orthogonal initialiser) splits its batch
+    over XLA:CPU's shared thread pool and waits for it, and two host devices doing that at once can
+    each hold the threads the other waits for (seen: PPO's init over 2 CPU devices sleeping at 0 %
+    CPU for good, jax 0.10.2). `place_seeds` puts a one-device init on the mesh instead."""
     batched = jax.vmap(fn)
     if mesh is not None:
         batched = jax.shard_map(batched, mesh=mesh, in_specs=P(SEED_AXIS), out_specs=P(SEED_AXIS),
                                 check_vma=False)
     return jax.jit(batched, donate_argnums=0 if donate else ())
+
+
+def place_seeds(state: Any, mesh: Mesh | None) -> Any:
+    """`state` (seed axis first) spread over the "seed" mesh, each device holding its block of seeds."""
+    if mesh is None:
+        return state
+    return jax.device_put(state, NamedSharding(mesh, P(SEED_AXIS)))
 
 
 def _agent(method: str):
@@ -171,7 +183,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
     init, train_chunk = agent.make_train(agent_config)
     seed_keys = jax.random.split(jax.random.key(int(config.seed)), num_seeds)
     eval_key = jax.random.fold_in(jax.random.key(int(config.seed)), 1)
-    init_all = over_seeds(init, mesh)
+    init_all = lambda keys: place_seeds(jax.jit(jax.vmap(init))(keys), mesh)  # see over_seeds
     chunk_all = seeds_in_turn(lambda s: train_chunk(s, every // per_iter), num_seeds) \
         if config.get("seed_loop", False) else \
         over_seeds(lambda s: train_chunk(s, every // per_iter), mesh, donate=True)

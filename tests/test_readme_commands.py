@@ -92,6 +92,8 @@ SHORTENINGS = (
     Shortening(r"jaxml export runs/cnn --format onnx", (), ("runs/cnn/export/model.onnx",), FASHION),
     Shortening(r"jaxml train dqn_cartpole( --config\.n_step=3 --config\.per=true)?", DQN_STEPS,
                ("runs/dqn_cartpole-*/result.json",)),
+    Shortening(r"jaxml train dqn_cartpole --config\.num_seeds=8 --config\.parallel\.seed_devices=2",
+               DQN_STEPS + ("--config.num_seeds=2",), ("runs/dqn_cartpole-*/result.json",)),
     Shortening(r"(XLA_FLAGS=\S+ )?jaxml train ppo_cartpole .*", PPO_STEPS, ("runs/ppo_cartpole-*/result.json",)),
 )
 

@@ -18,7 +18,8 @@ The agent contract (every module in AGENTS follows it):
 This runner `vmap`s init, train_chunk and greedy_eval over `config.num_seeds` seeds (with
 `config.seed_loop`, train_chunk runs the seeds one after another instead, see `seeds_in_turn`;
 with `config.parallel.seed_devices = S > 1` the seeds are spread over a 1-D mesh of S devices, axis
-"seed", each device running the vmap of its `num_seeds // S` seeds, see `over_seeds`), runs
+"seed", each device running the vmap of its `num_seeds // S` seeds, see `over_seeds`; the mesh may
+span several processes, whose metrics and evaluations are gathered by `to_host`), runs
 `eval_every // steps_per_iteration` iterations per compiled call, then evaluates every seed on
 separate eval envs, logs (process 0), saves a checkpoint (keyed by env steps) and honours
 SIGTERM. Re-running on the same workdir resumes; the result equals an uninterrupted run (tested).
@@ -156,10 +157,29 @@ def over_seeds(fn, mesh: Mesh | None, donate: bool = False):
 
 
 def place_seeds(state: Any, mesh: Mesh | None) -> Any:
-    """`state` (seed axis first) spread over the "seed" mesh, each device holding its block of seeds."""
+    """`state` (seed axis first, the same on every process) spread over the "seed" mesh, each device
+    holding its block of seeds; over several processes each builds the blocks of its own devices."""
     if mesh is None:
         return state
-    return jax.device_put(state, NamedSharding(mesh, P(SEED_AXIS)))
+    sharding = NamedSharding(mesh, P(SEED_AXIS))
+    if jax.process_count() == 1:
+        return jax.device_put(state, sharding)
+
+    def put(x):
+        typed = jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+        host = np.asarray(jax.random.key_data(x) if typed else x)
+        out = jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+        return jax.random.wrap_key_data(out, impl=jax.random.key_impl(x)) if typed else out
+
+    return jax.tree.map(put, state)
+
+
+def to_host(tree: Any) -> Any:
+    """Every seed's values as numpy (over several processes, every process's blocks gathered)."""
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+        return multihost_utils.process_allgather(tree, tiled=True)
+    return jax.device_get(tree)
 
 
 def _agent(method: str):
@@ -196,12 +216,12 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         run.stop(None)  # a stop requested during set-up: nothing new to save
         while run.step < total:
             state, metrics = chunk_all(state)
-            metrics = jax.device_get(metrics)
+            metrics = to_host(metrics)
             run.check_finite({k: np.asarray(v).T for k, v in metrics.items() if "loss" in k},  # [iterations, seeds]
                              per_row=per_iter)
             run.advance(every)
-            evaluation = jax.device_get(
-                eval_all(state, jax.random.split(jax.random.fold_in(eval_key, run.step), num_seeds)))
+            evaluation = to_host(eval_all(state, place_seeds(
+                jax.random.split(jax.random.fold_in(eval_key, run.step), num_seeds), mesh)))
             returns = np.asarray(evaluation["return_mean"])
             run.log("train", train_summary(metrics))
             run.log("eval", eval_summary(evaluation))

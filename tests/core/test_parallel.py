@@ -147,3 +147,29 @@ def test_two_processes_fsdp_on_loopback_equal_one_process(tmp_path):
     a, b = (json.loads((w / "result.json").read_text()) for w in (multi, single))
     assert a["devices"] == "cpu x4" and a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-5)
     assert sorted(int(p.name) for p in (multi / "checkpoints").iterdir() if p.name.isdigit()) == [4, 6]
+
+
+RL_SEED_MESH = ["--config.num_seeds=4", "--config.parallel.seed_devices=4", "--config.eval_episodes=2",
+                "--config.tensorboard=false"]
+RL_TINY = {"dqn_cartpole": ["--config.total_env_steps=1200", "--config.eval_every=600", "--config.learning_starts=300",
+                            "--config.buffer_size=600", "--config.hidden=(16,)"],
+           "ppo_cartpole": ["--config.num_envs=4", "--config.num_steps=16", "--config.num_minibatches=2",
+                            "--config.update_epochs=1", "--config.total_env_steps=512", "--config.eval_every=256",
+                            "--config.hidden=(16,)"]}
+
+
+@pytest.mark.parametrize("experiment", sorted(RL_TINY))
+def test_two_processes_rl_seed_mesh_equal_one_process(tmp_path, experiment):
+    """RL seeds over the 4 devices of 2 processes (gloo; `parallel.seed_devices=4`) give the per-seed
+    eval returns and every logged metric of 1 process x 4 devices."""
+    multi, single = two_processes_and_one(tmp_path, experiment, RL_TINY[experiment] + RL_SEED_MESH)
+    a, b = (json.loads((w / "result.json").read_text()) for w in (multi, single))
+    assert a["devices"] == b["devices"] == "cpu x4" and len(a["eval_return_per_seed"]) == 4
+    assert a["eval_return_per_seed"] == b["eval_return_per_seed"]
+    rows = [[json.loads(l) for l in (w / "metrics.jsonl").read_text().splitlines()] for w in (multi, single)]
+    assert len(rows[0]) == len(rows[1]) == 4
+    for ra, rb in zip(*rows):
+        assert ra.keys() == rb.keys() and ra["step"] == rb["step"]
+        for k, v in ra.items():
+            if isinstance(v, float):
+                assert v == pytest.approx(rb[k], rel=1e-6, abs=1e-7), k

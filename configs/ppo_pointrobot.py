@@ -13,10 +13,12 @@ is +-0.1 and the Gaussian is clipped to it), 64-64 tanh.
 Command:   jaxml reproduce --suite full --only ppo_pointrobot   (or: jaxml train ppo_pointrobot)
 Expected:  eval_success_rate >= 0.9 (seed mean of the fraction of greedy episodes reaching the goal).
 Reference: no published PPO number on PointRobot-misc; the target is the one set for this task.
-Measured:  one seed through the jaxml.rl.ppo API at 409,600 env steps (2026-12-01, 2-core CPU shared
-           with other jobs, 374 s): greedy success 0.155, 0.635, 0.645, 0.580 at 102k, 205k, 307k, 410k
-           env steps; short of 0.9 there (flat since 205k). This config runs 1M; not recorded yet.
-Hardware:  2-core CPU shared with other jobs.
+Measured:  recorded at 1,015,808 env steps (2026-12-02, idle 2-core CPU, 5 seeds, 32 s): greedy success
+           0.42, 0.48, 0.44, 0.49 at 254k ... 1.02M. Longer runs through `jaxml train` (same day):
+           4.06M env steps, 16 envs: 0.616, 0.652, 0.675, 0.668 at 1.02M ... 4.06M (120 s); 64 envs:
+           0.491, 0.498, 0.594, 0.614 (116 s); 64 envs and 128-128: 0.465, 0.518, 0.598, 0.589 (184 s).
+           This config runs the 16-env 4.06M setting; still short of 0.9 (it levels off near 0.67).
+Hardware:  2-core CPU.
 """
 
 from jaxml.defaults.rl import ppo, runner
@@ -34,7 +36,7 @@ def get_config():
     c.num_envs = 16
     c.learning_rate = 3e-4
     c.log_std_init = -1.0
-    c.total_env_steps = 1_015_808      # 496 iterations of 16 x 128
-    c.eval_every = 253_952             # 124 iterations
+    c.total_env_steps = 4_063_232      # 1984 iterations of 16 x 128
+    c.eval_every = 1_015_808           # 496 iterations
     c.eval_episodes = 200
     return c

@@ -66,6 +66,7 @@ class Shortening:
     extra: tuple[str, ...] = ()
     creates: tuple[str, ...] = ()
     needs: str | None = None  # a dataset the command cannot run without ("fashion_mnist": skipped if absent)
+    devices: int = 1  # fake CPU devices of the worker process (a command whose config spreads over devices)
 
 
 FASHION = "fashion_mnist"
@@ -92,8 +93,10 @@ SHORTENINGS = (
     Shortening(r"jaxml export runs/cnn --format onnx", (), ("runs/cnn/export/model.onnx",), FASHION),
     Shortening(r"jaxml train dqn_cartpole( --config\.n_step=3 --config\.per=true)?", DQN_STEPS,
                ("runs/dqn_cartpole-*/result.json",)),
+    # The worker processes are shared and start jax with one device, where `jaxml train` itself would make
+    # the 2 host devices this config asks for; this line gets a worker with 2.
     Shortening(r"jaxml train dqn_cartpole --config\.num_seeds=8 --config\.parallel\.seed_devices=2",
-               DQN_STEPS + ("--config.num_seeds=2",), ("runs/dqn_cartpole-*/result.json",)),
+               DQN_STEPS + ("--config.num_seeds=2",), ("runs/dqn_cartpole-*/result.json",), devices=2),
     Shortening(r"(XLA_FLAGS=\S+ )?jaxml train ppo_cartpole .*", PPO_STEPS, ("runs/ppo_cartpole-*/result.json",)),
 )
 
@@ -275,9 +278,9 @@ class Sequence:
             if not self.fashion:
                 return "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)"
         extra = [a.replace("{sandbox}", str(self.sandbox)) for a in shortening.extra]
-        key = (tuple(sorted(command.env.items())), index if FRESH else None)
+        key = (tuple(sorted(command.env.items())), shortening.devices, index if FRESH else None)
         if key not in self.workers:
-            env = cli_env(1, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+            env = cli_env(shortening.devices, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
                           PYTHONDONTWRITEBYTECODE="1", **compilation_cache_env(self.sandbox), **command.env)
             self.workers[key] = Worker(self.sandbox, env)
         done = self.workers[key].run([*command.argv, *extra], timeout=300)

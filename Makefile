@@ -25,7 +25,7 @@ demo: setup
 	$(VENV)/bin/jaxml reproduce --suite quick
 
 test: setup
-	$(PY) -m pytest -q -n 2 --dist loadgroup tests
+	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=25 tests
 
 bench: setup
 	$(VENV)/bin/jaxml bench cnn_fashion

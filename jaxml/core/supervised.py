@@ -7,7 +7,7 @@ inputs standardised by `core.steps.Normaliser` fitted on the training split. Its
 `jaxml.defaults.training.supervised_config`. The `classify` method trains it; the methods that wrap, reuse or
 compare with a classifier (prune, quantize, interpret, distill's teacher and scratch control, gan's
 few-label study, the feature classifier of `core.feature_classifier`) build it from here, and the
-step pieces (`classifier_init`, `augment_images`, `train_logits`, `infer_logits`) serve the methods
+step pieces (`classifier_init`, `augment_images`, `train_logits`, `infer_logits`, `eval_logits`) serve the methods
 that write their own classifier objective (distill, adversarial).
 """
 
@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from jaxml.core import gradients, loop
+from jaxml.core import gradients, loop, weight_ema
 from jaxml.core.steps import Normaliser, apply_gradients, batch_key, classification_sums
 from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data.augment import augment_batch, mixup
@@ -69,6 +69,12 @@ def infer_logits(model, state: TrainState, x: jax.Array) -> jax.Array:
     return model.apply({"params": state.params, **state.model_state}, x, train=False)
 
 
+def eval_logits(model, state: TrainState, x: jax.Array) -> jax.Array:
+    """`infer_logits` with the parameters evaluation uses: the weight average when the optimizer keeps
+    one (`config.ema_decay`, `core.weight_ema`), else the parameters."""
+    return model.apply({"params": weight_ema.eval_params(state), **state.model_state}, x, train=False)
+
+
 def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_splits: dict[str, Split],
                 num_classes: int, tx: optax.GradientTransformation | None = None) -> loop.Recipe:
     """The classifier's recipe: softmax cross-entropy on (smoothed, mixed-up) one-hot labels of
@@ -105,7 +111,7 @@ def make_recipe(config: ml_collections.ConfigDict, train_split: Split, eval_spli
         return apply_gradients(state, tx, grads, metrics, model_state=model_state if model_state else None)
 
     def eval_step(state: TrainState, batch):
-        logits = infer_logits(model, state, prepare(batch["image"]))
+        logits = eval_logits(model, state, prepare(batch["image"]))
         return classification_sums(logits, batch["label"], batch["mask"])
 
     return loop.Recipe(init=classifier_init(model, tx, train_split), train_step=train_step, eval_step=eval_step,

@@ -8,7 +8,7 @@ import flax.struct
 import ml_collections
 import optax
 
-from jaxml.core import loss_scale, transfer
+from jaxml.core import loss_scale, transfer, weight_ema
 from jaxml.errors import JaxmlError
 
 OPTIMIZERS = ("adamw", "sgd", "adam")
@@ -55,7 +55,8 @@ def make_optimizer(config: ml_collections.ConfigDict, *, learning_rate: Any = No
                    weight_decay: Any = None) -> optax.GradientTransformation:
     """AdamW / Adam / SGD(+momentum) with the config's schedule, weight decay and gradient clipping;
     per-subtree learning-rate multipliers and freezing from `config.transfer` (`core.transfer`);
-    behind dynamic loss scaling when `config.loss_scale` asks for it (`core/loss_scale.py`).
+    behind dynamic loss scaling when `config.loss_scale` asks for it (`core/loss_scale.py`); keeping
+    an EMA of the weights for evaluation when `config.ema_decay` > 0 (`core/weight_ema.py`).
     `learning_rate` / `weight_decay` (arrays, possibly traced: `optax.inject_hyperparams` passes them)
     replace the config's values; `core.population` trains a population of them in one program."""
     name = config.get("optimizer", "adamw")
@@ -73,5 +74,6 @@ def make_optimizer(config: ml_collections.ConfigDict, *, learning_rate: Any = No
         raise JaxmlError(f"config.optimizer={name!r} is not valid; choose one of {', '.join(OPTIMIZERS)}")
     clip = float(config.get("grad_clip", 0.0))
     tx = optax.chain(optax.clip_by_global_norm(clip), tx) if clip > 0 else tx
-    # config.transfer's per-subtree learning rates / freezing inside, the loss scale around everything
-    return loss_scale.wrap(transfer.wrap_optimizer(config, tx), config)
+    # config.transfer's per-subtree learning rates / freezing inside, the loss scale around them, the
+    # weight average (`config.ema_decay`) of the parameters that come out around everything
+    return weight_ema.wrap(loss_scale.wrap(transfer.wrap_optimizer(config, tx), config), config)

@@ -269,6 +269,18 @@ def hold_out(split: Split, count: int, seed: int, key: str) -> tuple[Split, Spli
     return split_validation(split, count / len(split), seed)
 
 
+def validation_as_test(data: Dataset, count: int, seed: int, key: str) -> Dataset:
+    """``data`` with ``count`` > 0 training examples (`hold_out`, drawn by ``seed``) taking the test
+    split's place, so that a run choosing settings never sees the test set; ``count`` = 0 is ``data``
+    unchanged. ``key`` names the config key in errors."""
+    if count < 0:
+        raise JaxmlError(f"{key}={count} must be >= 0 (0: evaluate on the test split)")
+    if count == 0:
+        return data
+    rest, held = hold_out(data.train, count, seed, key)
+    return dataclasses.replace(data, train=rest, test=held)
+
+
 def per_class_indices(labels: np.ndarray, per_class: int, num_classes: int, seed: int) -> np.ndarray:
     """Indices of ``per_class`` examples of each class of ``labels``, drawn by a permutation per class
     from ``np.random.default_rng(seed)`` (class-major order: all of class 0, then class 1, ...)."""

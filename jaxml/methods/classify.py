@@ -22,7 +22,7 @@ import numpy as np
 from jaxml.core import loop, supervised
 from jaxml.core.inference import Inference
 from jaxml.core.steps import Normaliser
-from jaxml.core.supervised import infer_logits, load_data, make_recipe, train_once
+from jaxml.core.supervised import eval_logits, load_data, make_recipe, train_once
 from jaxml.core.train_state import TrainState
 from jaxml.data.datasets import Dataset, split_validation
 from jaxml.errors import JaxmlError
@@ -52,7 +52,7 @@ def inference_fn(config: ml_collections.ConfigDict) -> Inference:
     prepare = Normaliser.fit(data.train)
 
     def fn(state: TrainState):
-        return lambda images: infer_logits(model, state, prepare(images))
+        return lambda images: eval_logits(model, state, prepare(images))
 
     return Inference(init=recipe.init, fn=fn, example=np.asarray(data.test["image"][:8]),
                      meta={"output": f"class logits [B, {data.num_classes}]", "class_names": list(data.class_names)})

@@ -37,10 +37,10 @@ import optax
 
 from jaxml.core import config as config_lib, loop, supervised
 from jaxml.core.steps import Normaliser, apply_gradients, batch_key, classification_sums
-from jaxml.core.supervised import augment_images, classifier_init, infer_logits, train_logits
+from jaxml.core.supervised import augment_images, classifier_init, eval_logits, infer_logits, train_logits
 from jaxml.core.train_state import make_optimizer
 from jaxml.data.augment import rand_augment
-from jaxml.data.datasets import Dataset, Split, per_class_subset
+from jaxml.data.datasets import Dataset, Split, per_class_subset, validation_as_test
 from jaxml.errors import JaxmlError
 from jaxml.models.build import build_model
 
@@ -128,15 +128,23 @@ def make_recipe(config: ml_collections.ConfigDict, data: Dataset, labelled: Spli
         return apply_gradients(state, tx, grads, metrics, model_state=dict(updates) if updates else None)
 
     def eval_step(state, batch):
-        return classification_sums(infer_logits(model, state, prepare(batch["image"])), batch["label"], batch["mask"])
+        return classification_sums(eval_logits(model, state, prepare(batch["image"])), batch["label"], batch["mask"])
 
     return loop.Recipe(init=classifier_init(model, tx, data.train), train_step=train_step, eval_step=eval_step,
                        train_split=Split(image=data.train["image"]), eval_splits={"test": data.test},
                        main_metric="accuracy")
 
 
+def load_data(config: ml_collections.ConfigDict) -> Dataset:
+    """The dataset; with `fixmatch.validation` = n > 0, n training images (drawn by `data_seed`) are
+    held out and replace the test split for FixMatch and its control alike, so a run that chooses
+    settings never sees the test images."""
+    n = config_lib.check_int(config.fixmatch.get("validation", 0), "config.fixmatch.validation", minimum=0)
+    return validation_as_test(supervised.load_data(config), n, int(config.data_seed), "config.fixmatch.validation")
+
+
 def recipe_for(config: ml_collections.ConfigDict) -> loop.Recipe:
-    data = supervised.load_data(config)
+    data = load_data(config)
     return make_recipe(config, data, labelled_split(config, data))
 
 
@@ -160,7 +168,7 @@ def baseline_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigD
 
 def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, Any]:
     workdir = Path(workdir)
-    data = supervised.load_data(config)
+    data = load_data(config)
     check_fixmatch_config(config, data.num_classes)
     labelled = labelled_split(config, data)
     ours, control = [], []

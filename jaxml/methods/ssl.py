@@ -40,7 +40,6 @@ result.json metrics: `probe_linear_<n>` and `probe_knn_<n>` (n = 10, 100, ..., `
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import math
@@ -60,7 +59,7 @@ from jaxml.core.registry import choose
 from jaxml.core.steps import Normaliser, apply_gradients
 from jaxml.core.train_state import TrainState, make_optimizer
 from jaxml.data.augment import view_augment
-from jaxml.data.datasets import Dataset, Split, hold_out, per_class_subset
+from jaxml.data.datasets import Dataset, Split, per_class_subset, validation_as_test
 from jaxml.defaults.training import supervised_config
 from jaxml.errors import JaxmlError
 from jaxml.models.build import build_model
@@ -355,12 +354,8 @@ def load_data(config: ml_collections.ConfigDict) -> Dataset:
     """The dataset; with `probe.validation` = n > 0, n training images (drawn by `data_seed`) are held
     out and replace the test split, for pre-training, probes and controls alike: a run that chooses
     settings never sees the test images."""
-    data = supervised.load_data(config)
     n = config_lib.check_int(config.probe.validation, "config.probe.validation", minimum=0)
-    if n == 0:
-        return data
-    rest, held = hold_out(data.train, n, int(config.data_seed), "config.probe.validation")
-    return dataclasses.replace(data, train=rest, test=held)
+    return validation_as_test(supervised.load_data(config), n, int(config.data_seed), "config.probe.validation")
 
 
 def recipe_for(config: ml_collections.ConfigDict) -> loop.Recipe:

@@ -66,3 +66,18 @@ def test_tiny_run_on_digits_reports_fixmatch_and_the_supervised_control(tmp_path
     assert result["labels"] == 50 and len(result["test_accuracy_per_seed"]) == 2
     assert result["gain"] == pytest.approx(result["test_accuracy"] - result["supervised_accuracy"])
     assert (tmp_path / "fixmatch_seed1").is_dir() and (tmp_path / "supervised_seed1").is_dir()
+
+
+def test_validation_holds_out_training_images_for_fixmatch_and_its_control():
+    c = base_config()
+    full = fixmatch.load_data(c)
+    c.fixmatch.validation = 300
+    held = fixmatch.load_data(c)
+    assert len(held.test) == 300 and len(held.train) == len(full.train) - 300
+    rows = lambda s: {bytes(x) for x in np.asarray(s["image"]).reshape(len(s), -1)}
+    assert rows(held.test) | rows(held.train) == rows(full.train) and not rows(held.test) & rows(held.train)
+    assert not rows(fixmatch.labelled_split(c, held)) & rows(held.test)  # no labelled image is scored
+    for bad in (len(full.train), -1):
+        c.fixmatch.validation = bad
+        with pytest.raises(JaxmlError, match="config.fixmatch.validation"):
+            fixmatch.load_data(c)

@@ -18,6 +18,9 @@ Measured:  recorded at 1,015,808 env steps (2026-12-02, idle 2-core CPU, 5 seeds
            4.06M env steps, 16 envs: 0.616, 0.652, 0.675, 0.668 at 1.02M ... 4.06M (120 s); 64 envs:
            0.491, 0.498, 0.594, 0.614 (116 s); 64 envs and 128-128: 0.465, 0.518, 0.598, 0.589 (184 s).
            This config runs the 16-env 4.06M setting; still short of 0.9 (it levels off near 0.67).
+           Its greedy return (3.85 goal visits per episode) beats a hand-written full sweep's (3.0-3.6
+           at success 1.0, scripts/pointrobot_sweep.py): without memory, covering less pays more
+           (docs/rl.md).
 Hardware:  2-core CPU.
 """
 

@@ -102,13 +102,30 @@ def member_keys(key: jax.Array, size: int) -> jax.Array:
     return jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(size))
 
 
-def population_recipe(base: loop.Recipe, hypers: Mapping[str, np.ndarray], distinct: bool = False) -> loop.Recipe:
+def over_members(fn: Callable, members_args: tuple, shared_args: tuple, chunk: int) -> Any:
+    """fn(*member_args_i, *shared_args) for every member i (the leading axis of each `members_args`
+    tree): one `vmap` over all members when `chunk` is 0 or covers them, else `lax.map` over groups of
+    `chunk` members vmapped inside (the same numbers, a working set `chunk` members wide)."""
+    def one(args):
+        return fn(*args, *shared_args)
+
+    size = jax.tree.leaves(members_args)[0].shape[0]
+    if not chunk or chunk >= size:
+        return jax.vmap(one)(members_args)
+    return jax.lax.map(one, members_args, batch_size=int(chunk))
+
+
+def population_recipe(base: loop.Recipe, hypers: Mapping[str, np.ndarray], distinct: bool = False,
+                      member_chunk: int = 0) -> loop.Recipe:
     """`base` (built with `population_optimizer`) over len(hypers[...]) members: init broadcasts the
     single run's initial state (same key) and sets each member's hyper-parameters; the train step is
     `base.train_step` vmapped over the members (same batch, same key), frozen members kept as they
     were; eval sums gain a leading member axis. `distinct`: each member's own initial state and step
-    keys (`member_keys`), the batch still shared."""
+    keys (`member_keys`), the batch still shared. `member_chunk`: the train step runs the members
+    `member_chunk` at a time (`over_members`; 0: all at once)."""
     size = len(next(iter(hypers.values())))
+    if int(member_chunk) < 0:
+        raise JaxmlError(f"population member_chunk={member_chunk} must be >= 0 (0: all members at once)")
 
     def init(key):
         if distinct:
@@ -120,10 +137,10 @@ def population_recipe(base: loop.Recipe, hypers: Mapping[str, np.ndarray], disti
 
     def train_step(state: PopulationState, batch, key):
         if distinct:
-            stepped, metrics = jax.vmap(base.train_step, in_axes=(0, None, 0))(state.members, batch,
-                                                                                member_keys(key, size))
+            stepped, metrics = over_members(lambda m, k, b: base.train_step(m, b, k),
+                                            (state.members, member_keys(key, size)), (batch,), member_chunk)
         else:
-            stepped, metrics = jax.vmap(base.train_step, in_axes=(0, None, None))(state.members, batch, key)
+            stepped, metrics = over_members(base.train_step, (state.members,), (batch, key), member_chunk)
         keep = state.active
 
         def pick(new, old):
@@ -230,18 +247,18 @@ def apply_decision(state: PopulationState, decision: Decision) -> PopulationStat
 def train_population(make_recipe: Callable[[optax.GradientTransformation], loop.Recipe],
                      config: ml_collections.ConfigDict, hypers: Mapping[str, Any], strategy: str, *,
                      rounds: int, select: str, metric: str = "accuracy", options: StrategyOptions = StrategyOptions(),
-                     strategy_seed: int = 0, distinct: bool = False) -> PopulationRun:
+                     strategy_seed: int = 0, distinct: bool = False, member_chunk: int = 0) -> PopulationRun:
     """Trains the population for `config.steps` steps in `rounds` rounds; after every round but the
     last, `strategy` decides on the members' `select`-split `metric` (higher is better); the other
     eval splits are evaluated at the end.
-    `make_recipe(tx)` builds the single run's recipe with optimizer `tx`; `distinct`: as
-    `population_recipe`'s."""
+    `make_recipe(tx)` builds the single run's recipe with optimizer `tx`; `distinct`, `member_chunk`:
+    as `population_recipe`'s."""
     decide = choose(STRATEGIES, strategy, "the population strategy")
     hypers = check_hypers(hypers)
     base = make_recipe(population_optimizer(config))
     if select not in base.eval_splits:
         raise JaxmlError(f"population selection split {select!r} is not an eval split: {', '.join(base.eval_splits)}")
-    recipe = population_recipe(base, hypers, distinct)
+    recipe = population_recipe(base, hypers, distinct, member_chunk)
     total, seed, global_batch = int(config.steps), int(config.seed), int(config.batch_size)
     rounds = max(1, min(int(rounds), total))
     bounds = [round(total * (r + 1) / rounds) for r in range(rounds)]

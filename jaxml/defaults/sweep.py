@@ -33,5 +33,6 @@ def base_config() -> ml_collections.ConfigDict:
         "eta": 2,
         "quantile": 0.25,
         "strategy_seed": 0,
+        "member_chunk": 0,  # train the members this many at a time (lax.map of vmaps); 0: all in one vmap
     })
     return c

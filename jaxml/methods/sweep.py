@@ -81,7 +81,7 @@ def run_strategy(config: ml_collections.ConfigDict, strategy: str, train, val, t
     run = population.train_population(
         lambda tx: supervised.make_recipe(config, train, {"val": val, "test": test}, num_classes, tx=tx),
         config, hypers, strategy, rounds=int(sweep.rounds), select="val", options=options,
-        strategy_seed=int(sweep.strategy_seed))
+        strategy_seed=int(sweep.strategy_seed), member_chunk=int(sweep.get("member_chunk", 0)))
     best = population.best_member(run, "val")
     return {"strategy": strategy, "history": run.history, "best": best, "active": run.active.tolist(),
             "val_accuracy": run.metrics["val"]["accuracy"].tolist(),

@@ -50,6 +50,22 @@ def test_each_member_equals_its_single_run(setting, tmp_path):
     np.testing.assert_allclose(run.hypers["learning_rate"], LRS, rtol=1e-6)  # fixed: nothing changed
 
 
+def test_members_in_groups_equal_all_members_at_once(setting):
+    """member_chunk=2 over 3 members (one group of 2 and a remainder of 1, lax.map) trains the same
+    parameters as the one vmap over all 3."""
+    config, make, run = setting
+    chunked = population.train_population(lambda tx: make(config, tx), config,
+                                          {"learning_rate": LRS, "weight_decay": WDS}, "fixed", rounds=2,
+                                          select="test", member_chunk=2)
+    for a, b in zip(jax.tree.leaves(jax.device_get(chunked.state.members.params)),
+                    jax.tree.leaves(jax.device_get(run.state.members.params))):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(chunked.metrics["test"]["loss"], run.metrics["test"]["loss"], rtol=1e-5)
+    with pytest.raises(JaxmlError, match="member_chunk"):
+        population.train_population(lambda tx: make(config, tx), config, {"learning_rate": LRS}, "fixed",
+                                    rounds=1, select="test", member_chunk=-1)
+
+
 def test_exploit_copies_the_whole_state_and_sets_the_new_values(setting):
     _, _, run = setting
     decision = population.Decision(source=np.array([0, 1, 0]), hypers={"learning_rate": np.array([1e-3, 3e-3, 7e-3]),

@@ -157,6 +157,33 @@ def _sample(keys, out, log_std, continuous):
     return jax.vmap(jax.random.categorical)(keys, out).astype(jnp.int32)
 
 
+def env_action(out, log_std, continuous, low, high, key=None):
+    """The action the env receives from the policy head `out` [B, ...]: greedy (argmax logits; the
+    Gaussian mean clipped to the bounds) when `key` is None, else a draw of the sampling policy as in
+    the rollout (one key per row split from `key`), clipped the same way."""
+    if key is not None:
+        out = _sample(jax.random.split(key, out.shape[0]), out, log_std, continuous)
+    if continuous:
+        return jnp.clip(out, low, high)
+    return out.astype(jnp.int32) if key is not None else jnp.argmax(out, axis=-1).astype(jnp.int32)
+
+
+def evaluate_policies(key, policy, env, env_params, num_episodes, sampled: bool, init_carry=None) -> dict:
+    """`envs.evaluate` of `policy(obs, key_or_None[, carry])` greedily (key None); with `sampled`
+    also of its sampling policy on the same episodes' keys, as `sampled_<metric>` entries."""
+    def run(use_key):
+        if init_carry is None:
+            fn = lambda obs, k: policy(obs, k if use_key else None)
+        else:
+            fn = lambda obs, k, carry: policy(obs, k if use_key else None, carry)
+        return evaluate(key, fn, env, env_params, num_episodes, init_carry=init_carry)
+
+    out = run(False)
+    if sampled:
+        out.update({f"sampled_{k}": v for k, v in run(True).items() if k in ("return_mean", "success_rate")})
+    return out
+
+
 @flax.struct.dataclass
 class PPOState:
     params: Any
@@ -190,6 +217,7 @@ class PPOCommonConfig(AgentConfig):
     max_grad_norm: float = param(gt=0.0)
     adam_eps: float = param(ge=0.0)
     hidden: tuple[int, ...] = param(ge=1)
+    eval_sampled: bool = param()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -372,15 +400,14 @@ def make_train(config) -> tuple[Callable, Callable]:
 def greedy_eval(config, runner_state: PPOState, key: jax.Array) -> dict:
     """`envs.evaluate` of the greedy policy (argmax logits; the Gaussian mean, clipped to the
     action bounds) on `eval_episodes` fresh envs, observations normalised with the state's
-    RunningNorm when `normalize_obs`."""
+    RunningNorm when `normalize_obs`; with `eval_sampled` also of the sampling policy
+    (`sampled_return_mean`, `sampled_success_rate`)."""
     cfg, env, env_params, network, continuous, low, high = _setup(config)
     params, norm = runner_state.params, runner_state.norm
 
-    def policy(obs, _key):
+    def policy(obs, key):
         x = normalize(norm, obs) if cfg.normalize_obs else jnp.asarray(obs, jnp.float32)
-        out, _, _ = network.apply(params, x)
-        if continuous:
-            return jnp.clip(out, low, high)
-        return jnp.argmax(out, axis=-1).astype(jnp.int32)
+        out, log_std, _ = network.apply(params, x)
+        return env_action(out, log_std, continuous, low, high, key)
 
-    return evaluate(key, policy, env, env_params, cfg.eval_episodes)
+    return evaluate_policies(key, policy, env, env_params, cfg.eval_episodes, cfg.eval_sampled)

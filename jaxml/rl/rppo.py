@@ -41,8 +41,9 @@ import optax
 from jaxml.errors import JaxmlError
 from jaxml.rl.agent import scanned, steps_per_iteration
 from jaxml.rl.agent_config import param
-from jaxml.rl.envs import episode_metrics, evaluate, make_env, vec_reset, vec_step
-from jaxml.rl.ppo import ACTIVATIONS, PPOCommonConfig, _log_prob_entropy, _sample, gae, ppo_objective
+from jaxml.rl.envs import episode_metrics, make_env, vec_reset, vec_step
+from jaxml.rl.ppo import (ACTIVATIONS, PPOCommonConfig, _log_prob_entropy, _sample, env_action, evaluate_policies,
+                          gae, ppo_objective)
 
 __all__ = ["RPPOConfig", "Config", "steps_per_iteration", "RecurrentActorCritic", "unroll",
            "RPPOState", "make_train", "greedy_eval"]
@@ -219,15 +220,15 @@ def make_train(config) -> tuple[Callable, Callable]:
 
 def greedy_eval(config, runner_state: RPPOState, key: jax.Array) -> dict:
     """`envs.evaluate` of the greedy recurrent policy (argmax logits; the clipped Gaussian mean),
-    its hidden state carried through each episode from zeros."""
+    its hidden state carried through each episode from zeros; with `eval_sampled` also of the
+    sampling policy (`sampled_return_mean`, `sampled_success_rate`)."""
     cfg, env, env_params, network, continuous, low, high = _setup(config)
     params, n = runner_state.params, cfg.eval_episodes
 
-    def policy(obs, _key, carry):
+    def policy(obs, key, carry):
         h, start = carry
-        h, (out, _, _) = network.apply(params, h, obs, start)
-        action = jnp.clip(out, low, high) if continuous else jnp.argmax(out, -1).astype(jnp.int32)
-        return action, (h, jnp.zeros_like(start))
+        h, (out, log_std, _) = network.apply(params, h, obs, start)
+        return env_action(out, log_std, continuous, low, high, key), (h, jnp.zeros_like(start))
 
     init_carry = (jnp.zeros((n, cfg.gru_size), jnp.float32), jnp.ones((n,), bool))
-    return evaluate(key, policy, env, env_params, n, init_carry=init_carry)
+    return evaluate_policies(key, policy, env, env_params, n, cfg.eval_sampled, init_carry=init_carry)

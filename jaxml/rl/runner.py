@@ -30,7 +30,9 @@ result.json: `eval_return` (mean over seeds of the final greedy return), `eval_r
 `eval_return_std`, `eval_auc` (mean over evaluations of the seed-mean greedy return: the area under
 the eval curve, normalised by its length — the sample-efficiency number), `env_steps`; for envs
 whose episodes succeed or fail (`envs.SUCCESS_RETURN`) also `eval_success_rate` and
-`eval_length_mean` (seed means of the final evaluation).
+`eval_length_mean` (seed means of the final evaluation); where the agent also evaluates its
+sampling policy (PPO / recurrent PPO with `eval_sampled`), `eval_sampled_success_rate` and
+`eval_sampled_return_mean`.
 """
 
 from __future__ import annotations
@@ -235,6 +237,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, A
         raise JaxmlError(f"{workdir} has no evaluation logged; delete it or use a new --workdir")
     final = evals[-1]
     extras = {f"eval_{k}": final[k] for k in ("success_rate", "length_mean") if "success_rate" in final}
+    extras.update({f"eval_{k}": final[k] for k in ("sampled_success_rate", "sampled_return_mean") if k in final})
     return {**extras, "steps": steps, "env_steps": steps, "eval_return": final["return_mean"],
             "eval_return_std": final["return_std"], "eval_return_per_seed": final["return_per_seed"],
             "eval_auc": float(np.mean([r["return_mean"] for r in evals])), "num_seeds": num_seeds}

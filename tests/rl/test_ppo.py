@@ -233,3 +233,19 @@ def test_cli_two_devices(tmp_path):
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["env_steps"] == 4096 and len(result["eval_return_per_seed"]) == 2
     assert result["devices"] == "cpu x2"
+
+
+def test_env_action_is_greedy_without_a_key_and_a_draw_of_the_policy_with_one():
+    logits = jnp.log(jnp.array([[0.1, 0.6, 0.3]] * 20000))
+    np.testing.assert_array_equal(ppo.env_action(logits[:3], None, False, None, None), [1, 1, 1])
+    drawn = np.asarray(ppo.env_action(logits, None, False, None, None, jax.random.key(0)))
+    np.testing.assert_allclose(np.bincount(drawn, minlength=3) / len(drawn), [0.1, 0.6, 0.3], atol=0.015)
+    mean, log_std = jnp.full((20000, 1), 0.2), jnp.log(jnp.array([0.5]))
+    low, high = jnp.array([-1.0]), jnp.array([1.0])
+    assert float(ppo.env_action(mean[:1], log_std, True, low, high)[0, 0]) == pytest.approx(0.2)
+    a = np.asarray(ppo.env_action(mean, log_std, True, low, high, jax.random.key(1)))[:, 0]
+    assert a.min() >= -1.0 and a.max() <= 1.0  # clipped like the rollout's env action
+    inside = (a > -1.0) & (a < 1.0)
+    raw = 0.2 + 0.5 * np.random.default_rng(0).standard_normal(200000)
+    assert inside.mean() == pytest.approx(((raw > -1) & (raw < 1)).mean(), abs=0.01)
+    assert np.median(a) == pytest.approx(0.2, abs=0.02)

@@ -66,5 +66,10 @@ def test_tiny_run_trains_and_evaluates():
     assert state.hidden.shape == (4, 8) and np.any(np.asarray(state.hidden) != 0)
     ev = jax.jit(lambda s, k: rppo.greedy_eval(c, s, k))(state, jax.random.key(1))
     assert np.all(np.isfinite(ev["returns"])) and 0.0 <= float(ev["success_rate"]) <= 1.0
+    assert "sampled_success_rate" not in ev
+    c.eval_sampled = True  # the sampling policy too, on the same episodes
+    both = jax.jit(lambda s, k: rppo.greedy_eval(c, s, k))(state, jax.random.key(1))
+    assert float(both["return_mean"]) == float(ev["return_mean"])
+    assert 0.0 <= float(both["sampled_success_rate"]) <= 1.0 and np.isfinite(float(both["sampled_return_mean"]))
     with pytest.raises(JaxmlError, match="config.num_minibatches=3 must divide config.num_envs=4"):
         rppo.make_train(tiny_config(num_minibatches=3))

@@ -17,6 +17,8 @@ Reference: no published PPO number on MetaMaze-misc; the comparison is rppo_meta
 Measured:  recorded (2026-12-02, idle 2-core CPU, 5 seeds, 22 s): greedy success 0.090, 0.123, 0.143,
            0.164 at 102k ... 410k env steps. At 1.23M env steps through `jaxml train` (same day, 55 s):
            0.157, 0.190, 0.236 at 410k, 819k, 1.23M.
+Recorded:  Re-recorded 2026-12-03 (idle 2-core AMD EPYC, 54 s) with the sampling policy also
+           evaluated: greedy 0.171, sampled 0.509.
 Hardware:  2-core CPU.
 """
 
@@ -36,4 +38,5 @@ def get_config():
     c.total_env_steps = 409_600
     c.eval_every = 102_400     # 50 iterations of 16 x 128 env steps
     c.eval_episodes = 200
+    c.eval_sampled = True      # also the sampling policy's success (eval_sampled_success_rate)
     return c

@@ -19,6 +19,8 @@ Measured:  recorded (2026-12-02, idle 2-core CPU, 5 seeds, 218 s): greedy succes
            budget): MISSED. At 1.23M env steps through `jaxml train` (same day, 758 s): 0.108, 0.126,
            0.138 at 410k, 819k, 1.23M, against feed-forward PPO's 0.157, 0.190, 0.236. The one-seed
            run of 2026-12-01 that ended above feed-forward (0.130 against 0.070) did not hold over 5 seeds.
+Recorded:  Re-recorded 2026-12-03 (idle 2-core AMD EPYC, 588 s, with the sampling policy also
+           evaluated): greedy 0.129 (missed; feed-forward 0.171), sampled 0.508 (feed-forward 0.509).
 Hardware:  2-core CPU.
 """
 
@@ -36,4 +38,5 @@ def get_config():
     c.total_env_steps = 409_600
     c.eval_every = 102_400     # 50 iterations of 16 x 128 env steps
     c.eval_episodes = 200
+    c.eval_sampled = True      # also the sampling policy's success (eval_sampled_success_rate)
     return c

@@ -29,9 +29,9 @@ Recorded:  (`jaxml reproduce --record --suite full --only fixmatch_fashion`, 202
            CPU, shared with short PPO runs for part of it, 5846 s) met: FixMatch 0.8409 +- 0.0048 vs
            supervised 0.7884 +- 0.0014, gain 0.0524; of the 0.003 over the 4000-step record, 0.0006
            is FixMatch and 0.0024 the control's drop: a narrow margin, within one seed's spread.
-Hardware:  2-core CPU, about 25 min per seed on free cores (both arms, 8000 steps; 13 min per seed
-           at 4000 steps in the record); recorded in 97 min on a partly shared CPU; needs Debian's dataset-fashion-mnist (or
-           JAXML_DATA_DIR).
+Hardware:  2-core CPU: the 8000-step record took 97 min (32 min per seed, both arms) on a CPU
+           shared with short PPO runs for part of it; the 4000-step record took 13 min per seed on
+           free cores. Needs Debian's dataset-fashion-mnist (or JAXML_DATA_DIR).
 """
 
 from jaxml.defaults.fixmatch import base_config

@@ -22,6 +22,23 @@ def space(trial):
     return {"learning_rate": trial.suggest_categorical("learning_rate", [3e-3, 1e-2]),
             "model.hidden": (trial.suggest_categorical("width", [8, 16]),)}
 """
+# The same space, but a worker started with JAXML_TEST_TUNE_HOLD=FILE writes its pid to FILE once its
+# first study trial is RUNNING (its parameters suggested, its heartbeat beating; not the check of the
+# space before the study opens, on a trial of a throw-away in-memory study) and then hangs in that trial until it is
+# killed: the test kills it mid-trial however fast or slow the machine is.
+HOLDING_SPACE = SPACE + """
+import os, time
+def space(trial, _space=space):
+    values = _space(trial)
+    hold = os.environ.get("JAXML_TEST_TUNE_HOLD")
+    if hold and trial.study.study_name == "mlp_digits":
+        with open(hold + ".tmp", "w") as f:
+            f.write(str(os.getpid()))
+        os.replace(hold + ".tmp", hold)
+        while True:
+            time.sleep(1)
+    return values
+"""
 BASE = ("--config.validation_fraction=0.2", "--config.steps=10", "--config.log_every=10", "--config.eval_every=10",
         "--config.checkpoint_every=0", "--config.batch_size=16", "--config.parallel.num_devices=1",
         "--config.tensorboard=false")
@@ -75,25 +92,25 @@ def test_two_workers_one_killed_mid_trial_and_restarted_finish_exactly_n_trials(
     n = 2
     workdir = tmp_path / "study"
     url = f"sqlite:///{workdir / 'study.db'}"
-    space = write(tmp_path / "space.py", SPACE)
+    space = write(tmp_path / "space.py", HOLDING_SPACE)
     cmd = jaxml_cmd("tune", "mlp_digits", "--space", space, "--trials", str(n), "--workdir", str(workdir),
                     "--metric", "val_accuracy", "--heartbeat", "1", *BASE)
     env = cli_env(1)
     workdir.mkdir()
-    first = subprocess.Popen(cmd + ["--no-summary"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    hold = tmp_path / "first_worker_in_a_trial"
+    first = subprocess.Popen(cmd + ["--no-summary"], env={**env, "JAXML_TEST_TUNE_HOLD": str(hold)},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.time() + 120
-        victim, storage = None, None
-        while victim is None and time.time() < deadline:  # kill the first worker while it trains a trial
+        deadline = time.time() + 300
+        while not hold.exists() and first.poll() is None and time.time() < deadline:
             time.sleep(0.2)
-            if (workdir / "study.db").exists():
-                try:
-                    storage = optuna.storages.RDBStorage(url) if storage is None else storage
-                    victim = next((t for t in study_trials(storage) if t.state.name == "RUNNING"
-                                   and t.user_attrs.get("pid") == first.pid), None)
-                except Exception:  # noqa: BLE001 - the study is being created
-                    pass
-        assert victim is not None, "the first worker never started a trial"
+        assert hold.exists(), f"the first worker never started a trial: {first.stderr.read().decode()[-3000:]}" \
+            if first.poll() is not None else "the first worker never started a trial"
+        assert int(hold.read_text()) == first.pid
+        storage = optuna.storages.RDBStorage(url)
+        running = [t for t in study_trials(storage) if t.state.name == "RUNNING"]
+        assert len(running) == 1, running  # the first worker's trial, its parameters suggested
+        victim = running[0]
         second = subprocess.Popen(cmd + ["--no-summary"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=30)

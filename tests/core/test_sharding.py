@@ -30,7 +30,7 @@ def tiny_config(fsdp=1, tensor=1, num_devices=0, steps=20, checkpoint_every=0, *
     c.max_chars = 30_000
     c.seq_len = 16
     c.train_stride = 16
-    c.model.update({"num_layers": 2, "num_heads": 2, "embed_dim": 32, "dropout": 0.1, **model})
+    c.model.update({"num_layers": 1, "num_heads": 2, "embed_dim": 32, "dropout": 0.1, **model})
     c.steps = steps
     c.batch_size = 16
     c.eval_batch_size = 64
@@ -132,13 +132,13 @@ def test_rules_table_maps_names_as_documented(data):
     expected = {
         "params/embed/tokens/embedding": P(None, "fsdp"),  # vocab replicated, embed over fsdp
         "params/embed/positions": P(None, "fsdp"),
-        "params/block_1/self_attention/query/kernel": P("fsdp", "tensor"),  # embed x heads
-        "params/block_1/self_attention/query/bias": P("tensor"),
-        "params/block_1/self_attention/out/kernel": P("tensor", "fsdp"),
-        "params/block_1/self_attention/out/bias": P("fsdp"),
-        "params/block_1/mlp/fc1/kernel": P("fsdp", "tensor"),  # embed x mlp
-        "params/block_1/mlp/fc2/kernel": P("tensor", "fsdp"),
-        "params/block_1/ln_mlp/scale": P(None),  # norms replicated
+        "params/block_0/self_attention/query/kernel": P("fsdp", "tensor"),  # embed x heads
+        "params/block_0/self_attention/query/bias": P("tensor"),
+        "params/block_0/self_attention/out/kernel": P("tensor", "fsdp"),
+        "params/block_0/self_attention/out/bias": P("fsdp"),
+        "params/block_0/mlp/fc1/kernel": P("fsdp", "tensor"),  # embed x mlp
+        "params/block_0/mlp/fc2/kernel": P("tensor", "fsdp"),
+        "params/block_0/ln_mlp/scale": P(None),  # norms replicated
         "params/ln_final/bias": P(None),
     }
     for path, spec in expected.items():

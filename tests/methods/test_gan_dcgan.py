@@ -17,6 +17,8 @@ from jaxml.methods import gan
 from jaxml.core.feature_classifier import load_feature_classifier
 from jaxml.models.gan import Discriminator, Generator, depth_to_space
 
+pytestmark = pytest.mark.xdist_group("gan_dcgan")  # fc_cache: the classifier trains once, on one worker
+
 
 def test_frechet_distance_matches_scipy_sqrtm_reference():
     rng = np.random.default_rng(0)

@@ -16,6 +16,8 @@ from jaxml.defaults.rl import ddpg as ddpg_defaults
 from jaxml.errors import JaxmlError
 from jaxml.rl import ddpg
 
+pytestmark = pytest.mark.xdist_group("ddpg")  # short_run is computed once, on one worker
+
 
 def keys(*seeds):
     return jnp.stack([jax.random.key(s) for s in seeds])

@@ -225,13 +225,15 @@ def test_learns_cartpole():
 
 def test_cli_two_devices(tmp_path):
     out = subprocess.run(jaxml_cmd("train", "ppo_cartpole", "--workdir", str(tmp_path),
-                                   "--config.total_env_steps=4096", "--config.eval_every=2048",
-                                   "--config.num_seeds=2", "--config.parallel.num_devices=2",
-                                   "--config.eval_episodes=2", "--config.tensorboard=false"),
+                                   "--config.total_env_steps=512", "--config.eval_every=256",
+                                   "--config.num_envs=4", "--config.num_steps=32", "--config.update_epochs=1",
+                                   "--config.hidden=(16,)", "--config.num_seeds=2",
+                                   "--config.parallel.num_devices=2", "--config.eval_episodes=2",
+                                   "--config.tensorboard=false"),
                          cwd=REPO, env=cli_env(2), capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads((tmp_path / "result.json").read_text())
-    assert result["env_steps"] == 4096 and len(result["eval_return_per_seed"]) == 2
+    assert result["env_steps"] == 512 and len(result["eval_return_per_seed"]) == 2
     assert result["devices"] == "cpu x2"
 
 

@@ -22,10 +22,10 @@ def space(trial):
     return {"learning_rate": trial.suggest_categorical("learning_rate", [3e-3, 1e-2]),
             "model.hidden": (trial.suggest_categorical("width", [8, 16]),)}
 """
-# The same space, but a worker started with JAXML_TEST_TUNE_HOLD=FILE writes its pid to FILE once its
-# first study trial is RUNNING (its parameters suggested, its heartbeat beating; not the check of the
-# space before the study opens, on a trial of a throw-away in-memory study) and then hangs in that trial until it is
-# killed: the test kills it mid-trial however fast or slow the machine is.
+# The same space, but a worker started with JAXML_TEST_TUNE_HOLD=FILE, once its first trial of the
+# study is RUNNING (parameters suggested, heartbeat beating), writes its pid to FILE and hangs in that
+# trial until it is killed, so the test kills it mid-trial however fast or slow the machine is. (The
+# check of the space before the study opens runs it on a throw-away in-memory study: no hold there.)
 HOLDING_SPACE = SPACE + """
 import os, time
 def space(trial, _space=space):
@@ -104,8 +104,9 @@ def test_two_workers_one_killed_mid_trial_and_restarted_finish_exactly_n_trials(
         deadline = time.time() + 300
         while not hold.exists() and first.poll() is None and time.time() < deadline:
             time.sleep(0.2)
-        assert hold.exists(), f"the first worker never started a trial: {first.stderr.read().decode()[-3000:]}" \
-            if first.poll() is not None else "the first worker never started a trial"
+        if not hold.exists():
+            why = first.stderr.read().decode()[-3000:] if first.poll() is not None else "still running"
+            pytest.fail(f"the first worker never started a trial ({why})")
         assert int(hold.read_text()) == first.pid
         storage = optuna.storages.RDBStorage(url)
         running = [t for t in study_trials(storage) if t.state.name == "RUNNING"]

@@ -33,9 +33,10 @@ def base_config() -> ml_collections.ConfigDict:
                                             "checkpoint_every": 1500})
     c.finetune = ml_collections.ConfigDict({"steps": 150, "learning_rate": 1e-3, "batch_size": 32, "warmup_steps": 15})
     c.lora = ml_collections.ConfigDict({"rank": 8, "alpha": 16.0, "targets": (r"self_attention/(query|value)$",),
-                                        "learning_rate": 3e-3})
+                                        "learning_rate": 3e-3,
+                                        "train_also": ()})  # base parameters trained too (regexes), e.g. ("ln_",)
     c.adapter = ml_collections.ConfigDict({"size": 8, "targets": (r"self_attention/out$", r"mlp/fc2$"),
-                                           "learning_rate": 3e-3})
+                                           "learning_rate": 3e-3, "train_also": ()})
     c.study = ml_collections.ConfigDict({"modes": ("full", "lora", "scratch"), "label_counts": (50, 200, 1000),
                                          "seeds": (0, 1, 2),
                                          # > 0: fine-tune and score on this fraction of the training

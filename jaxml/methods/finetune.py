@@ -181,14 +181,20 @@ def make_recipe(config: ml_collections.ConfigDict, data: VerseData, train_split:
         fresh = jax.device_get(model.init(loop.init_key(int(config.seed)), dummy, dummy > 0)["params"])
         base = transfer.load_into(config, fresh, source)  # the frozen trunk (its head is replaced below)
 
+        # base parameters trained beside the adapters (config.<method>.train_also, e.g. the layer norms)
+        also = peft.select_leaves({k: v for k, v in base.items() if k != "head"},
+                                  tuple(config[m.peft].get("train_also", ())), f"config.{m.peft}.train_also")
+
         def init(key):
             k_head, k_adapt = jax.random.split(key)
             params = {"head": model.init(k_head, dummy, dummy > 0)["params"]["head"],
                       "adapters": method.init(k_adapt, base)}
+            if also:
+                params["also"] = also
             return TrainState(params=params, model_state={}, opt_state=tx.init(params))
 
         def logits_fn(params, tokens, train, key):
-            variables = {"params": {**base, "head": params["head"]}}
+            variables = {"params": {**peft.overlay(base, params.get("also", {})), "head": params["head"]}}
             return method.apply_with(model, variables, params["adapters"], tokens, tokens != PAD, train=train,
                                      rngs={"dropout": key} if train else None)
 

@@ -18,6 +18,9 @@ state can hold them alone: the optimizer state and the checkpoint then have noth
   y + up(gelu(down(y))) with a `size`-wide bottleneck; `up` starts at zero (the identity). It is
   non-linear and cannot be merged: export applies it with `apply_with`.
 
+`select_leaves(base, patterns)` picks base parameters to train beside either method (a config's
+`train_also`, e.g. the layer norms) and `overlay(base, subset)` puts them back in place.
+
 `PEFT_METHODS` maps the config's names to the classes; `from_config(name, group)` builds one from a
 config group (unknown keys and bad values are one `JaxmlError`).
 """
@@ -159,6 +162,30 @@ class BottleneckAdapter(PeftMethod):
         y = next_fun(x)
         h = nn.gelu(matmul(y, adapter["down"]["kernel"], dtype) + adapter["down"]["bias"])
         return y + matmul(h, adapter["up"]["kernel"], dtype) + adapter["up"]["bias"]
+
+
+def select_leaves(base_params: Any, patterns: tuple[str, ...], what: str = "train_also") -> dict:
+    """The leaves of `base_params` whose path name (e.g. 'trunk/block_0/ln_self/scale') matches one of
+    `patterns` (regexes, `re.search`), nested by path: base parameters trained beside the adapters (layer
+    norms, say, as many LoRA set-ups do). `()` selects nothing; patterns that match no leaf are an error."""
+    names = named_leaves(base_params)
+    picked = {n: leaf for n, leaf in names.items() if any(re.search(t, n) for t in patterns)}
+    if patterns and not picked:
+        raise JaxmlError(f"config {what}={list(patterns)} matches no parameter; parameters: "
+                         f"{', '.join(sorted(names)[:8])} ...")
+    return _nest(picked)
+
+
+def overlay(base_params: Any, subset: Mapping[str, Any]) -> Any:
+    """`base_params` with the leaves of the nested `subset` (the same paths) put in their place."""
+    if not isinstance(subset, Mapping):
+        return subset
+    out = dict(base_params)
+    for key, child in subset.items():
+        if key not in out:
+            raise JaxmlError(f"parameter {key!r} is not in the base parameters")
+        out[key] = overlay(out[key], child)
+    return out
 
 
 def flax_unfrozen(tree: Any) -> Any:

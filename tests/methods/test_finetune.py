@@ -159,6 +159,34 @@ def test_lora_run_keeps_only_adapters_and_head_in_its_state_and_checkpoint(study
     np.testing.assert_array_equal(loaded["trunk"]["embed"]["positions"], source["embed"]["positions"])
 
 
+def test_lora_train_also_trains_the_named_base_leaves_from_their_loaded_values(study, base):
+    root, c, data, source, _, _ = study
+    lora_only = finetune.make_recipe(finetune.mode_config(c, "lora", 0, 8, root / "gpt"), data,
+                                     data.labelled_subset(8, 0), "lora", root / "gpt")[1]
+    c = c.copy_and_resolve_references()
+    c.lora.train_also = ("ln_",)
+    fc = finetune.mode_config(c, "lora", 0, 8, root / "gpt")
+    recipe, counts = finetune.make_recipe(fc, data, data.labelled_subset(8, 0), "lora", root / "gpt")
+    params = recipe.init(jax.random.key(0)).params
+    assert set(params) == {"head", "adapters", "also"}
+    also = named_leaves(params["also"])
+    assert len(also) == 2 * 3 and all("/ln_" in n for n in also)  # block_0's two norms and the final one
+    for name, leaf in also.items():  # from the source (the trunk is the source's decoder), not from init
+        np.testing.assert_array_equal(leaf, named_leaves(source)[name.removeprefix("trunk/")])
+    assert counts["trained"] == lora_only["trained"] + sum(x.size for x in also.values())
+    c.lora.train_also = ("no_such_layer",)
+    with pytest.raises(JaxmlError, match=r"config.lora.train_also=\['no_such_layer'\] matches no parameter"):
+        finetune.make_recipe(finetune.mode_config(c, "lora", 0, 8, root / "gpt"), data,
+                             data.labelled_subset(8, 0), "lora", root / "gpt")
+    # overlay puts a subset back in place and leaves every other leaf as it was
+    subset = perturbed(peft.select_leaves(base, ("ln_",)), 4)
+    merged = named_leaves(peft.overlay(base, subset))
+    for name, leaf in named_leaves(base).items():
+        expected = named_leaves(subset).get(name, leaf)
+        np.testing.assert_array_equal(merged[name], expected)
+    assert set(merged) == set(named_leaves(base))
+
+
 def recipe_init_params(config, data):
     recipe, _ = finetune.make_recipe(config, data, data.labelled_subset(8, 0), "full", None)
     return recipe.init(jax.random.key(0)).params

@@ -91,7 +91,7 @@ SHORTENINGS = (
                ("trace/**/*.xplane.pb",), FASHION),
     Shortening(r"jaxml export runs/cnn --format jax", (), ("runs/cnn/export/*",), FASHION),
     Shortening(r"jaxml export runs/cnn --format onnx", (), ("runs/cnn/export/model.onnx",), FASHION),
-    Shortening(r"jaxml train dqn_cartpole( --config\.n_step=3 --config\.per=true)?", DQN_STEPS,
+    Shortening(r"jaxml train dqn_cartpole( --config\.per=true)?", DQN_STEPS,
                ("runs/dqn_cartpole-*/result.json",)),
     # The worker processes are shared and start jax with one device, where `jaxml train` itself would make
     # the 2 host devices this config asks for; this line gets a worker with 2.

@@ -154,9 +154,15 @@ class DQNConfig(AgentConfig):
     n_step: int = param(ge=1)
     eval_episodes: int = param(ge=1)
     max_grad_norm: float = param(ge=0.0)
+    anneal_lr: bool = param(default=False)
 
     def check(self) -> None:
         self.check_replay_fits()
+
+    @property
+    def num_updates(self) -> int:
+        """Gradient steps of the whole run: one per `train_every` env steps after `learning_starts`."""
+        return max(self.total_env_steps - self.learning_starts, 0) // self.train_every
 
 
 def _network_and_env(config):
@@ -173,6 +179,20 @@ Config = DQNConfig   # the agent contract's name for it (see jaxml.rl.runner)
 # ----------------------------------------------------------------------------------- training
 
 
+def learning_rate_schedule(cfg: DQNConfig):
+    """Adam's learning rate: constant, or (`anneal_lr`) linear from `learning_rate` to 0 over the run's
+    `num_updates` gradient steps, which steadies the greedy policy at the end of a run."""
+    if not cfg.anneal_lr:
+        return cfg.learning_rate
+    n = max(cfg.num_updates, 1)
+
+    def schedule(count):  # the updates left, counted in integers: exactly 0 from update n on
+        left = jnp.clip(n - jnp.asarray(count, jnp.int32), 0, n)
+        return cfg.learning_rate * left.astype(jnp.float32) / n
+
+    return schedule
+
+
 def make_train(config) -> tuple[Callable, Callable]:
     """Returns `(init, train_chunk)` (pure, unjitted; jit/vmap them as you like) for `config`, an
     ml_collections config or a `DQNConfig`.
@@ -187,7 +207,7 @@ def make_train(config) -> tuple[Callable, Callable]:
     gamma, tau, double_q, per, n_step = cfg.gamma, cfg.tau, cfg.double_q, cfg.per, cfg.n_step
     eps_fn = epsilon_schedule(cfg.eps_start, cfg.eps_end, cfg.eps_fraction * cfg.total_env_steps)
     beta_fn = buffers.beta_schedule(cfg.per_beta_start, cfg.per_beta_end, cfg.total_env_steps)
-    tx = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm), optax.adam(cfg.learning_rate))
+    tx = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm), optax.adam(learning_rate_schedule(cfg)))
 
     def q_values(params, obs):
         return network.apply(params, obs, train=False)

@@ -126,6 +126,30 @@ def test_target_not_updated_before_learning_starts():
         np.testing.assert_array_equal(t, p0)
 
 
+def test_anneal_lr_decays_linearly_to_zero_over_the_runs_updates():
+    c = short_config()
+    assert dqn.learning_rate_schedule(dqn.DQNConfig.from_config(c)) == c.learning_rate  # off: a constant
+    c.anneal_lr = True
+    cfg = dqn.DQNConfig.from_config(c)
+    assert cfg.num_updates == (c.total_env_steps - c.learning_starts) // c.train_every == 150
+    lr = dqn.learning_rate_schedule(cfg)
+    np.testing.assert_allclose([lr(0), lr(75), lr(150), lr(400)], [c.learning_rate, c.learning_rate / 2, 0, 0],
+                               rtol=1e-6, atol=0)
+    # the optimizer follows it: past the run's updates the parameters no longer move, bit for bit
+    init, chunk = dqn.make_train(c)
+    n_iter = c.total_env_steps // c.num_envs
+    end, _ = jax.jit(lambda k: chunk(init(k), n_iter))(jax.random.key(5))
+    later, m = jax.jit(lambda s: chunk(s, 30))(end)
+    assert np.all(m["trained"]) and int(later.grad_steps) == int(end.grad_steps) + 30
+    for a, b in zip(jax.tree.leaves(end.params), jax.tree.leaves(later.params)):
+        np.testing.assert_array_equal(a, b)
+    c.anneal_lr = False  # without it the same extra updates do move them
+    init, chunk = dqn.make_train(c)
+    end, _ = jax.jit(lambda k: chunk(init(k), n_iter))(jax.random.key(5))
+    later, _ = jax.jit(lambda s: chunk(s, 30))(end)
+    assert any(not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(end.params), jax.tree.leaves(later.params)))
+
+
 # ----------------------------------------------------------------------------------- n-step
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, cli_env, jaxml_cmd
+from jaxml import cli
 from jaxml.core import loop, parallel
 from jaxml.data.datasets import load_dataset
 from jaxml.errors import JaxmlError
@@ -108,8 +109,15 @@ GPT_FSDP = ["--config.steps=6", "--config.log_every=2", "--config.eval_every=6",
             "--config.parallel.fsdp=4"]
 
 
-def two_processes_and_one(tmp_path, experiment, args):
-    """Train `experiment` as 2 processes x 2 fake devices (gloo collectives) and as 1 process x 4 devices."""
+FOUR = ("--config.parallel.num_devices=4",)  # the one-process run's 4 of this process's 8 devices
+
+
+def two_processes_and_one(tmp_path, experiment, args, single_args=()):
+    """Train `experiment` as 2 processes x 2 fake devices (gloo collectives) and as 1 process x 4 devices.
+
+    The one-process run is this test process itself on 4 of its 8 devices (`single_args` restricts it
+    to them where `args` do not), while the two others run: the same programs as a 4-device process
+    compiles, without a third interpreter's start-up."""
     port = free_port()
     multi = tmp_path / "multi"
     procs = []
@@ -118,19 +126,20 @@ def two_processes_and_one(tmp_path, experiment, args):
                       JAXML_NUM_PROCESSES="2", JAXML_PROCESS_ID=str(pid))
         procs.append(subprocess.Popen(jaxml_cmd("train", experiment, "--workdir", str(multi), *args),
                                       cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-    outs = [p.communicate(timeout=240)[0] for p in procs]
+    single = tmp_path / "single"
+    try:
+        rc = cli.main(["train", experiment, "--workdir", str(single), *args, *single_args])
+    finally:
+        outs = [p.communicate(timeout=240)[0] for p in procs]
     for p, out in zip(procs, outs):
         assert p.returncode == 0, out[-3000:]
-    single = tmp_path / "single"
-    out = subprocess.run(jaxml_cmd("train", experiment, "--workdir", str(single), *args), cwd=REPO,
-                         env=cli_env(4), capture_output=True, text=True, timeout=240)
-    assert out.returncode == 0, out.stderr[-3000:]
+    assert rc == 0
     return multi, single
 
 
 def test_two_processes_on_loopback_equal_one_process(tmp_path):
     """2 processes x 2 fake devices (gloo collectives) give the loss curve of 1 process x 4 devices."""
-    multi, single = two_processes_and_one(tmp_path, "mlp_digits", COMMON)
+    multi, single = two_processes_and_one(tmp_path, "mlp_digits", COMMON, FOUR)
     multi_losses, single_losses = train_losses(multi), train_losses(single)
     assert len(multi_losses) == len(single_losses) == 6
     np.testing.assert_allclose(multi_losses, single_losses, rtol=1e-5)
@@ -140,7 +149,7 @@ def test_two_processes_on_loopback_equal_one_process(tmp_path):
 
 def test_two_processes_fsdp_on_loopback_equal_one_process(tmp_path):
     """The same for the char GPT with FSDP over the 4 devices of both processes (sharded checkpoints too)."""
-    multi, single = two_processes_and_one(tmp_path, "gpt_kjv", GPT_FSDP)
+    multi, single = two_processes_and_one(tmp_path, "gpt_kjv", GPT_FSDP, FOUR)
     multi_losses, single_losses = train_losses(multi), train_losses(single)
     assert len(multi_losses) == len(single_losses) == 3
     np.testing.assert_allclose(multi_losses, single_losses, rtol=1e-5)

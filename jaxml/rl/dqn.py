@@ -182,15 +182,7 @@ Config = DQNConfig   # the agent contract's name for it (see jaxml.rl.runner)
 def learning_rate_schedule(cfg: DQNConfig):
     """Adam's learning rate: constant, or (`anneal_lr`) linear from `learning_rate` to 0 over the run's
     `num_updates` gradient steps, which steadies the greedy policy at the end of a run."""
-    if not cfg.anneal_lr:
-        return cfg.learning_rate
-    n = max(cfg.num_updates, 1)
-
-    def schedule(count):  # the updates left, counted in integers: exactly 0 from update n on
-        left = jnp.clip(n - jnp.asarray(count, jnp.int32), 0, n)
-        return cfg.learning_rate * left.astype(jnp.float32) / n
-
-    return schedule
+    return linear_schedule(cfg.learning_rate, 0.0, cfg.num_updates) if cfg.anneal_lr else cfg.learning_rate
 
 
 def make_train(config) -> tuple[Callable, Callable]:

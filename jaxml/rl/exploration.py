@@ -10,8 +10,8 @@ import jax.numpy as jnp
 
 
 def linear_schedule(start: float, end: float, duration: float) -> Callable[[jax.Array], jax.Array]:
-    """value(step) linear from `start` (step 0) to `end` (step >= `duration` env steps; a duration
-    below 1 counts as 1), float32."""
+    """value(step) linear from `start` (step 0) to `end` (step >= `duration`; a duration below 1
+    counts as 1), float32: epsilon over env steps, DQN's annealed learning rate over updates."""
     duration = max(float(duration), 1.0)
 
     def value(step):

@@ -50,14 +50,14 @@ from jax.sharding import PartitionSpec as P
 from jaxml.core import parallel
 from jaxml.core.config import check_int
 from jaxml.errors import JaxmlError
-from jaxml.rl.agent import steps_per_iteration
+from jaxml.rl.agent import clipped_adam, steps_per_iteration
 from jaxml.rl.agent_config import AgentConfig, param
 from jaxml.rl.distributions import categorical_log_prob_entropy, gaussian_log_prob_entropy
 from jaxml.rl.envs import (RunningNorm, episode_metrics, evaluate, make_env, norm_init, norm_merge,
                            normalize, vec_reset, vec_step)
 
-__all__ = ["PPOConfig", "Config", "steps_per_iteration", "gae", "ppo_objective", "ActorCritic", "PPOState",
-           "make_train", "greedy_eval"]
+__all__ = ["PPOConfig", "Config", "steps_per_iteration", "gae", "ppo_objective", "minibatch_rows", "ActorCritic",
+           "PPOState", "make_train", "greedy_eval"]
 
 ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu}
 
@@ -108,6 +108,18 @@ def ppo_objective(logp: jax.Array, ent: jax.Array, value: jax.Array, batch: dict
            "approx_kl": jnp.mean((ratio - 1.0) - log_ratio),
            "clip_frac": jnp.mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32))}
     return loss, aux
+
+
+def minibatch_rows(perms: jax.Array, num_minibatches: int) -> jax.Array:
+    """Rows of the flattened rollout `x.reshape(T * N, ...)` (step-major) that make up each minibatch.
+
+    `perms` [N, T] permutes each env's time steps; minibatch m holds steps `perms[n, t]` for t in the
+    m-th slice of T / num_minibatches, of every env n, ordered (t, n). Returns [M, T / M * N] flat row
+    indices, so each field of a minibatch is one row gather (a vmapped per-env gather over the time
+    axis costs XLA:CPU transposes: about 15% of a one-seed CartPole run)."""
+    num_envs, num_steps = perms.shape
+    rows = perms.T * num_envs + jnp.arange(num_envs)[None]          # [T, N]: x[perms[n, t], n]
+    return rows.reshape(num_minibatches, (num_steps // num_minibatches) * num_envs)
 
 
 class ActorCritic(nn.Module):
@@ -286,8 +298,7 @@ def make_train(config) -> tuple[Callable, Callable]:
     gamma, lam, clip_eps = cfg.gamma, cfg.gae_lambda, cfg.clip_eps
     lr = (optax.linear_schedule(cfg.learning_rate, 0.0, num_iterations * epochs * num_mb)
           if cfg.anneal_lr else cfg.learning_rate)
-    tx = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm),
-                     optax.adam(lr, eps=cfg.adam_eps))
+    tx = clipped_adam(lr, cfg.max_grad_norm, eps=cfg.adam_eps)
     obs_shape = env.observation_space(env_params).shape
 
     sharded = devices > 1
@@ -344,10 +355,10 @@ def make_train(config) -> tuple[Callable, Callable]:
     def epoch(carry, key, data):
         # every env's time axis permuted with its own key; minibatch m = slice m of each permutation
         perms = jax.vmap(lambda k: jax.random.permutation(k, num_steps))(local_keys(key))  # [N, T]
+        rows = minibatch_rows(perms, num_mb)
 
         def arrange(x):  # [T, N, ...] -> [M, T/M * N, ...]
-            x = jax.vmap(lambda xe, pe: xe[pe], in_axes=(1, 0), out_axes=1)(x, perms)
-            return x.reshape((num_mb, mb_steps * local_envs) + x.shape[2:])
+            return x.reshape((num_steps * local_envs,) + x.shape[2:])[rows]
 
         return jax.lax.scan(minibatch_step, carry, jax.tree.map(arrange, data))
 

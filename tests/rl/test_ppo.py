@@ -90,6 +90,22 @@ def test_gae_truncation_bootstraps_but_cuts_the_recursion():
     np.testing.assert_allclose(adv, [1.0 + 0.9 * 10.0 - 0.5, 2.0 - 0.25, 3.0 + 0.9 * 4.0 - 1.0], rtol=1e-6)
 
 
+def test_minibatch_rows_gather_each_envs_permuted_steps_in_order():
+    # minibatch m, slot (t, n) in step-major order: step perms[n, t] of env n, t in the m-th slice
+    rng = np.random.default_rng(1)
+    num_envs, num_steps, num_mb = 3, 8, 4
+    perms = np.stack([rng.permutation(num_steps) for _ in range(num_envs)])
+    x = rng.normal(size=(num_steps, num_envs, 2))
+    rows = np.asarray(ppo.minibatch_rows(jnp.asarray(perms), num_mb))
+    got = x.reshape(num_steps * num_envs, 2)[rows]
+    per = num_steps // num_mb
+    want = np.array([[x[perms[n, t], n] for t in range(m * per, (m + 1) * per) for n in range(num_envs)]
+                     for m in range(num_mb)])
+    assert rows.shape == (num_mb, per * num_envs)
+    np.testing.assert_array_equal(got, want)
+    assert sorted(rows.ravel().tolist()) == list(range(num_steps * num_envs))   # every row once
+
+
 # ----------------------------------------------------------------------------------- policy
 
 

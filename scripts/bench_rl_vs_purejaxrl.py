@@ -133,7 +133,8 @@ def main() -> None:
     p.add_argument("--dqn-steps", type=int, default=500_000)
     p.add_argument("--ppo-steps", type=int, default=500_000)
     p.add_argument("--dqn-vanilla", action="store_true",
-                   help="jaxml's DQN with double_q=False: PureJaxRL's two-pass target (equal algorithms)")
+                   help="jaxml's DQN with double_q=False and max_grad_norm=0: PureJaxRL's two-pass target "
+                        "and no gradient clipping (equal algorithms)")
     args = p.parse_args()
     request_host_devices(args.devices)  # before jax creates its backend
 
@@ -152,7 +153,8 @@ def main() -> None:
 
         c = dqn.default_config()
         c.total_env_steps = args.dqn_steps
-        c.double_q = not args.dqn_vanilla
+        if args.dqn_vanilla:  # PureJaxRL's DQN: the max over the target net's Q, unclipped gradients
+            c.double_q, c.max_grad_norm = False, 0.0
         variants = variants_for("dqn", c, n, args.devices)
         pj = PureJaxRLRun(pj_dqn, purejaxrl_dqn_config(c), n, variants[0][1].env_steps // n)
         net = pj_dqn.QNetwork(action_dim=2)

@@ -22,7 +22,10 @@ PureJaxRL's DQN gets wrong: it treats truncation as termination, docs/references
 
 Loss: mean squared TD error (as CleanRL / PureJaxRL), weighted by the importance-sampling
 weights when `per=True`; priorities are updated with |td|. Beta is annealed with
-`buffers.beta_schedule(per_beta_start, per_beta_end, total_env_steps)` on env_steps.
+`buffers.beta_schedule(per_beta_start, per_beta_end, total_env_steps)` on env_steps. The optimizer
+is Adam after clipping the gradients' global norm to `max_grad_norm` (0: no clipping), both on one
+flat vector of the parameters (`rl.agent.clipped_adam(flat=True)`: a few fused kernels per update
+instead of a few per leaf; BENCHMARKS.md measures it).
 
 n-step returns (`n_step > 1`): each env keeps a window of its last n transitions in the state;
 once full, the oldest start is stored as one `NStepTransition` (see `nstep_transition`): reward
@@ -47,7 +50,7 @@ import optax
 
 from jaxml.errors import JaxmlError
 from jaxml.models.mlp import MLP
-from jaxml.rl.agent import scanned
+from jaxml.rl.agent import clipped_adam, scanned
 from jaxml.rl.agent_config import AgentConfig, param
 from jaxml.rl import buffers
 from jaxml.rl.envs import (Transition, discrete_actions, episode_metrics, evaluate, make_env, vec_reset,
@@ -199,7 +202,7 @@ def make_train(config) -> tuple[Callable, Callable]:
     gamma, tau, double_q, per, n_step = cfg.gamma, cfg.tau, cfg.double_q, cfg.per, cfg.n_step
     eps_fn = epsilon_schedule(cfg.eps_start, cfg.eps_end, cfg.eps_fraction * cfg.total_env_steps)
     beta_fn = buffers.beta_schedule(cfg.per_beta_start, cfg.per_beta_end, cfg.total_env_steps)
-    tx = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm), optax.adam(learning_rate_schedule(cfg)))
+    tx = clipped_adam(learning_rate_schedule(cfg), cfg.max_grad_norm, flat=True)
 
     def q_values(params, obs):
         return network.apply(params, obs, train=False)

@@ -33,7 +33,7 @@ import optax
 
 from jaxml.models.layers import ACTIVATIONS
 from jaxml.models.mlp import MLP
-from jaxml.rl.agent import scanned, steps_per_iteration
+from jaxml.rl.agent import clipped_adam, scanned, steps_per_iteration
 from jaxml.rl.agent_config import AgentConfig, param
 from jaxml.rl.distributions import categorical_log_prob_entropy
 from jaxml.rl.envs import discrete_actions, episode_metrics, evaluate, make_env, vec_reset, vec_step
@@ -122,7 +122,7 @@ def make_train(config) -> tuple[Callable, Callable]:
     `ReinforceConfig`. See the module docstring."""
     cfg, env, env_params, policy, value = _setup(config)
     num_envs, num_steps, gamma = cfg.num_envs, cfg.num_steps, cfg.gamma
-    tx = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm), optax.adam(cfg.learning_rate))
+    tx = clipped_adam(cfg.learning_rate, cfg.max_grad_norm)
 
     def v_fn(params, obs):
         return value.apply(params["value"], obs, train=False)[..., 0]

@@ -39,7 +39,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxml.errors import JaxmlError
-from jaxml.rl.agent import scanned, steps_per_iteration
+from jaxml.rl.agent import clipped_adam, scanned, steps_per_iteration
 from jaxml.rl.agent_config import param
 from jaxml.rl.envs import episode_metrics, make_env, vec_reset, vec_step
 from jaxml.rl.ppo import (ACTIVATIONS, PPOCommonConfig, _log_prob_entropy, _sample, env_action, evaluate_policies,
@@ -149,7 +149,7 @@ def make_train(config) -> tuple[Callable, Callable]:
     num_iterations = cfg.total_env_steps // (num_envs * num_steps)
     lr = (optax.linear_schedule(cfg.learning_rate, 0.0, num_iterations * epochs * num_mb)
           if cfg.anneal_lr else cfg.learning_rate)
-    tx = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm), optax.adam(lr, eps=cfg.adam_eps))
+    tx = clipped_adam(lr, cfg.max_grad_norm, eps=cfg.adam_eps)
 
     def init(key: jax.Array) -> RPPOState:
         k_net, k_env, k_run = jax.random.split(key, 3)

@@ -31,7 +31,7 @@ def default_config() -> ml_collections.ConfigDict:
     c.per_beta_end = 1.0
     c.n_step = 1
     c.eval_episodes = 10
-    c.max_grad_norm = 10.0
+    c.max_grad_norm = 10.0        # clip the gradients' global norm (0 = no clipping)
     c.anneal_lr = False           # Adam's learning rate linear to 0 over the run's gradient steps
     c.seed = 0
     return c

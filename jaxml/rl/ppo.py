@@ -293,7 +293,6 @@ def make_train(config) -> tuple[Callable, Callable]:
     num_envs, num_steps, devices = cfg.num_envs, cfg.num_steps, cfg.num_devices
     local_envs = num_envs // devices
     epochs, num_mb = cfg.update_epochs, cfg.num_minibatches
-    mb_steps = num_steps // num_mb
     num_iterations = cfg.total_env_steps // (num_envs * num_steps)
     gamma, lam, clip_eps = cfg.gamma, cfg.gae_lambda, cfg.clip_eps
     lr = (optax.linear_schedule(cfg.learning_rate, 0.0, num_iterations * epochs * num_mb)

@@ -2,7 +2,6 @@
 bound changes the steps, and 0 turns the clipping off (exactly optax.adam)."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 
@@ -35,7 +34,7 @@ def test_flat_equals_leaf_by_leaf_with_and_without_clipping():
             jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-7), a, b)
 
 
-def test_clipping_bounds_the_global_norm_and_zero_means_none():
+def test_the_bound_changes_the_steps_and_zero_means_plain_adam():
     params = tree(0, 1.0)
     big = tree(7, 50.0)
     assert float(optax.tree.norm(big)) > 1.0

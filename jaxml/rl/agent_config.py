@@ -65,11 +65,12 @@ class ParamSpec:
 
 def param(*, key: str | None = None, ge: float | None = None, gt: float | None = None,
           le: float | None = None, lt: float | None = None, choices=None,
-          default: Any = dataclasses.MISSING) -> Any:
-    """A hyper-parameter field of an `AgentConfig`: its valid range or choices and config key."""
+          default: Any = dataclasses.MISSING, kw_only: bool = False) -> Any:
+    """A hyper-parameter field of an `AgentConfig`: its valid range or choices and config key
+    (`kw_only`: a field with a default that a subclass's fields without one may follow)."""
     spec = ParamSpec(key=key, ge=ge, gt=gt, le=le, lt=lt,
                      choices=None if choices is None else tuple(choices))
-    return dataclasses.field(default=default, metadata={_META: spec})
+    return dataclasses.field(default=default, metadata={_META: spec}, kw_only=kw_only)
 
 
 # ----------------------------------------------------------------------------------- value kinds
@@ -100,12 +101,29 @@ def _as_int_tuple(v):
     return None if any(x is None for x in out) else out
 
 
+# Environment parameter overrides (`config.env_params`, e.g. {"normalize_time": True}): stored as a
+# sorted tuple of (name, value) pairs so the frozen config stays hashable; `make_env` checks the names.
+EnvOverrides = tuple[tuple[str, Any], ...]
+
+
+def _as_overrides(v):
+    if isinstance(v, (dict, ml_collections.ConfigDict)):
+        items = v.items()
+    elif isinstance(v, (tuple, list)) and all(isinstance(p, (tuple, list)) and len(p) == 2 for p in v):
+        items = v
+    else:
+        return None
+    pairs = tuple(sorted((k, x) for k, x in items))
+    return pairs if all(isinstance(k, str) for k, _ in pairs) else None
+
+
 KINDS: dict[Any, tuple[str, Callable[[Any], Any]]] = {
     int: ("an int", _as_int),
     float: ("a number", _as_float),
     bool: ("True or False", _as_bool),
     str: ("a string", _as_str),
     tuple[int, ...]: ("a non-empty tuple of ints", _as_int_tuple),
+    EnvOverrides: ("a dict of environment parameters", _as_overrides),
 }
 
 

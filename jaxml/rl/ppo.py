@@ -51,7 +51,7 @@ from jaxml.core import parallel
 from jaxml.core.config import check_int
 from jaxml.errors import JaxmlError
 from jaxml.rl.agent import clipped_adam, steps_per_iteration
-from jaxml.rl.agent_config import AgentConfig, param
+from jaxml.rl.agent_config import AgentConfig, EnvOverrides, param
 from jaxml.rl.distributions import categorical_log_prob_entropy, gaussian_log_prob_entropy
 from jaxml.rl.envs import (RunningNorm, episode_metrics, evaluate, make_env, norm_init, norm_merge,
                            normalize, vec_reset, vec_step)
@@ -230,6 +230,7 @@ class PPOCommonConfig(AgentConfig):
     adam_eps: float = param(ge=0.0)
     hidden: tuple[int, ...] = param(ge=1)
     eval_sampled: bool = param()
+    env_params: EnvOverrides = param(default=(), kw_only=True)   # gymnax EnvParams overrides, e.g. normalize_time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,7 +264,7 @@ def _setup(config):
     if cfg.num_devices > len(jax.devices()):
         raise JaxmlError(f"config.parallel.num_devices={cfg.num_devices} but only "
                          f"{len(jax.devices())} devices are visible")
-    env, env_params = make_env(cfg.env)
+    env, env_params = make_env(cfg.env, **dict(cfg.env_params))
     space = env.action_space(env_params)
     if hasattr(space, "n"):
         continuous, action_dim, low, high = False, int(space.n), None, None

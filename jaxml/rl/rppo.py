@@ -124,7 +124,7 @@ Config = RPPOConfig   # the agent contract's name for it (see jaxml.rl.runner)
 
 def _setup(config):
     cfg = RPPOConfig.from_config(config)
-    env, env_params = make_env(cfg.env)
+    env, env_params = make_env(cfg.env, **dict(cfg.env_params))
     space = env.action_space(env_params)
     if hasattr(space, "n"):
         continuous, action_dim, low, high = False, int(space.n), None, None

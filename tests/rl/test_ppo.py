@@ -106,6 +106,25 @@ def test_minibatch_rows_gather_each_envs_permuted_steps_in_order():
     assert sorted(rows.ravel().tolist()) == list(range(num_steps * num_envs))   # every row once
 
 
+def test_env_params_reach_the_env_and_a_wrong_name_is_one_error():
+    def config(**env_params):
+        c = ppo_defaults.default_config()
+        c.env = "MetaMaze-misc"
+        if env_params:
+            c.env_params = env_params
+        return c
+
+    cfg, _, env_params, *_ = ppo._setup(config(normalize_time=True))
+    assert cfg.env_params == (("normalize_time", True),) and bool(env_params.normalize_time)
+    assert not bool(ppo._setup(config())[2].normalize_time)   # without it, gymnax's own default
+    with pytest.raises(JaxmlError, match="unknown parameter.*normalise_time.*valid fields.*normalize_time"):
+        ppo._setup(config(normalise_time=True))
+    bad = config().to_dict()   # a ConfigDict cannot even take a non-dict here; a plain dict config can
+    bad["env_params"] = 3
+    with pytest.raises(JaxmlError, match="config.env_params must be a dict"):
+        ppo.PPOConfig.from_config(bad)
+
+
 # ----------------------------------------------------------------------------------- policy
 
 

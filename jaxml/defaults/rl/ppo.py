@@ -31,6 +31,7 @@ def default_config() -> ml_collections.ConfigDict:
     c.total_env_steps = 500_000
     c.eval_episodes = 10
     c.eval_sampled = False        # also evaluate the sampling policy (`sampled_*` eval metrics)
+    c.env_params = {}             # gymnax EnvParams overrides, e.g. {"normalize_time": True}
     c.parallel = ml_collections.ConfigDict({"num_devices": 1})  # > 1: Anakin, shard_map over devices
     c.seed = 0
     return c

@@ -1,7 +1,8 @@
 """Feed-forward PPO on gymnax MetaMaze-misc, 5 seeds vmapped: the memoryless comparison for
 rppo_metamaze.
 
-The task: a 9x9 maze seen through a 3x3 window (plus the last action, the last reward and the time);
+The task: a 9x9 maze seen through a 3x3 window (plus the last action, the last reward and the time,
+scaled by gymnax's normalize_time to -1 + t / 50 here);
 +10 each time the hidden goal is reached, after which the agent restarts at random in the same maze
 with the same goal; 200 steps (docs/references.md#reinforcement-learning). Success: the goal reached
 at least once in a greedy episode (return > 0). A memoryless greedy policy sees the same window in
@@ -18,7 +19,9 @@ Measured:  recorded (2026-12-02, idle 2-core CPU, 5 seeds, 22 s): greedy success
            0.164 at 102k ... 410k env steps. At 1.23M env steps through `jaxml train` (same day, 55 s):
            0.157, 0.190, 0.236 at 410k, 819k, 1.23M.
 Recorded:  Re-recorded 2026-12-03 (idle 2-core AMD EPYC, 54 s) with the sampling policy also
-           evaluated: greedy 0.171, sampled 0.509.
+           evaluated: greedy 0.171, sampled 0.509. Re-recorded 2026-12-04 (same VM, 26 s) with the
+           time input scaled (`env_params.normalize_time`: -1 + t / 50, so -1..3; gymnax's MetaMaze
+           otherwise feeds the raw step count t = 0..200 into the network): greedy 0.309, sampled 0.656.
 Hardware:  2-core CPU.
 """
 
@@ -39,4 +42,5 @@ def get_config():
     c.eval_every = 102_400     # 50 iterations of 16 x 128 env steps
     c.eval_episodes = 200
     c.eval_sampled = True      # also the sampling policy's success (eval_sampled_success_rate)
+    c.env_params = {"normalize_time": True}   # time input -1 + t / 50 (-1..3), not the raw step t = 0..200
     return c

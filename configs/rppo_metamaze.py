@@ -22,8 +22,8 @@ Measured:  recorded (2026-12-02, idle 2-core CPU, 5 seeds, 218 s): greedy succes
 Recorded:  Re-recorded 2026-12-03 (idle 2-core AMD EPYC, 588 s, with the sampling policy also
            evaluated): greedy 0.129 (missed; feed-forward 0.171), sampled 0.508 (feed-forward 0.509).
            Re-recorded 2026-12-04 (same VM, 223 s) with the time input scaled
-           (`env_params.normalize_time`: -1 + t / 50 instead of the raw step t = 0..200, which had
-           saturated the GRU's input): greedy success 0.516 against feed-forward's 0.309 (MET), greedy
+           (`env_params.normalize_time`: -1 + t / 50 instead of the raw step t = 0..200, an input
+           far larger than the others): greedy success 0.516 against feed-forward's 0.309 (MET), greedy
            return 15.28 against 8.30; the sampling policy's success 0.552 against feed-forward's 0.656.
 Hardware:  2-core CPU.
 """

@@ -5,8 +5,9 @@ field is a `param(...)` that declares what is valid: a range (`ge` / `gt` / `le`
 `choices`, and the config key it is read from when that is not the field name
 (`key="parallel.num_devices"`). The field's annotation gives its type: `int`, `float` (a Python int
 is accepted and stored as a float), `bool`, `str`, `tuple[int, ...]` (non-empty; the range applies
-to every entry), `X | None` (with a default of None), or another `AgentConfig` subclass, whose
-fields are read from the same level of the config (a group of related switches).
+to every entry), `EnvOverrides` (a dict, kept as sorted (name, value) pairs), `X | None` (with a
+default of None), or another `AgentConfig` subclass, whose fields are read from the same level of
+the config (a group of related switches).
 
 `Cls.from_config(config)` reads every field from the ConfigDict (keys it does not declare are
 ignored; a missing key takes the field's default, else is an error). Every instance checks its
